@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""Install and run a private Asterisk 22 for development and tests.
+
+Debian's bookworm has no Asterisk; its unstable suite does. We build a minimal
+Debian unstable root with debootstrap (cached outside the repository, so the
+second run is instant) and run Asterisk chrooted into it. Each running
+instance gets its own folder of configuration, spool and logs inside that
+root, rendered from the templates in ``asterisk/conf`` with the ports the
+caller chose, so several instances can run side by side on loopback.
+
+Stdlib only: it must run before the project's dependencies are installed.
+
+    python3 asterisk/local_asterisk.py install
+    python3 asterisk/local_asterisk.py start --name dev --ami-port 5038 ...
+    python3 asterisk/local_asterisk.py stop --name dev
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "conf"
+MIRROR = os.environ.get("CALLCENTER_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+PACKAGES = ["asterisk", "asterisk-core-sounds-en-wav", "asterisk-moh-opsound-wav"]
+HOSTNAME = socket.gethostname()
+
+
+def default_root() -> Path:
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return Path(os.environ.get("CALLCENTER_ASTERISK_ROOT", cache / "callcenter" / "asterisk-root"))
+
+
+class CannotRun(RuntimeError):
+    """This machine cannot run a private Asterisk; the message says what to do instead."""
+
+
+ALTERNATIVE = (
+    "To use an Asterisk you already run instead, set ami.host, ami.port, ami.username and "
+    "ami.secret (or CALLCENTER_AMI_SECRET) in config/callcenter.yaml, set asterisk.managed "
+    "to false, and install the files of asterisk/conf into that Asterisk (see README)."
+)
+
+
+def _run(cmd: list[str], log: Path | None = None, env: dict[str, str] | None = None) -> None:
+    print("+", " ".join(cmd), flush=True)
+    out = open(log, "ab") if log else None
+    try:
+        subprocess.run(cmd, check=True, stdout=out, stderr=subprocess.STDOUT if out else None,
+                       env=env)
+    finally:
+        if out:
+            out.close()
+
+
+def _check_can_install() -> None:
+    if os.geteuid() != 0:
+        raise CannotRun("installing a private Asterisk needs root (debootstrap and chroot). "
+                        + ALTERNATIVE)
+    if shutil.which("debootstrap") is None:
+        if shutil.which("apt-get") is None:
+            raise CannotRun("debootstrap is missing and there is no apt-get to install it. "
+                            + ALTERNATIVE)
+        _run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "debootstrap"])
+
+
+def install(root: Path) -> Path:
+    """Build (once) the Debian unstable root holding Asterisk."""
+    ready = root / ".callcenter-ready"
+    if ready.exists():
+        return root
+    _check_can_install()
+    log = root.parent / "install.log"
+    root.parent.mkdir(parents=True, exist_ok=True)
+    if not (root / "usr" / "bin" / "apt-get").exists():
+        if root.exists():
+            shutil.rmtree(root)
+        _run(["debootstrap", "--variant=minbase", "unstable", str(root), MIRROR], log)
+    chroot_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive",
+                  "LANG": "C.UTF-8"}
+    apt = ["chroot", str(root), "apt-get", "-q", "-o", "Acquire::Check-Valid-Until=false"]
+    _run(apt + ["update"], log, chroot_env)
+    _run(apt + ["install", "-y", "--no-install-recommends", *PACKAGES], log, chroot_env)
+    # Without DNS, RTP's ICE support resolves our host name on every call.
+    hosts = root / "etc" / "hosts"
+    text = hosts.read_text() if hosts.exists() else ""
+    if HOSTNAME not in text.split():
+        hosts.write_text(text + f"127.0.0.1 localhost {HOSTNAME}\n")
+    ready.write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
+    return root
+
+
+def instance_dir(root: Path, name: str) -> Path:
+    return root / "srv" / "callcenter" / name
+
+
+def render(root: Path, name: str, params: dict[str, str]) -> Path:
+    """Render the configuration templates into the instance's own folder."""
+    base = instance_dir(root, name)
+    inside = "/" + str(base.relative_to(root))
+    values = {**params, "INSTANCE": inside}
+    etc = base / "etc"
+    if etc.exists():
+        shutil.rmtree(etc)
+    etc.mkdir(parents=True)
+    for sub in ("run", "spool", "log", "lib", "recordings", "sounds", "include"):
+        (base / sub).mkdir(parents=True, exist_ok=True)
+    for template in sorted(TEMPLATES.glob("*.conf")):
+        text = template.read_text()
+        for key, value in values.items():
+            text = text.replace("@" + key + "@", value)
+        (etc / template.name).write_text(text)
+    # Files the engine generates (agents' endpoints) are included from here.
+    for generated in ("pjsip_agents.conf",):
+        target = base / "include" / generated
+        if not target.exists():
+            target.write_text("; generated by callcenter from config/agents.yaml\n")
+    return base
+
+
+def _port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _pid(base: Path) -> int | None:
+    pidfile = base / "run" / "asterisk.pid"
+    try:
+        pid = int(pidfile.read_text().strip())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def start(root: Path, name: str, params: dict[str, str], timeout: float = 60.0) -> dict:
+    install(root)
+    stop(root, name)
+    base = render(root, name, params)
+    inside = "/" + str(base.relative_to(root))
+    log = base / "log" / "console.log"
+    out = open(log, "ab")
+    subprocess.Popen(
+        ["chroot", str(root), "/usr/sbin/asterisk", "-f", "-C", f"{inside}/etc/asterisk.conf"],
+        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        start_new_session=True, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
+    )
+    ami_port = int(params["AMI_PORT"])
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _port_open(ami_port) and _fully_booted(base):
+            return {"name": name, "root": str(root), "instance": str(base),
+                    "instance_inside": inside, "pid": _pid(base), **params}
+        time.sleep(0.1)
+    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+    stop(root, name)
+    raise RuntimeError(f"Asterisk {name!r} did not come up in {timeout:.0f}s; console log:\n{tail}")
+
+
+def _fully_booted(base: Path) -> bool:
+    messages = base / "log" / "messages.log"
+    return messages.exists() and "Asterisk Ready" in messages.read_text(errors="replace")
+
+
+def stop(root: Path, name: str, timeout: float = 10.0) -> None:
+    base = instance_dir(root, name)
+    pid = _pid(base)
+    if pid is None:
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _pid(base) == pid:
+        time.sleep(0.05)
+    if _pid(base) == pid:
+        os.kill(pid, signal.SIGKILL)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", type=Path, default=default_root())
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("install", help="build the cached Debian root with Asterisk")
+    run = sub.add_parser("start", help="start an instance on the given loopback ports")
+    run.add_argument("--name", default="dev")
+    run.add_argument("--ami-port", type=int, default=5038)
+    run.add_argument("--sip-port", type=int, default=5060)
+    run.add_argument("--agi-port", type=int, default=4573)
+    run.add_argument("--rtp-start", type=int, default=10000)
+    run.add_argument("--rtp-end", type=int, default=10999)
+    run.add_argument("--ami-user", default="callcenter")
+    run.add_argument("--ami-secret", default=os.environ.get("CALLCENTER_AMI_SECRET", "callcenter"))
+    halt = sub.add_parser("stop", help="stop an instance")
+    halt.add_argument("--name", default="dev")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "install":
+            print(install(args.root))
+        elif args.command == "start":
+            params = {"AMI_PORT": str(args.ami_port), "SIP_PORT": str(args.sip_port),
+                      "AGI_PORT": str(args.agi_port), "RTP_START": str(args.rtp_start),
+                      "RTP_END": str(args.rtp_end), "AMI_USER": args.ami_user,
+                      "AMI_SECRET": args.ami_secret}
+            print(json.dumps(start(args.root, args.name, params)))
+        elif args.command == "stop":
+            stop(args.root, args.name)
+    except CannotRun as exc:
+        print(f"local Asterisk: {exc}", file=sys.stderr)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
