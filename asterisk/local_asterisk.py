@@ -33,6 +33,9 @@ TEMPLATES = HERE / "conf"
 MIRROR = os.environ.get("CALLCENTER_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 PACKAGES = ["asterisk", "asterisk-core-sounds-en-wav", "asterisk-moh-opsound-wav"]
 HOSTNAME = socket.gethostname()
+STOCK_CONFIGS = ["indications.conf", "acl.conf", "udptl.conf", "ccss.conf", "say.conf",
+                 "codecs.conf", "pjsip_notify.conf", "res_parking.conf", "cli_aliases.conf",
+                 "voicemail.conf", "amd.conf", "pjproject.conf", "stasis.conf"]
 
 
 def default_root() -> Path:
@@ -114,6 +117,11 @@ def render(root: Path, name: str, params: dict[str, str]) -> Path:
     etc.mkdir(parents=True)
     for sub in ("run", "spool", "log", "lib", "recordings", "sounds", "include"):
         (base / sub).mkdir(parents=True, exist_ok=True)
+    # Debian's stock files for what we do not configure ourselves (tones, codecs...).
+    for stock in STOCK_CONFIGS:
+        source = root / "etc" / "asterisk" / stock
+        if source.exists():
+            shutil.copyfile(source, etc / stock)
     for template in sorted(TEMPLATES.glob("*.conf")):
         text = template.read_text()
         for key, value in values.items():
@@ -150,26 +158,39 @@ def start(root: Path, name: str, params: dict[str, str], timeout: float = 60.0) 
     inside = "/" + str(base.relative_to(root))
     log = base / "log" / "console.log"
     out = open(log, "ab")
-    subprocess.Popen(
+    proc = subprocess.Popen(
         ["chroot", str(root), "/usr/sbin/asterisk", "-f", "-C", f"{inside}/etc/asterisk.conf"],
         stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         start_new_session=True, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
     )
     ami_port = int(params["AMI_PORT"])
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if _port_open(ami_port) and _fully_booted(base):
+    while time.monotonic() < deadline and proc.poll() is None:
+        if _port_open(ami_port) and _fully_booted(ami_port, params):
             return {"name": name, "root": str(root), "instance": str(base),
-                    "instance_inside": inside, "pid": _pid(base), **params}
+                    "instance_inside": inside, "pid": proc.pid, **params}
         time.sleep(0.1)
     tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
     stop(root, name)
     raise RuntimeError(f"Asterisk {name!r} did not come up in {timeout:.0f}s; console log:\n{tail}")
 
 
-def _fully_booted(base: Path) -> bool:
-    messages = base / "log" / "messages.log"
-    return messages.exists() and "Asterisk Ready" in messages.read_text(errors="replace")
+def _fully_booted(ami_port: int, params: dict[str, str]) -> bool:
+    """Log in over AMI and wait for FullyBooted: the port opens before modules load."""
+    login = (f"Action: Login\r\nUsername: {params['AMI_USER']}\r\n"
+             f"Secret: {params['AMI_SECRET']}\r\n\r\n")
+    try:
+        with socket.create_connection(("127.0.0.1", ami_port), timeout=2) as sock:
+            sock.sendall(login.encode())
+            received = b""
+            while b"FullyBooted" not in received:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    return False
+                received += chunk
+            return True
+    except OSError:
+        return False
 
 
 def stop(root: Path, name: str, timeout: float = 10.0) -> None:

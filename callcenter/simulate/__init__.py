@@ -1,0 +1,1 @@
+"""Bring the product to life without a softphone: SIP phones for callers and agents."""

@@ -1,0 +1,198 @@
+"""SIP phones (pyVoIP) that play callers and agents in simulations and tests.
+
+pyVoIP is threaded, not asyncio: callers of this module run it in threads.
+Two things about pyVoIP 1.6.8 are fixed here rather than worked around in
+every test:
+
+* Its Call-IDs (and INVITE branches) are a sha256 of a per-process counter, so
+  the first call of every new process repeats the last process's identifiers
+  and Asterisk answers "400 Retransmission with different CSeq". We make them
+  from uuid4.
+* Its ACK to a 200 OK carries a fresh random To-tag instead of the answer's,
+  so Asterisk never matches it to the dialog: it keeps re-sending the 200 OK
+  and never sends its BYE. We build the ACK from the answer's tags and Contact.
+* ``write_audio`` takes 8-bit unsigned PCM at 8 kHz; tone helpers produce it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from pyVoIP.VoIP import CallState, PhoneStatus, VoIPCall, VoIPPhone  # before SIP: import cycle
+
+from pyVoIP import SIP  # noqa: I001
+
+SAMPLE_RATE = 8000
+FRAME = 160  # 20 ms of 8 kHz audio
+log = logging.getLogger(__name__)
+
+
+def _unique_call_id(self: SIP.SIPClient) -> str:
+    self._last_unique_call_id = f"{uuid.uuid4().hex}@{self.myIP}:{self.myPort}"
+    return self._last_unique_call_id
+
+
+def _last_unique_call_id(self: SIP.SIPClient) -> str:
+    return getattr(self, "_last_unique_call_id", None) or _unique_call_id(self)
+
+
+def _ack_for_answer(self: SIP.SIPClient, response: SIP.SIPMessage) -> str:
+    """RFC 3261 13.2.2.4: the ACK of a 2xx is sent in the dialog the answer set up."""
+    to, sender = response.headers["To"], response.headers["From"]
+    contact = response.headers.get("Contact") or to["raw"]
+    target = contact.split(";")[0].strip().strip("<>")
+    return (
+        f"ACK {target} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP {self.myIP}:{self.myPort};branch=z9hG4bK{uuid.uuid4().hex[:24]}"
+        ";rport\r\n"
+        "Max-Forwards: 70\r\n"
+        f"To: {to['raw']};tag={to['tag']}\r\n"
+        f"From: {sender['raw']};tag={sender['tag']}\r\n"
+        f"Call-ID: {response.headers['Call-ID']}\r\n"
+        f"CSeq: {response.headers['CSeq']['check']} ACK\r\n"
+        "Content-Length: 0\r\n\r\n"
+    )
+
+
+SIP.SIPClient.gen_ack = _ack_for_answer  # type: ignore[method-assign]
+SIP.SIPClient.gen_call_id = _unique_call_id  # type: ignore[method-assign]
+SIP.SIPClient.gen_last_call_id = _last_unique_call_id  # type: ignore[method-assign]
+
+DTMF_FREQUENCIES = {
+    "1": (697, 1209), "2": (697, 1336), "3": (697, 1477), "A": (697, 1633),
+    "4": (770, 1209), "5": (770, 1336), "6": (770, 1477), "B": (770, 1633),
+    "7": (852, 1209), "8": (852, 1336), "9": (852, 1477), "C": (852, 1633),
+    "*": (941, 1209), "0": (941, 1336), "#": (941, 1477), "D": (941, 1633),
+}
+
+
+def to_unsigned8(samples: np.ndarray) -> bytes:
+    """Float samples in [-1, 1] to pyVoIP's 8-bit unsigned PCM."""
+    return np.clip(samples * 127 + 128, 0, 255).astype(np.uint8).tobytes()
+
+
+def tone(frequency: float, seconds: float, amplitude: float = 0.5) -> bytes:
+    t = np.arange(int(SAMPLE_RATE * seconds)) / SAMPLE_RATE
+    return to_unsigned8(amplitude * np.sin(2 * np.pi * frequency * t))
+
+
+def silence(seconds: float) -> bytes:
+    return bytes([128]) * int(SAMPLE_RATE * seconds)
+
+
+def dtmf(digits: str, on: float = 0.12, off: float = 0.10, amplitude: float = 0.35) -> bytes:
+    """In-band DTMF that Asterisk's Read() decodes on a dtmf_mode=inband endpoint."""
+    t = np.arange(int(SAMPLE_RATE * on)) / SAMPLE_RATE
+    out = bytearray()
+    for digit in digits:
+        low, high = DTMF_FREQUENCIES[digit.upper()]
+        out += to_unsigned8(amplitude * (np.sin(2 * np.pi * low * t) + np.sin(2 * np.pi * high * t)))
+        out += silence(off)
+    return bytes(out)
+
+
+def energy(audio: bytes) -> float:
+    """RMS of 8-bit unsigned audio, 0 for silence, about 0.35 for a 0.5 tone."""
+    if not audio:
+        return 0.0
+    samples = (np.frombuffer(audio, dtype=np.uint8).astype(np.float32) - 128) / 128
+    return float(np.sqrt(np.mean(samples**2)))
+
+
+@dataclass
+class Call:
+    """One call on a phone; collects what it hears so tests can measure it."""
+
+    voip: VoIPCall
+    heard: bytearray = field(default_factory=bytearray)
+    _listening: bool = False
+
+    @property
+    def state(self) -> CallState:
+        return self.voip.state
+
+    def wait_state(self, state: CallState, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.voip.state == state:
+                return True
+            if self.voip.state == CallState.ENDED:
+                return state == CallState.ENDED
+            time.sleep(0.02)
+        return self.voip.state == state
+
+    def play(self, audio: bytes, realtime: bool = True) -> None:
+        """Send audio at the pace a real phone would."""
+        for start in range(0, len(audio), FRAME):
+            if self.voip.state != CallState.ANSWERED:
+                return
+            self.voip.write_audio(audio[start:start + FRAME])
+            if realtime:
+                time.sleep(FRAME / SAMPLE_RATE)
+
+    def listen(self, seconds: float) -> bytes:
+        """Read what the far end sends for a while (silence if nothing)."""
+        got = bytearray()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and self.voip.state == CallState.ANSWERED:
+            got += self.voip.read_audio(FRAME, blocking=False)
+            time.sleep(FRAME / SAMPLE_RATE)
+        self.heard += got
+        return bytes(got)
+
+    def hangup(self) -> None:
+        if self.voip.state in (CallState.ANSWERED, CallState.DIALING, CallState.RINGING):
+            try:
+                self.voip.hangup()
+            except Exception:  # noqa: BLE001 - already gone on the far side
+                log.debug("hangup of an ended call", exc_info=True)
+
+
+class Phone:
+    """A registered SIP phone; optionally answers incoming calls by itself."""
+
+    def __init__(self, *, server: str, port: int, username: str, password: str,
+                 my_ip: str = "127.0.0.1", sip_port: int, rtp_low: int, rtp_high: int,
+                 auto_answer: bool = False, answer_delay: float = 0.0,
+                 on_incoming: Callable[[Call], None] | None = None) -> None:
+        self.username = username
+        self.auto_answer = auto_answer
+        self.answer_delay = answer_delay
+        self.on_incoming = on_incoming
+        self.incoming: list[Call] = []
+        self.ringing = threading.Event()
+        self._phone = VoIPPhone(server, port, username, password, myIP=my_ip,
+                                callCallback=self._incoming, sipPort=sip_port,
+                                rtpPortLow=rtp_low, rtpPortHigh=rtp_high)
+
+    def _incoming(self, voip: VoIPCall) -> None:
+        call = Call(voip)
+        self.incoming.append(call)
+        self.ringing.set()
+        if self.auto_answer:
+            if self.answer_delay:
+                time.sleep(self.answer_delay)
+            if voip.state == CallState.RINGING:
+                voip.answer()
+        if self.on_incoming:
+            self.on_incoming(call)
+
+    def start(self, timeout: float = 10.0) -> None:
+        self._phone.start()
+        deadline = time.monotonic() + timeout
+        while self._phone.get_status() != PhoneStatus.REGISTERED:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"phone {self.username} did not register")
+            time.sleep(0.05)
+
+    def call(self, number: str) -> Call:
+        return Call(self._phone.call(number))
+
+    def stop(self) -> None:
+        self._phone.stop()

@@ -1,0 +1,110 @@
+"""Shared fixtures. The real local Asterisk starts once per test session, only if asked for."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(os.environ.get("CALLCENTER_TEST_ARTIFACTS", REPO / "test-artifacts"))
+
+
+def _load_local_asterisk():
+    spec = importlib.util.spec_from_file_location("local_asterisk",
+                                                  REPO / "asterisk" / "local_asterisk.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["local_asterisk"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+local_asterisk = _load_local_asterisk()
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class AsteriskInstance:
+    name: str
+    root: Path
+    instance: Path
+    instance_inside: str
+    ami_port: int
+    sip_port: int
+    agi_port: int
+    ami_user: str
+    ami_secret: str
+    rtp_start: int
+    rtp_end: int
+
+    @property
+    def messages_log(self) -> Path:
+        return self.instance / "log" / "messages.log"
+
+    def host_path(self, inside: str) -> Path:
+        """Where a path Asterisk reports (inside its root) is on this host."""
+        return self.root / inside.lstrip("/")
+
+
+def _start_instance(name: str) -> AsteriskInstance:
+    # RTP ranges per process so parallel runs never collide.
+    rtp_start = 20000 + (os.getpid() % 50) * 400
+    params = {"AMI_PORT": str(free_port()), "SIP_PORT": str(free_port(socket.SOCK_DGRAM)),
+              "AGI_PORT": str(free_port()), "RTP_START": str(rtp_start),
+              "RTP_END": str(rtp_start + 199), "AMI_USER": "cc-test",
+              "AMI_SECRET": "cc-test-secret"}
+    try:
+        info = local_asterisk.start(local_asterisk.default_root(), name, params)
+    except local_asterisk.CannotRun as exc:
+        pytest.fail(f"the local Asterisk cannot run here: {exc}")
+    return AsteriskInstance(
+        name=name, root=Path(info["root"]), instance=Path(info["instance"]),
+        instance_inside=info["instance_inside"], ami_port=int(params["AMI_PORT"]),
+        sip_port=int(params["SIP_PORT"]), agi_port=int(params["AGI_PORT"]),
+        ami_user=params["AMI_USER"], ami_secret=params["AMI_SECRET"],
+        rtp_start=rtp_start, rtp_end=rtp_start + 199)
+
+
+@pytest.fixture(scope="session")
+def asterisk() -> Iterator[AsteriskInstance]:
+    """A real Asterisk 22 on loopback ports of its own; its logs are kept on failure."""
+    instance = _start_instance(f"test-{os.getpid()}")
+    try:
+        yield instance
+    finally:
+        local_asterisk.stop(instance.root, instance.name)
+        logs = ARTIFACTS / "asterisk-logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        for log in (instance.instance / "log").glob("*.log"):
+            (logs / log.name).write_bytes(log.read_bytes())
+
+
+class PortPool:
+    """Hands out SIP and RTP ports for test phones, none shared with Asterisk."""
+
+    def __init__(self, rtp_base: int) -> None:
+        self._next_rtp = rtp_base
+
+    def sip(self) -> int:
+        return free_port(socket.SOCK_DGRAM)
+
+    def rtp(self, count: int = 20) -> tuple[int, int]:
+        low = self._next_rtp
+        self._next_rtp += count
+        return low, low + count - 1
+
+
+@pytest.fixture(scope="session")
+def ports() -> PortPool:
+    return PortPool(30000 + (os.getpid() % 50) * 400)
