@@ -56,13 +56,11 @@ ALTERNATIVE = (
 
 def _run(cmd: list[str], log: Path | None = None, env: dict[str, str] | None = None) -> None:
     print("+", " ".join(cmd), flush=True)
-    out = open(log, "ab") if log else None
-    try:
-        subprocess.run(cmd, check=True, stdout=out, stderr=subprocess.STDOUT if out else None,
-                       env=env)
-    finally:
-        if out:
-            out.close()
+    if log is None:
+        subprocess.run(cmd, check=True, env=env)
+        return
+    with open(log, "ab") as out:
+        subprocess.run(cmd, check=True, stdout=out, stderr=subprocess.STDOUT, env=env)
 
 
 def _check_can_install() -> None:
@@ -91,8 +89,8 @@ def install(root: Path) -> Path:
     chroot_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive",
                   "LANG": "C.UTF-8"}
     apt = ["chroot", str(root), "apt-get", "-q", "-o", "Acquire::Check-Valid-Until=false"]
-    _run(apt + ["update"], log, chroot_env)
-    _run(apt + ["install", "-y", "--no-install-recommends", *PACKAGES], log, chroot_env)
+    _run([*apt, "update"], log, chroot_env)
+    _run([*apt, "install", "-y", "--no-install-recommends", *PACKAGES], log, chroot_env)
     # Without DNS, RTP's ICE support resolves our host name on every call.
     hosts = root / "etc" / "hosts"
     text = hosts.read_text() if hosts.exists() else ""
@@ -157,12 +155,9 @@ def start(root: Path, name: str, params: dict[str, str], timeout: float = 60.0) 
     base = render(root, name, params)
     inside = "/" + str(base.relative_to(root))
     log = base / "log" / "console.log"
-    out = open(log, "ab")
-    proc = subprocess.Popen(
-        ["chroot", str(root), "/usr/sbin/asterisk", "-f", "-C", f"{inside}/etc/asterisk.conf"],
-        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        start_new_session=True, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
-    )
+    with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
+        proc = _spawn(root, inside, out)
+
     ami_port = int(params["AMI_PORT"])
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
@@ -173,6 +168,14 @@ def start(root: Path, name: str, params: dict[str, str], timeout: float = 60.0) 
     tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
     stop(root, name)
     raise RuntimeError(f"Asterisk {name!r} did not come up in {timeout:.0f}s; console log:\n{tail}")
+
+
+def _spawn(root: Path, inside: str, out) -> subprocess.Popen:
+    return subprocess.Popen(
+        ["chroot", str(root), "/usr/sbin/asterisk", "-f", "-C", f"{inside}/etc/asterisk.conf"],
+        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        start_new_session=True, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
+    )
 
 
 def _fully_booted(ami_port: int, params: dict[str, str]) -> bool:

@@ -108,3 +108,69 @@ class PortPool:
 @pytest.fixture(scope="session")
 def ports() -> PortPool:
     return PortPool(30000 + (os.getpid() % 50) * 400)
+
+
+class TcpProxy:
+    """A loopback TCP relay a test can cut (RST both ways) or freeze (a half-open link)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self.frozen = False
+        self._server = None
+        self._pairs: list[tuple[object, object]] = []
+
+    async def start(self) -> TcpProxy:
+        import asyncio
+
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def _accept(self, reader, writer) -> None:
+        import asyncio
+
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.close()
+            return
+        self._pairs.append((writer, up_writer))
+
+        async def pump(src, dst) -> None:
+            try:
+                while data := await src.read(65536):
+                    if not self.frozen:  # frozen: bytes vanish, nothing is closed
+                        dst.write(data)
+                        await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+
+    def cut(self) -> None:
+        for client, upstream in self._pairs:
+            client.transport.abort()
+            upstream.transport.abort()
+        self._pairs.clear()
+
+    async def close(self) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+
+
+@pytest.fixture
+async def tcp_proxy():
+    proxies: list[TcpProxy] = []
+
+    async def make(target_port: int) -> TcpProxy:
+        proxy = await TcpProxy(target_port).start()
+        proxies.append(proxy)
+        return proxy
+
+    yield make
+    for proxy in proxies:
+        await proxy.close()

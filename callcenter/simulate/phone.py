@@ -24,9 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from pyVoIP import SIP
 from pyVoIP.VoIP import CallState, PhoneStatus, VoIPCall, VoIPPhone  # before SIP: import cycle
-
-from pyVoIP import SIP  # noqa: I001
 
 SAMPLE_RATE = 8000
 FRAME = 160  # 20 ms of 8 kHz audio
@@ -92,7 +91,8 @@ def dtmf(digits: str, on: float = 0.12, off: float = 0.10, amplitude: float = 0.
     out = bytearray()
     for digit in digits:
         low, high = DTMF_FREQUENCIES[digit.upper()]
-        out += to_unsigned8(amplitude * (np.sin(2 * np.pi * low * t) + np.sin(2 * np.pi * high * t)))
+        pair = np.sin(2 * np.pi * low * t) + np.sin(2 * np.pi * high * t)
+        out += to_unsigned8(amplitude * pair)
         out += silence(off)
     return bytes(out)
 
@@ -150,7 +150,7 @@ class Call:
         if self.voip.state in (CallState.ANSWERED, CallState.DIALING, CallState.RINGING):
             try:
                 self.voip.hangup()
-            except Exception:  # noqa: BLE001 - already gone on the far side
+            except Exception:
                 log.debug("hangup of an ended call", exc_info=True)
 
 

@@ -1,0 +1,46 @@
+# The two commands: `make run` and `make test`. Each sets up whatever is
+# missing first (system packages, a virtualenv, the private Asterisk).
+SHELL := /bin/bash
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SYSTEM_PACKAGES := debootstrap sip-tester espeak-ng sox chromium fonts-wqy-microhei
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup system asterisk lint bench clean
+
+run: setup
+	$(BIN)/callcenter run --config config
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+setup: system $(STAMP) asterisk
+
+system:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	  else \
+	    echo "missing system packages: $$missing"; echo "install them: sudo apt-get install $$missing"; exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	touch $@
+
+asterisk:
+	$(PY) asterisk/local_asterisk.py install >/dev/null
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python bench/acd.py
+
+clean:
+	rm -rf $(VENV) var test-artifacts
