@@ -1,0 +1,163 @@
+"""Serve the IVR to Asterisk over FastAGI (``AGI(agi://host:port/ivr)``).
+
+panoramisk's ``fast_agi.Request`` speaks the AGI command protocol; the
+accept loop is ours because panoramisk's spins forever when a connection
+closes before its headers end, and its ``add_route`` wraps plain functions
+with ``asyncio.coroutine``, gone in Python 3.11.
+
+One connection is one call. The tree comes from the configuration in force
+when the call arrived (a reload never changes a call mid-menu). When the walk
+ends, ``on_routed`` (the application's) decides what the route means and
+returns the channel variables the dialplan reads next (``CC_ROUTE`` ...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from panoramisk.fast_agi import Request
+
+from callcenter.config.models import Config
+from ivr.prompts import sound_name
+from ivr.runner import CallerHungUp, IvrOutcome, run_ivr
+
+log = logging.getLogger(__name__)
+MAX_HEADER_BYTES = 16384
+
+
+@dataclass(frozen=True, slots=True)
+class AgiCall:
+    """What Asterisk told us about the call when it connected."""
+
+    channel: str
+    uniqueid: str
+    caller_number: str
+    dialed_number: str
+    headers: dict[str, str]
+
+
+RoutedHandler = Callable[[AgiCall, IvrOutcome], Awaitable[dict[str, str]]]
+
+
+class AgiCaller:
+    """The IVR's caller port, carried out with AGI commands on one channel."""
+
+    def __init__(self, request: Request, prompts_dir: str) -> None:
+        self.request = request
+        self.prompts_dir = prompts_dir
+
+    async def command(self, command: str) -> dict[str, Any]:
+        try:
+            result = await self.request.send_command(command)
+        except (ConnectionError, OSError) as exc:
+            raise CallerHungUp(str(exc)) from exc
+        if result.get("error") == "AGIResultHangup" or result.get("status_code") in (0, 511):
+            raise CallerHungUp(result.get("msg", "hangup"))
+        return result
+
+    async def play(self, prompt: Any, language: str) -> None:
+        await self.command(f'STREAM FILE {sound_name(prompt, language, self.prompts_dir)} ""')
+
+    async def ask(self, prompt: Any, language: str, max_digits: int,
+                  timeout: float) -> str | None:
+        sound = sound_name(prompt, language, self.prompts_dir)
+        result = await self.command(f"GET DATA {sound} {int(timeout * 1000)} {max_digits}")
+        if "error" in result:  # AGIAppError: -1, the channel is going away
+            raise CallerHungUp(result.get("msg", ""))
+        digits = result.get("result", ("", ""))[0]
+        return digits or None
+
+    async def set_variable(self, name: str, value: str) -> None:
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        await self.command(f'SET VARIABLE {name} "{escaped}"')
+
+
+class IvrServer:
+    def __init__(self, *, host: str, port: int, config: Callable[[], Config],
+                 on_routed: RoutedHandler, prompts_dir: Callable[[], str],
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.host = host
+        self.port = port
+        self._config = config
+        self._on_routed = on_routed
+        self._prompts_dir = prompts_dir
+        self._clock = clock
+        self._server: asyncio.Server | None = None
+        self._calls: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("ivr.listening", extra={"port": self.port})
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        for task in list(self._calls):
+            task.cancel()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._calls.add(task)
+        try:
+            headers = await _read_headers(reader)
+            if headers is None:
+                return
+            script = headers.get("agi_network_script", "")
+            if script != "ivr":
+                log.warning("ivr.unknown_script", extra={"script": script})
+                return
+            await self._serve(headers, Request(app=None, headers=headers, reader=reader,
+                                               writer=writer))
+        except Exception:
+            log.exception("ivr.call_failed")
+        finally:
+            if task is not None:
+                self._calls.discard(task)
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    async def _serve(self, headers: dict[str, str], request: Request) -> None:
+        config = self._config()
+        call = AgiCall(channel=headers.get("agi_channel", ""),
+                       uniqueid=headers.get("agi_uniqueid", ""),
+                       caller_number=headers.get("agi_callerid", ""),
+                       dialed_number=headers.get("agi_extension", ""), headers=headers)
+        caller = AgiCaller(request, self._prompts_dir())
+        try:
+            if call.dialed_number not in config.callcenter.asterisk.inbound_numbers:
+                log.warning("ivr.unknown_number")
+                outcome = IvrOutcome(route="hangup", language=config.ivr.language_default,
+                                     reason="not a configured inbound number")
+            else:
+                outcome = await run_ivr(config.ivr, config.queues, caller, self._clock())
+            variables = await self._on_routed(call, outcome)
+            for name, value in variables.items():
+                await caller.set_variable(name, value)
+        except CallerHungUp:
+            log.info("ivr.caller_left")
+
+
+async def _read_headers(reader: asyncio.StreamReader) -> dict[str, str] | None:
+    """AGI environment lines up to the blank line; None if the peer went away first."""
+    headers: dict[str, str] = {}
+    size = 0
+    while True:
+        line = await reader.readline()
+        size += len(line)
+        if not line or size > MAX_HEADER_BYTES:
+            return None
+        text = line.decode("utf-8", "replace").rstrip("\n")
+        if not text:
+            return headers
+        key, sep, value = text.partition(": ")
+        if sep:
+            headers[key] = value
