@@ -61,9 +61,7 @@ def load_migrations(directory: str | Path | None = None) -> list[Migration]:
             if entry.name.endswith(".sql")
         ]
     else:
-        files = [
-            (p.name, p.read_text(encoding="utf-8")) for p in Path(directory).glob("*.sql")
-        ]
+        files = [(p.name, p.read_text(encoding="utf-8")) for p in Path(directory).glob("*.sql")]
     migrations: dict[int, Migration] = {}
     for filename, text in files:
         match = _FILENAME.match(filename)
@@ -105,9 +103,7 @@ async def _applied(db: aiosqlite.Connection) -> dict[int, str]:
         return {row[0]: row[1] for row in await cur.fetchall()}
 
 
-async def apply_migrations(
-    db: aiosqlite.Connection, migrations: list[Migration]
-) -> list[int]:
+async def apply_migrations(db: aiosqlite.Connection, migrations: list[Migration]) -> list[int]:
     """Apply the migrations not yet recorded; return the versions applied now."""
     await db.execute(_CREATE_TABLE)
     applied = await _applied(db)

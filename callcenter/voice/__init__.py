@@ -1,0 +1,1 @@
+"""Voice: calls from the IVR through the queue engine to agents, over AMI."""
