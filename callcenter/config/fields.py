@@ -7,6 +7,7 @@ when it came from the environment (it may be a secret).
 
 from __future__ import annotations
 
+import itertools
 import re
 import zoneinfo
 from datetime import date, datetime
@@ -205,7 +206,7 @@ class Weekly(Strict):
     @classmethod
     def _no_overlap(cls, ranges: tuple[TimeRange, ...]) -> tuple[TimeRange, ...]:
         ordered = sorted(ranges, key=lambda r: r.start_minute)
-        for a, b in zip(ordered, ordered[1:], strict=False):
+        for a, b in itertools.pairwise(ordered):
             if b.start_minute < a.end_minute:
                 raise config_error(f"ranges {a} and {b} overlap")
         return tuple(ordered)

@@ -1,0 +1,76 @@
+"""In-process publish/subscribe for what consoles and notifiers show live.
+
+Publishing never blocks and never fails: the engine must not wait on a slow
+browser. Each subscriber has a bounded queue; one that falls that far behind
+is cut off (its WebSocket closes and the page reconnects and re-reads state)
+rather than let memory grow or the engine stall.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BusEvent:
+    """``topic`` like ``agent.offer``; ``audience`` limits who may see it (None: staff)."""
+
+    topic: str
+    data: dict[str, Any]
+    at: float
+    agent_id: str | None = None
+    queue: str | None = None
+    seq: int = 0
+
+
+@dataclass(eq=False)
+class Subscription:
+    accepts: Callable[[BusEvent], bool]
+    queue: asyncio.Queue[BusEvent | None] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=1000))
+    overflowed: bool = False
+
+    async def get(self) -> BusEvent | None:
+        """The next event; None once the subscription was cut off for falling behind."""
+        return await self.queue.get()
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._subscribers: set[Subscription] = set()
+        self._seq = itertools.count(1)
+
+    def subscribe(self, accepts: Callable[[BusEvent], bool] = lambda _e: True) -> Subscription:
+        sub = Subscription(accepts)
+        self._subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subscribers.discard(sub)
+
+    def publish(self, topic: str, data: dict[str, Any], *, at: float,
+                agent_id: str | None = None, queue: str | None = None) -> BusEvent:
+        event = BusEvent(topic, data, at, agent_id, queue, next(self._seq))
+        for sub in list(self._subscribers):
+            if not sub.accepts(event):
+                continue
+            try:
+                sub.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                log.warning("bus.subscriber_cut_off", extra={"topic": topic})
+                sub.overflowed = True
+                self._subscribers.discard(sub)
+                sub.queue.get_nowait()
+                sub.queue.put_nowait(None)
+        return event
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
