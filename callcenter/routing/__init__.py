@@ -1,0 +1,1 @@
+"""Routing: the asyncio shell around the sans-I/O queue engine (acd)."""
