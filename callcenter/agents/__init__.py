@@ -1,0 +1,1 @@
+"""Agents: login to a device, presence, offers and wrap-up."""

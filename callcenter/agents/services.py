@@ -1,0 +1,172 @@
+"""What an agent does at the console, as engine inputs and records.
+
+An agent logs in to a device (a PJSIP endpoint, the softphone's extension);
+the device is how voice offers reach them. Device health comes from the
+voice adapter: an unregistered or unreachable device takes the agent's voice
+capacity away (they keep taking chats) until it is back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import acd
+from callcenter.bus import EventBus
+from callcenter.config.models import Config
+from callcenter.routing.mapping import agent_model
+from callcenter.routing.services import RoutingService
+from callcenter.storage import Store
+
+log = logging.getLogger(__name__)
+
+
+class AgentError(ValueError):
+    """The request makes no sense for this agent now; the message says why."""
+
+
+@dataclass
+class Session:
+    agent_id: str
+    device: str | None
+    device_ok: bool = True
+
+
+class AgentService:
+    def __init__(self, *, routing: RoutingService, store: Store, config: Callable[[], Config],
+                 bus: EventBus) -> None:
+        self.routing = routing
+        self.store = store
+        self.config = config
+        self.bus = bus
+        self.sessions: dict[str, Session] = {}
+        self._offers: dict[str, acd.Offer] = {}
+
+    # ---- presence -------------------------------------------------------------
+
+    def _model(self, agent_id: str) -> acd.Agent:
+        config = self.config()
+        agent = config.agent(agent_id)
+        if agent is None:
+            raise AgentError(f"no agent {agent_id!r} in agents.yaml")
+        model = agent_model(config, agent)
+        session = self.sessions.get(agent_id)
+        if session is None or session.device is None or not session.device_ok:
+            model = acd.Agent(id=model.id, skills=model.skills,
+                              capacity={**model.capacity, "voice": 0}, queues=model.queues,
+                              chat_while_voice=model.chat_while_voice,
+                              voice_while_chat=model.voice_while_chat)
+        return model
+
+    def login(self, agent_id: str, device: str | None = None, ready: bool = False) -> dict:
+        agent = self.config().agent(agent_id)
+        if agent is None:
+            raise AgentError(f"no agent {agent_id!r} in agents.yaml")
+        if device is not None and device != agent.extension:
+            raise AgentError(f"device {device} is not {agent_id}'s extension")
+        for other in self.sessions.values():
+            if device and other.device == device and other.agent_id != agent_id:
+                raise AgentError(f"device {device} is in use by another agent")
+        self.sessions[agent_id] = Session(agent_id, device)
+        if self.routing.engine.agent(agent_id) is None or \
+                self.routing.engine.agent(agent_id).presence == acd.Presence.LOGGED_OUT:
+            self.routing.submit(lambda now: self.routing.engine.agent_login(
+                self._model(agent_id), now, ready=ready))
+        else:
+            self.routing.submit(lambda now: self.routing.engine.update_agent(
+                self._model(agent_id), now))
+        return self.status(agent_id)
+
+    def logout(self, agent_id: str) -> None:
+        self.sessions.pop(agent_id, None)
+        self.routing.submit(lambda now: self.routing.engine.agent_logout(agent_id, now))
+
+    def set_state(self, agent_id: str, state: str, reason: str | None = None) -> dict:
+        if state not in ("ready", "not_ready"):
+            raise AgentError("state must be ready or not_ready")
+        if agent_id not in self.sessions:
+            raise AgentError(f"{agent_id} is not logged in")
+        self.routing.submit(lambda now: self.routing.engine.agent_set_state(
+            agent_id, state, now, reason))
+        return self.status(agent_id)
+
+    def device_health(self, device: str, ok: bool) -> None:
+        """From the voice adapter: the device registered / went away."""
+        for session in self.sessions.values():
+            if session.device == device and session.device_ok != ok:
+                session.device_ok = ok
+                log.info("agents.device_health", extra={"agent": session.agent_id, "ok": ok})
+                self.routing.submit(lambda now, a=session.agent_id: self.routing.engine
+                                    .update_agent(self._model(a), now))
+
+    def refresh(self) -> None:
+        """Config reloaded: logged-in agents get their new skills and memberships."""
+        for agent_id in list(self.sessions):
+            if self.config().agent(agent_id) is None:
+                self.logout(agent_id)
+            else:
+                self.routing.submit(lambda now, a=agent_id: self.routing.engine.update_agent(
+                    self._model(a), now))
+
+    def device_of(self, agent_id: str) -> str | None:
+        session = self.sessions.get(agent_id)
+        return session.device if session else None
+
+    def status(self, agent_id: str) -> dict[str, Any]:
+        view = self.routing.engine.agent(agent_id)
+        session = self.sessions.get(agent_id)
+        return {
+            "agent_id": agent_id,
+            "state": view.state.value if view else "logged_out",
+            "reason": view.reason if view else None,
+            "device": session.device if session else None,
+            "device_ok": session.device_ok if session else None,
+            "offers": list(view.offers) if view else [],
+            "connected": list(view.connected) if view else [],
+            "wrapping": list(view.wrapping) if view else [],
+            "answered": view.answered if view else 0,
+        }
+
+    # ---- offers and wrap-up ---------------------------------------------------
+
+    def remember_offer(self, offer: acd.Offer) -> None:
+        self._offers[offer.offer_id] = offer
+
+    def forget_offer(self, offer_id: str) -> None:
+        self._offers.pop(offer_id, None)
+
+    def offer(self, offer_id: str) -> acd.Offer | None:
+        return self._offers.get(offer_id)
+
+    def _own_offer(self, agent_id: str, offer_id: str) -> acd.Offer:
+        offer = self._offers.get(offer_id)
+        if offer is None or offer.agent_id != agent_id:
+            raise AgentError("no such offer for this agent (it may have been withdrawn)")
+        return offer
+
+    def accept(self, agent_id: str, offer_id: str) -> None:
+        """Accept a text offer from the console (voice is accepted by answering the phone)."""
+        offer = self._own_offer(agent_id, offer_id)
+        if offer.channel == acd.VOICE:
+            raise AgentError("answer the phone to take a call")
+        self.routing.submit(lambda now: self.routing.engine.offer_accepted(offer_id, now))
+
+    def reject(self, agent_id: str, offer_id: str) -> None:
+        self._own_offer(agent_id, offer_id)
+        self.routing.submit(lambda now: self.routing.engine.offer_rejected(offer_id, now))
+
+    async def finish_wrapup(self, agent_id: str, task_id: str, disposition: str | None,
+                            notes: str | None) -> None:
+        interaction = await self.store.get_interaction(task_id)
+        if interaction is None or interaction.agent_id != agent_id:
+            raise AgentError("that interaction is not yours")
+        queue = self.config().queues.get(interaction.queue or "")
+        codes = [d.code for d in queue.dispositions] if queue else []
+        if disposition is not None and codes and disposition not in codes:
+            raise AgentError(f"disposition must be one of {', '.join(codes)}")
+        if disposition is None and queue is not None and queue.require_disposition:
+            raise AgentError("this queue requires a disposition")
+        await self.store.update_interaction(task_id, disposition=disposition, notes=notes)
+        self.routing.submit(lambda now: self.routing.engine.wrapup_done(agent_id, now, task_id))
