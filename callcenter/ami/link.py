@@ -6,6 +6,8 @@ ours, because its own has gaps a contact center cannot live with:
 * actions have no timeout                    -> every action is awaited with one;
 * ``ping()`` never checks the answer         -> a watchdog pings and, with no answer,
                                                 treats the link as half-open and drops it;
+* an async Originate's OriginateResponse is  -> actions take exactly one answer unless
+  taken as part of the action's answer          they are event lists, so it stays an event;
 * unanswered actions are re-sent after a     -> never: a late Originate or Bridge would
   reconnect                                     ring an agent for a caller long gone;
 * callbacks run inside ``data_received`` and -> events go into one ordered queue, consumed
@@ -139,8 +141,13 @@ class AmiLink:
         return self.state is LinkState.UP
 
     async def action(self, action: Mapping[str, Any], timeout: float | None = None,
-                     as_list: bool | None = None, check: bool = True) -> Any:
-        """Send one action and await its answer; raise on error, timeout or no link."""
+                     as_list: bool = False, check: bool = True) -> Any:
+        """Send one action and await its answer; raise on error, timeout or no link.
+
+        One answer, unless ``as_list``: left to guess, panoramisk waits on an async
+        Originate until the phone is answered and swallows the OriginateResponse,
+        which belongs in the event stream.
+        """
         manager = self._manager
         if self.state is not LinkState.UP or manager is None:
             raise AmiUnavailable(f"AMI link is {self.state.value}: {action.get('Action')} not sent")

@@ -60,6 +60,13 @@ class AsteriskConfig(Strict):
     inbound_numbers: tuple[PhoneNumber, ...] = ()
     """The 400 numbers callers dial, digits only."""
     agent_endpoint_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]*$")] = ""
+    callback_dial: Annotated[str, Field(pattern=r"\{number\}")] = "PJSIP/{number}@carrier"
+    """Dial string for calling a customer back; ``{number}`` is their number."""
+    files_dir: str = "/var/lib/asterisk/callcenter"
+    """A folder Asterisk and the engine share (Asterisk's view; on this host it is
+    ``host_root`` + this): generated endpoints in ``include/``, the recordings
+    spool in ``recordings/`` and rendered prompts in ``sounds/``. A managed
+    Asterisk uses its own instance folder instead."""
 
     @field_validator("rtp_end")
     @classmethod
@@ -82,7 +89,8 @@ class WebConfig(Strict):
     """The agent/supervisor/admin web console."""
 
     bind: NonEmptyStr = "127.0.0.1"
-    port: Port = 8080
+    port: int = Field(8080, ge=0, le=65535)
+    """0 picks any free port (tests); the running engine prints the one it got."""
     public_origin: str = "http://127.0.0.1:8080"
     """Scheme://host[:port] browsers use; checked against Origin headers."""
     session_secret: SecretStr = SecretStr("change-me-dev-only")

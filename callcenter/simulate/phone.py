@@ -16,6 +16,7 @@ every test:
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 import time
@@ -24,8 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from pyVoIP import SIP
-from pyVoIP.VoIP import CallState, PhoneStatus, VoIPCall, VoIPPhone  # before SIP: import cycle
+import pyVoIP.VoIP  # must load before pyVoIP.SIP, which imports it cyclically
+from pyVoIP.VoIP import CallState, PhoneStatus, VoIPCall, VoIPPhone
+
+SIP = pyVoIP.SIP
 
 SAMPLE_RATE = 8000
 FRAME = 160  # 20 ms of 8 kHz audio
@@ -137,7 +140,14 @@ class Call:
                 time.sleep(FRAME / SAMPLE_RATE)
 
     def listen(self, seconds: float) -> bytes:
-        """Read what the far end sends for a while (silence if nothing)."""
+        """Read what the far end sends from now on, for a while (silence if nothing).
+
+        pyVoIP keeps everything received since the answer and reads it from the
+        start; skipping to the live edge first makes this hear the present.
+        """
+        for client in self.voip.RTPClients:
+            with client.pmin.bufferLock:
+                client.pmin.buffer.seek(0, io.SEEK_END)
         got = bytearray()
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and self.voip.state == CallState.ANSWERED:

@@ -1,0 +1,109 @@
+"""End-to-end voice: the real engine against the real local Asterisk, with pyVoIP phones."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from callcenter.app import App, AsteriskSite
+from callcenter.config import ConfigStore
+from callcenter.simulate.phone import Phone
+
+REPO = Path(__file__).resolve().parents[3]
+ALL_DAY = {day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
+def edit_yaml(path: Path, change: Callable[[dict], None]) -> None:
+    yaml = YAML(typ="safe")
+    data = yaml.load(path.read_text())
+    change(data)
+    with path.open("w") as out:
+        YAML(typ="safe", pure=True).dump(data, out)
+
+
+def make_config(tmp_path: Path, asterisk, queue_changes: Callable[[dict], None] | None = None
+                ) -> Path:
+    """The sample configuration, pointed at the test's Asterisk and made quick and always open."""
+    directory = tmp_path / "config"
+    shutil.copytree(REPO / "config", directory)
+
+    def callcenter(data: dict) -> None:
+        data["ami"].update(port=asterisk.ami_port, username=asterisk.ami_user,
+                           secret=asterisk.ami_secret, ping_interval_seconds=1,
+                           reconnect_max_delay_seconds=1)
+        data["asterisk"].update(managed=False, host_root=str(asterisk.root),
+                                files_dir=asterisk.instance_inside, sip_port=asterisk.sip_port,
+                                agi_port=asterisk.agi_port, callback_dial="PJSIP/{number}")
+        data["web"].update(port=0)
+        data["storage"] = {"path": str(tmp_path / "cc.sqlite3")}
+        data["recordings"].update(directory=str(tmp_path / "recordings"), transcribe=False)
+
+    def queues(data: dict) -> None:
+        for queue in data["queues"].values():
+            queue.pop("business_hours", None)
+            queue.update(wrapup_seconds=2, offer_timeout_seconds=6)
+            queue["announce"] = {"position": True, "expected_wait": True, "interval_seconds": 3}
+        if queue_changes:
+            queue_changes(data["queues"])
+
+    def ivr(data: dict) -> None:
+        for schedule in data.get("schedules", {}).values():
+            schedule.update(weekly=ALL_DAY, holidays=[])
+
+    edit_yaml(directory / "callcenter.yaml", callcenter)
+    edit_yaml(directory / "queues.yaml", queues)
+    edit_yaml(directory / "ivr.yaml", ivr)
+    return directory
+
+
+async def wait_until(predicate: Callable[[], object], timeout: float = 10.0,
+                     what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def voice_app(tmp_path, asterisk):
+    """Start the whole engine (without the web consoles) against the test Asterisk."""
+    apps: list[App] = []
+
+    async def start(queue_changes: Callable[[dict], None] | None = None) -> App:
+        directory = make_config(tmp_path, asterisk, queue_changes)
+        app = App(ConfigStore.open(directory), web=False,
+                  site=AsteriskSite(host_root=str(asterisk.root),
+                                    files_dir=asterisk.instance_inside))
+        await app.start()
+        apps.append(app)
+        return app
+
+    yield start
+    for app in apps:
+        await app.stop()
+
+
+@pytest.fixture
+def phones(asterisk, ports):
+    """Make registered pyVoIP phones; all are stopped at the end."""
+    made: list[Phone] = []
+
+    async def make(username: str, password: str, **kwargs) -> Phone:
+        low, high = ports.rtp(10)
+        phone = Phone(server="127.0.0.1", port=asterisk.sip_port, username=username,
+                      password=password, sip_port=ports.sip(), rtp_low=low, rtp_high=high,
+                      **kwargs)
+        await asyncio.to_thread(phone.start)
+        made.append(phone)
+        return phone
+
+    yield make
+    for phone in made:
+        phone.stop()
