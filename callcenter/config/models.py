@@ -318,6 +318,8 @@ class Queue(Strict):
     missed_offers_before_not_ready: Seconds = 2
     """0 = never put an agent to not-ready for missed offers."""
     delay_seconds: Seconds = 0
+    preferred_agent_seconds: Seconds = 0
+    """A returning customer waits this long for the agent who served them last (0: off)."""
     announce: Announce = Field(default_factory=Announce)
     recording: RecordingPolicy = Field(default_factory=RecordingPolicy)
     dispositions: tuple[Disposition, ...] = ()

@@ -11,6 +11,8 @@ every test:
 * Its ACK to a 200 OK carries a fresh random To-tag instead of the answer's,
   so Asterisk never matches it to the dialog: it keeps re-sending the 200 OK
   and never sends its BYE. We build the ACK from the answer's tags and Contact.
+* It ignores an incoming CANCEL, so a phone whose caller gave up would ring
+  for ever; a CANCEL ends the ringing call here.
 * ``write_audio`` takes 8-bit unsigned PCM at 8 kHz; tone helpers produce it.
 """
 
@@ -180,6 +182,17 @@ class Phone:
         self._phone = VoIPPhone(server, port, username, password, myIP=my_ip,
                                 callCallback=self._incoming, sipPort=sip_port,
                                 rtpPortLow=rtp_low, rtpPortHigh=rtp_high)
+        self._deliver = self._phone.sip.callCallback
+        self._phone.sip.callCallback = self._sip_message
+
+    def _sip_message(self, message: SIP.SIPMessage) -> None:
+        """pyVoIP ignores CANCEL: a caller giving up would leave the phone ringing forever."""
+        if message.type == SIP.SIPMessageType.MESSAGE and message.method == "CANCEL":
+            voip = self._phone.calls.pop(message.headers["Call-ID"], None)
+            if voip is not None and voip.state == CallState.RINGING:
+                voip.state = CallState.ENDED
+            return
+        self._deliver(message)
 
     def _incoming(self, voip: VoIPCall) -> None:
         call = Call(voip)

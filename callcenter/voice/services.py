@@ -118,6 +118,7 @@ class VoiceService:
         self._spies: dict[str, SpySession] = {}
         # caller uid -> (task, [(recording id, Asterisk path)]) until MixMonitor stops
         self._recording_files: dict[str, tuple[str, list[tuple[int, str]]]] = {}
+        self._background: set[asyncio.Task[None]] = set()
         link.on_event(self.on_ami_event)
 
     # ---- from the IVR -------------------------------------------------------
@@ -146,19 +147,22 @@ class VoiceService:
                                customer_id=customer.id if customer else None)
         self.calls[voice_call.task_id] = voice_call
         self._by_uid[call.uniqueid] = voice_call
-        preferred = await self._last_agent(customer.id) if customer else None
+        queue = self.config().queues[outcome.queue]
+        wait_for_last_agent = queue.preferred_agent_seconds
+        preferred = (await self._last_agent(customer.id)
+                     if customer and wait_for_last_agent else None)
         task = acd.Task(id=interaction.id, channel=acd.VOICE, queue=outcome.queue,
                         skills=outcome.skills, priority=0 if outcome.priority is None else
                         max(0, outcome.priority - self.config().queues[outcome.queue].priority),
                         arrival=now, attributes={"language": outcome.language},
-                        preferred_agent=preferred, preferred_wait_seconds=10 if preferred else 0)
+                        preferred_agent=preferred,
+                        preferred_wait_seconds=wait_for_last_agent if preferred else 0)
         log.info("voice.queued", extra={"task": task.id, "queue": task.queue,
                                         "caller": mask_number(number)})
         outputs = self.routing.arrive(task)
         if any(isinstance(o, acd.RejectArrival) and o.task_id == task.id for o in outputs):
             voice_call.ended = True
             return {"CC_ROUTE": "exit", "CC_EXIT_REASON": "refused"}
-        queue = self.config().queues[outcome.queue]
         announce = queue.announce.position or queue.announce.expected_wait
         return {"CC_ROUTE": "queue", "CC_TASK": task.id, "CC_QUEUE": outcome.queue,
                 "CC_ANNOUNCE": "yes" if announce else "no",
@@ -426,32 +430,48 @@ class VoiceService:
         self._forget(call)
 
     def _forget(self, call: VoiceCall) -> None:
+        self._finish_recordings(call)
         self.calls.pop(call.task_id, None)
         for uid in (call.caller_uid, call.agent_uid):
             if uid:
                 self._by_uid.pop(uid, None)
                 self._legs.pop(uid, None)
 
-    async def _on_mixmonitor_stop(self, event: AmiEvent) -> None:
-        """The files are complete: move them to the archive and mark them done."""
-        entry = self._recording_files.pop(event.get("Uniqueid"), None)
+    def _finish_recordings(self, call: VoiceCall) -> None:
+        entry = self._recording_files.pop(call.caller_uid, None)
         if entry is None:
             return
-        task_id, files = entry
-        await asyncio.sleep(0.2)  # MixMonitor closes its files just after the event
+        task = asyncio.get_running_loop().create_task(self._archive(*entry))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _archive(self, task_id: str, files: list[tuple[int, str]]) -> None:
+        """After hangup MixMonitor flushes and closes its files; move them once they are still.
+
+        Asterisk sends no event when a recording ends with the call (MixMonitorStop
+        is only for StopMixMonitor), so a file that stopped growing is a finished one.
+        """
+        sources = [self.paths.on_host(path) for _, path in files]
+        sizes: list[int] = []
+        for _ in range(50):
+            await asyncio.sleep(0.2)
+            now_sizes = [p.stat().st_size if p.exists() else -1 for p in sources]
+            if now_sizes == sizes:
+                break
+            sizes = now_sizes
         archive = self.paths.recordings_archive
         archive.mkdir(parents=True, exist_ok=True)
-        for recording_id, path in files:
-            source = self.paths.on_host(path)
+        for (recording_id, _), source in zip(files, sources, strict=True):
             target = archive / source.name
             status, size = "missing", 0
             if source.exists():
                 await asyncio.to_thread(shutil.move, source, target)
                 status, size = "complete", target.stat().st_size
+            else:
+                log.error("voice.recording_missing", extra={"task": task_id})
             await self.store.update_recording(recording_id, path=str(target), status=status,
                                               size=size, ended_at=self.routing.clock())
-        self.bus.publish("recording.complete", {"task_id": task_id},
-                         at=self.routing.clock())
+        self.bus.publish("recording.complete", {"task_id": task_id}, at=self.routing.clock())
 
     async def _on_user_event(self, event: AmiEvent) -> None:
         kind = event.get("UserEvent")
@@ -549,7 +569,6 @@ _HANDLERS: dict[str, Callable[[VoiceService, AmiEvent], Awaitable[None]]] = {
     "BridgeEnter": VoiceService._on_bridge_enter,
     "Hangup": VoiceService._on_hangup,
     "UserEvent": VoiceService._on_user_event,
-    "MixMonitorStop": VoiceService._on_mixmonitor_stop,
     "DeviceStateChange": VoiceService._on_device_state,
     LINK_UP: VoiceService._on_link_up,
 }

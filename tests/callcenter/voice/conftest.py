@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 
 from callcenter.app import App, AsteriskSite
 from callcenter.config import ConfigStore
-from callcenter.simulate.phone import Phone
+from callcenter.simulate.phone import Call, Phone, dtmf, silence
 
 REPO = Path(__file__).resolve().parents[3]
 ALL_DAY = {day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -47,7 +47,7 @@ def make_config(tmp_path: Path, asterisk, queue_changes: Callable[[dict], None] 
     def queues(data: dict) -> None:
         for queue in data["queues"].values():
             queue.pop("business_hours", None)
-            queue.update(wrapup_seconds=2, offer_timeout_seconds=6)
+            queue.update(wrapup_seconds=2, offer_timeout_seconds=6, preferred_agent_seconds=0)
             queue["announce"] = {"position": True, "expected_wait": True, "interval_seconds": 3}
         if queue_changes:
             queue_changes(data["queues"])
@@ -107,3 +107,39 @@ def phones(asterisk, ports):
     yield make
     for phone in made:
         phone.stop()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0,
+                     what: str = "condition") -> None:
+    """Like wait_until, for checks that must await (the store)."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+MENU = {"sales": "1", "support": "2", "vip": "9"}
+
+
+async def dial_queue(phone: Phone, queue: str = "sales") -> Call:
+    """Dial the 400 number, choose English, then the queue's menu key."""
+    from pyVoIP.VoIP import CallState
+
+    call = await asyncio.to_thread(phone.call, "4008001234")
+    assert await asyncio.to_thread(call.wait_state, CallState.ANSWERED, 10), call.state
+    await asyncio.sleep(1.0)
+    await asyncio.to_thread(call.play, dtmf("2") + silence(1.2) + dtmf(MENU[queue]))
+    return call
+
+
+async def queued(app: App, count: int = 1, timeout: float = 15) -> list[str]:
+    """Task ids of the voice calls the engine holds, in arrival order, once there are ``count``."""
+    await wait_until(lambda: len(app.voice.calls) >= count, timeout=timeout,
+                     what=f"{count} queued call(s)")
+    return list(app.voice.calls)
+
+
+def agent_state(app: App, agent_id: str) -> str:
+    view = app.engine.agent(agent_id)
+    return view.state.value if view else "logged_out"

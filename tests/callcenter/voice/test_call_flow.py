@@ -1,11 +1,15 @@
-"""A caller through the IVR to an agent's phone, with audio both ways (issue 4, test 1)."""
+"""A caller through the IVR to an agent's phone, with audio both ways, recorded (tests 1, 7)."""
 
 from __future__ import annotations
 
 import asyncio
+import wave
+from pathlib import Path
+
+import numpy as np
 
 import pytest
-from conftest import wait_until
+from conftest import eventually, wait_until
 from pyVoIP.VoIP import CallState
 
 from callcenter.simulate.phone import dtmf, energy, silence, tone
@@ -56,3 +60,28 @@ async def test_caller_is_queued_by_skill_and_talks_to_the_agent(voice_app, phone
     await wait_until(lambda: app.engine.agent("zhangwei").state.value == "ready", timeout=5,
                      what="ready after wrap-up")
     assert await asyncio.to_thread(agent_call.wait_state, CallState.ENDED, 5)
+
+    # The recording: mixed, caller and agent files, each leg with its own side's voice.
+    async def recorded() -> bool:
+        rows = await app.store.list_recordings(task_id)
+        return len(rows) == 3 and all(r.status == "complete" for r in rows)
+
+    await eventually(recorded, what="the recordings")
+    recordings = {r.leg: r for r in await app.store.list_recordings(task_id)}
+    assert set(recordings) == {"mixed", "caller", "agent"}
+    assert all(r.status == "complete" for r in recordings.values())
+    assert dominant_frequency(Path(recordings["caller"].path)) == pytest.approx(440, abs=15)
+    assert dominant_frequency(Path(recordings["agent"].path)) == pytest.approx(880, abs=15)
+    assert Path(recordings["mixed"].path).stat().st_size > 16000
+
+
+def dominant_frequency(path: Path) -> float:
+    """The strongest frequency in the loudest second of a recording."""
+    with wave.open(str(path)) as wav:
+        rate = wav.getframerate()
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+    samples = samples.astype(np.float64)
+    second = max((samples[i:i + rate] for i in range(0, max(1, len(samples) - rate), rate // 4)),
+                 key=lambda chunk: float(np.sum(chunk**2)))
+    spectrum = np.abs(np.fft.rfft(second))
+    return float(np.fft.rfftfreq(len(second), 1 / rate)[int(np.argmax(spectrum[1:])) + 1])
