@@ -115,6 +115,7 @@ class VoiceService:
         self._by_uid: dict[str, VoiceCall] = {}
         self._legs: dict[str, VoiceCall] = {}  # agent leg uid -> call, while offered/connected
         self._withdrawn: set[str] = set()  # agent legs to hang up whenever they show up
+        self._offer_legs: dict[str, str] = {}  # offer id -> agent leg uid, until settled
         self._spies: dict[str, SpySession] = {}
         # caller uid -> (task, [(recording id, Asterisk path)]) until MixMonitor stops
         self._recording_files: dict[str, tuple[str, list[tuple[int, str]]]] = {}
@@ -199,6 +200,7 @@ class VoiceService:
         call.offer_id, call.agent_id, call.agent_uid = offer.offer_id, offer.agent_id, leg
         self._legs[leg] = call
         self._by_uid[leg] = call
+        self._offer_legs[offer.offer_id] = leg
         self.agents.remember_offer(offer)
         pop = await self.screen_pop(offer.task_id) if self.screen_pop else {}
         self.bus.publish("agent.offer", {"offer_id": offer.offer_id, "task_id": offer.task_id,
@@ -234,14 +236,18 @@ class VoiceService:
                                                    "task_id": withdraw.task_id,
                                                    "reason": withdraw.reason},
                          at=self.routing.clock(), agent_id=withdraw.agent_id)
+        leg = self._offer_legs.pop(withdraw.offer_id, None)
         call = self.calls.get(withdraw.task_id)
-        if call is None or call.offer_id != withdraw.offer_id or call.connected:
-            return
-        leg = call.agent_uid
-        self._drop_leg(call)
+        if call is not None and call.offer_id == withdraw.offer_id:
+            if call.connected:
+                return
+            self._drop_leg(call)
         if leg:
-            self._withdrawn.add(leg)
-            await self._hangup(leg)
+            await self._stop_ringing(leg)
+
+    async def _stop_ringing(self, leg: str) -> None:
+        self._withdrawn.add(leg)
+        await self._hangup(leg)
 
     def _drop_leg(self, call: VoiceCall) -> None:
         if call.agent_uid:
@@ -329,6 +335,7 @@ class VoiceService:
         if call is None or call.offer_id is None:
             return
         offer_id = call.offer_id
+        self._offer_legs.pop(offer_id, None)
         if event.get("Response") == "Success":
             call.connected = True
             self.agents.forget_offer(offer_id)
@@ -398,8 +405,11 @@ class VoiceService:
             return
         if not call.ended:
             call.ended = True
+            ringing = call.agent_uid
             self.routing.submit(lambda now: self.routing.engine.task_cancelled(
                 call.task_id, now, "abandon"))
+            if ringing:  # no call reaches an agent after the caller has gone
+                await self._stop_ringing(ringing)
         self._forget(call)
 
     async def _agent_gone(self, call: VoiceCall) -> None:

@@ -1,0 +1,110 @@
+"""Waiting callers, unanswered offers and abandons (issue 4, tests 2, 3 and 4)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from conftest import agent_state, dial_queue, eventually, queued, wait_until
+from pyVoIP.VoIP import CallState
+
+pytestmark = pytest.mark.asterisk
+
+
+async def test_waiting_caller_hears_position_then_gets_the_agent_who_goes_ready(
+        voice_app, phones, asterisk):
+    app = await voice_app()
+    agent_phone = await phones("1001", "dev-sip-1001", auto_answer=True)
+    app.agents.login("zhangwei", device="1001", ready=False)
+    caller = await phones("caller", "caller")
+    call = await dial_queue(caller, "sales")
+    (task_id,) = await queued(app)
+    voice_call = app.voice.calls[task_id]
+
+    # Nobody is ready: the engine announces position 1 and the holding loop says it.
+    await wait_until(lambda: voice_call.position is not None, what="a position announcement")
+    assert voice_call.position[0] == 1
+    reply = await app.link.action({"Action": "Getvar", "Channel": voice_call.caller_uid,
+                                   "Variable": "CC_POSITION"})
+    assert reply.get("Value") == "1"
+    log_start = asterisk.messages_log.stat().st_size
+
+    def said_next_in_line() -> bool:
+        with asterisk.messages_log.open(errors="replace") as log:
+            log.seek(log_start)
+            return "queue-youarenext" in log.read()
+
+    await wait_until(said_next_in_line, timeout=10, what="'you are next' to be played")
+    assert call.state == CallState.ANSWERED and not agent_phone.incoming
+
+    app.agents.set_state("zhangwei", "ready")
+    await wait_until(lambda: agent_phone.incoming, timeout=10, what="the offer to ring")
+    await wait_until(lambda: voice_call.connected, what="the bridge")
+    await asyncio.to_thread(call.hangup)
+    await wait_until(lambda: agent_state(app, "zhangwei") == "wrap_up", what="wrap-up")
+
+
+async def test_unanswered_offer_goes_to_the_next_agent_and_marks_the_first(voice_app, phones):
+    app = await voice_app(lambda queues: queues["sales"].update(missed_offers_before_not_ready=1))
+    silent = await phones("1001", "dev-sip-1001", auto_answer=False)
+    answering = await phones("1002", "dev-sip-1002", auto_answer=True)
+    app.agents.login("zhangwei", device="1001", ready=True)  # longest idle: offered first
+    await asyncio.sleep(0.5)
+    app.agents.login("lina", device="1002", ready=True)
+    caller = await phones("caller", "caller")
+    call = await dial_queue(caller, "sales")
+    (task_id,) = await queued(app)
+
+    await wait_until(lambda: silent.incoming, timeout=10, what="the first agent's phone")
+    await wait_until(lambda: answering.incoming, timeout=15, what="the second agent's phone")
+    await wait_until(lambda: app.voice.calls[task_id].connected, what="the bridge")
+    assert app.voice.calls[task_id].agent_id == "lina"
+    assert agent_state(app, "zhangwei") == "not_ready"
+    assert app.engine.agent("zhangwei").reason == "missed offers"
+    assert silent.incoming[0].state == CallState.ENDED  # stopped ringing
+    await app.routing.flush()
+    events = [e.event for e in await app.store.events_between(0, 2e9, interaction_id=task_id)]
+    assert events[:4] == ["ENTERQUEUE", "OFFER", "RINGNOANSWER", "OFFER"]
+    assert "CONNECT" in events
+    await asyncio.to_thread(call.hangup)
+
+
+async def test_caller_hanging_up_while_waiting_is_an_abandon(voice_app, phones):
+    app = await voice_app()
+    caller = await phones("caller", "caller")
+    call = await dial_queue(caller, "sales")
+    (task_id,) = await queued(app)
+    await asyncio.sleep(1.0)
+    await asyncio.to_thread(call.hangup)
+
+    async def abandoned() -> bool:
+        record = await app.store.get_interaction(task_id)
+        return record.outcome == "abandoned"
+
+    await eventually(abandoned, what="the abandon to be recorded")
+    assert task_id not in app.voice.calls
+    assert app.engine.task(task_id) is None
+
+
+async def test_caller_hanging_up_while_the_agent_rings_stops_the_ringing(voice_app, phones):
+    app = await voice_app()
+    agent_phone = await phones("1001", "dev-sip-1001", auto_answer=False)
+    app.agents.login("zhangwei", device="1001", ready=True)
+    caller = await phones("caller", "caller")
+    call = await dial_queue(caller, "sales")
+    (task_id,) = await queued(app)
+    await wait_until(lambda: agent_phone.incoming, timeout=10, what="the agent's phone to ring")
+    ringing = agent_phone.incoming[0]
+    assert ringing.state == CallState.RINGING
+
+    await asyncio.to_thread(call.hangup)
+    await wait_until(lambda: ringing.state == CallState.ENDED, timeout=3,
+                     what="the agent's phone to stop ringing")
+    channels = await app.link.event_list({"Action": "CoreShowChannels"})
+    assert not [c for c in channels if c.get("Channel").startswith("PJSIP/1001")]
+    await wait_until(lambda: agent_state(app, "zhangwei") == "ready", what="agent free again")
+
+    async def abandoned() -> bool:
+        return (await app.store.get_interaction(task_id)).outcome == "abandoned"
+
+    await eventually(abandoned, what="the abandon to be recorded")
