@@ -107,12 +107,15 @@ class AmiLink:
 
     def __init__(self, *, host: str, port: int, username: str, secret: str,
                  action_timeout: float = 10.0, ping_interval: float = 5.0,
-                 reconnect_max_delay: float = 5.0, reconnect_min_delay: float = 0.2) -> None:
+                 reconnect_max_delay: float = 5.0, reconnect_min_delay: float = 0.2,
+                 connect_timeout: float = 2.0) -> None:
         self._config = {"host": host, "port": port, "username": username, "secret": secret}
         self.action_timeout = action_timeout
         self.ping_interval = ping_interval
         self.reconnect_min_delay = reconnect_min_delay
         self.reconnect_max_delay = reconnect_max_delay
+        # A login answers in milliseconds; one lost in an outage must not hold up recovery.
+        self.connect_timeout = connect_timeout
         self.state = LinkState.DOWN
         self._manager: _Manager | None = None
         self._events: asyncio.Queue[AmiEvent] = asyncio.Queue()
@@ -208,11 +211,15 @@ class AmiLink:
     async def _connect_once(self) -> _Manager:
         manager = _Manager(self, **self._config, ping_delay=0, reconnect_timeout=0,
                            loop=asyncio.get_running_loop())
-        await manager.connect()
-        protocol_ready = manager.authenticated_future
-        if protocol_ready is None:
-            raise AmiError("AMI connection made but no login was sent")
-        reply = await asyncio.wait_for(protocol_ready, self.action_timeout)
+        try:
+            await asyncio.wait_for(manager.connect(), self.connect_timeout)
+            login = manager.authenticated_future
+            if login is None:
+                raise AmiError("AMI connection made but no login was sent")
+            reply = await asyncio.wait_for(login, self.connect_timeout)
+        except (TimeoutError, OSError):
+            manager.close()
+            raise
         if not reply.success:
             manager.close()
             raise AmiError(f"AMI login refused: {reply.get('Message', '')}")

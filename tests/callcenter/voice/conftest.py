@@ -27,14 +27,14 @@ def edit_yaml(path: Path, change: Callable[[dict], None]) -> None:
         YAML(typ="safe", pure=True).dump(data, out)
 
 
-def make_config(tmp_path: Path, asterisk, queue_changes: Callable[[dict], None] | None = None
-                ) -> Path:
+def make_config(tmp_path: Path, asterisk, queue_changes: Callable[[dict], None] | None = None,
+                ami_port: int | None = None) -> Path:
     """The sample configuration, pointed at the test's Asterisk and made quick and always open."""
     directory = tmp_path / "config"
     shutil.copytree(REPO / "config", directory)
 
     def callcenter(data: dict) -> None:
-        data["ami"].update(port=asterisk.ami_port, username=asterisk.ami_user,
+        data["ami"].update(port=ami_port or asterisk.ami_port, username=asterisk.ami_user,
                            secret=asterisk.ami_secret, ping_interval_seconds=1,
                            reconnect_max_delay_seconds=1)
         data["asterisk"].update(managed=False, host_root=str(asterisk.root),
@@ -76,8 +76,9 @@ async def voice_app(tmp_path, asterisk):
     """Start the whole engine (without the web consoles) against the test Asterisk."""
     apps: list[App] = []
 
-    async def start(queue_changes: Callable[[dict], None] | None = None) -> App:
-        directory = make_config(tmp_path, asterisk, queue_changes)
+    async def start(queue_changes: Callable[[dict], None] | None = None,
+                    ami_port: int | None = None) -> App:
+        directory = make_config(tmp_path, asterisk, queue_changes, ami_port)
         app = App(ConfigStore.open(directory), web=False,
                   site=AsteriskSite(host_root=str(asterisk.root),
                                     files_dir=asterisk.instance_inside))

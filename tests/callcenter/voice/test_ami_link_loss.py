@@ -1,0 +1,61 @@
+"""The AMI link is cut mid-call and while callers wait (issue 4, test 8)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from conftest import dial_queue, eventually, queued, wait_until
+from pyVoIP.VoIP import CallState
+
+from callcenter.simulate.phone import energy, tone
+
+pytestmark = pytest.mark.asterisk
+
+
+async def test_no_call_drops_and_waiting_callers_keep_their_order(voice_app, phones, asterisk,
+                                                                   tcp_proxy):
+    proxy = await tcp_proxy(asterisk.ami_port)
+    app = await voice_app(ami_port=proxy.port)
+    first_agent = await phones("1001", "dev-sip-1001", auto_answer=True)
+    second_agent = await phones("1002", "dev-sip-1002", auto_answer=True)
+    app.agents.login("zhangwei", device="1001", ready=True)
+    talking = await dial_queue(await phones("caller", "caller"), "sales")
+    (talking_task,) = await queued(app)
+    await wait_until(lambda: app.voice.calls[talking_task].connected, timeout=15,
+                     what="the first call to connect")
+    second = await dial_queue(await phones("caller", "caller"), "sales")
+    await queued(app, 2)
+    third = await dial_queue(await phones("caller", "caller"), "sales")
+    _, second_task, third_task = await queued(app, 3)
+
+    # The link goes half-open: nothing is closed, bytes just stop. The watchdog notices.
+    proxy.frozen = True
+    await wait_until(lambda: not app.link.is_up, timeout=5, what="the link to be declared down")
+    await asyncio.to_thread(third.hangup)  # an abandon Asterisk reports while we are blind
+    await asyncio.sleep(1.0)
+    proxy.frozen = False
+    back = time.monotonic()
+    await wait_until(lambda: app.link.is_up, timeout=5, what="the link to come back")
+    assert time.monotonic() - back < 5
+
+    # The connected call never dropped and still carries audio.
+    assert talking.state == CallState.ANSWERED
+    agent_leg = first_agent.incoming[0]
+    heard, _ = await asyncio.gather(asyncio.to_thread(agent_leg.listen, 1.0),
+                                    asyncio.to_thread(talking.play, tone(440, 1.0)))
+    assert energy(heard) > 0.1
+
+    # The engine learned about the abandon it missed, and kept the others' order.
+    async def third_abandoned() -> bool:
+        return (await app.store.get_interaction(third_task)).outcome == "abandoned"
+
+    await eventually(third_abandoned, timeout=5, what="the missed abandon")
+    assert second.state == CallState.ANSWERED
+    app.agents.login("lina", device="1002", ready=True)
+    await wait_until(lambda: second_agent.incoming, timeout=10, what="the next offer")
+    await wait_until(lambda: app.voice.calls[second_task].connected, what="the second caller")
+    assert app.voice.calls[second_task].agent_id == "lina"
+    for call in (talking, second):
+        await asyncio.to_thread(call.hangup)
