@@ -123,6 +123,7 @@ class App:
                                   paths=self.site.paths(archive),
                                   screen_pop=self._screen_pop_builder())
         self.routing.attach(acd.VOICE, self.voice)
+        self.agents.device_probe = self.voice.probe_device
         await self.routing.start()
         await self.link.start()
         await self._render_prompts()

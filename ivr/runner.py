@@ -175,8 +175,9 @@ class _Walk:
             await self.caller.play(node.prompt, self.language)
         label = node.label or queue.name
         text = {lang: text for lang in ("zh", "en") if (text := label.get(lang, fallback=False))}
-        skills = dict(queue.skills)
-        skills.update(node.skills or {})
+        # Only the node's own extra skills: the engine adds those of whichever
+        # queue the call is in (they change on a transfer or an overflow).
+        skills = dict(node.skills or {})
         return IvrOutcome(route="queue", language=self.language, reason=f"queue node {node_id}",
                           queue=node.queue,
                           priority=node.priority if node.priority is not None else queue.priority,

@@ -43,6 +43,8 @@ class AgentService:
         self.bus = bus
         self.sessions: dict[str, Session] = {}
         self._offers: dict[str, acd.Offer] = {}
+        # Set by the composition root: asks the voice side whether a device is reachable.
+        self.device_probe: Callable[[str], None] | None = None
 
     # ---- presence -------------------------------------------------------------
 
@@ -70,6 +72,8 @@ class AgentService:
             if device and other.device == device and other.agent_id != agent_id:
                 raise AgentError(f"device {device} is in use by another agent")
         self.sessions[agent_id] = Session(agent_id, device)
+        if device is not None and self.device_probe is not None:
+            self.device_probe(device)
         if self.routing.engine.agent(agent_id) is None or \
                 self.routing.engine.agent(agent_id).presence == acd.Presence.LOGGED_OUT:
             self.routing.submit(lambda now: self.routing.engine.agent_login(

@@ -430,6 +430,10 @@ class VoiceService:
             await self._hangup(call.agent_uid)
         if not call.callback:
             await self._hangup(call.caller_uid)
+        self._publish_wrapup(call, agent_id)
+        self._forget(call)
+
+    def _publish_wrapup(self, call: VoiceCall, agent_id: str | None) -> None:
         queue = self.config().queues.get(call.queue)
         self.bus.publish("agent.wrapup", {
             "task_id": call.task_id, "queue": call.queue,
@@ -437,7 +441,6 @@ class VoiceService:
             "require_disposition": bool(queue and queue.require_disposition),
             "seconds": queue.wrapup_seconds if queue else 0,
         }, at=self.routing.clock(), agent_id=agent_id)
-        self._forget(call)
 
     def _forget(self, call: VoiceCall) -> None:
         self._finish_recordings(call)
@@ -531,6 +534,60 @@ class VoiceService:
             elif call.position is not None and not call.connected:
                 await self._setvar(call.caller_uid, "CC_POSITION", str(call.position[0]))
         log.info("voice.reconciled", extra={"channels": len(alive), "calls": len(self.calls)})
+
+    # ---- agents' requests ---------------------------------------------------------
+
+    async def transfer(self, agent_id: str, *, queue: str | None = None,
+                       to_agent: str | None = None) -> dict[str, str]:
+        """Blind transfer of the agent's call to a queue and/or a named agent.
+
+        The caller goes back to the holding loop (the same interaction, its IVR
+        choices and recording go on); the engine queues it again and the agent
+        goes to wrap-up.
+        """
+        call = next((c for c in self.calls.values()
+                     if c.agent_id == agent_id and c.connected and not c.ended), None)
+        if call is None:
+            raise VoiceError(f"{agent_id} is not on a call")
+        config = self.config()
+        target = queue or call.queue
+        if target not in config.queues or "voice" not in config.queues[target].channels:
+            raise VoiceError(f"{target!r} is not a voice queue")
+        if to_agent is not None and config.agent(to_agent) is None:
+            raise VoiceError(f"no agent {to_agent!r}")
+        outputs = self.routing.submit(lambda now: self.routing.engine.transfer(
+            call.task_id, now, queue=target, agent_id=to_agent))
+        ignored = next((o for o in outputs if isinstance(o, acd.Ignored)), None)
+        if ignored is not None:
+            raise VoiceError(f"cannot transfer: {ignored.reason}")
+        call.connected = False
+        call.queue = target
+        call.position = None
+        self._drop_leg(call)
+        await self._setvar(call.caller_uid, "CC_QUEUE", target)
+        await self.link.action({"Action": "Redirect", "Channel": call.caller_uid,
+                                "Context": "cc-hold", "Exten": "s", "Priority": "1"})
+        self._publish_wrapup(call, agent_id)
+        log.info("voice.transferred", extra={"task": call.task_id, "queue": target,
+                                             "agent": to_agent})
+        return {"task_id": call.task_id, "queue": target, "agent": to_agent or ""}
+
+    def probe_device(self, extension: str) -> None:
+        """Ask Asterisk now whether an agent's phone is reachable (events tell us later)."""
+        task = asyncio.get_running_loop().create_task(self._probe(extension))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _probe(self, extension: str) -> None:
+        prefix = self.config().callcenter.asterisk.agent_endpoint_prefix
+        try:
+            states = await self.link.event_list({"Action": "DeviceStateList"})
+        except AmiError as exc:
+            log.warning("voice.device_probe_failed", extra={"error": str(exc)})
+            return
+        device = f"PJSIP/{prefix}{extension}"
+        state = next((e.get("State") for e in states if e.get("Device") == device), "UNAVAILABLE")
+        self.agents.device_health(extension, state not in _UNAVAILABLE_DEVICE_STATES)
 
     # ---- supervisors ----------------------------------------------------------
 

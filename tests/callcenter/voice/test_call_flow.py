@@ -7,7 +7,6 @@ import wave
 from pathlib import Path
 
 import numpy as np
-
 import pytest
 from conftest import eventually, wait_until
 from pyVoIP.VoIP import CallState

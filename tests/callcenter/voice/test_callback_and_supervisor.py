@@ -51,7 +51,7 @@ async def test_callback_keeps_the_place_and_calls_the_customer_when_an_agent_is_
 
 async def test_supervisor_listens_then_barges(voice_app, phones):
     app = await voice_app()
-    agent_phone = await phones("1001", "dev-sip-1001", auto_answer=True)
+    await phones("1001", "dev-sip-1001", auto_answer=True)  # the agent answers by itself
     supervisor_phone = await phones("1090", "dev-sip-1090", auto_answer=True)
     app.agents.login("zhangwei", device="1001", ready=True)
     caller = await phones("caller", "caller")

@@ -1,0 +1,110 @@
+"""Request and response bodies of the agent console API."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from callcenter.customers.schemas import Localized, ScreenPop
+
+REASONS = ("break", "lunch", "training", "meeting", "other")
+"""Not-ready reasons an agent picks from (the engine adds its own, e.g. "missed offers")."""
+
+Reason = Literal["break", "lunch", "training", "meeting", "other"]
+
+
+class DeviceLogin(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    device: str | None = Field(None, description="The agent's extension; null = chats only")
+    ready: bool = False
+
+
+class StateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: Literal["ready", "not_ready"]
+    reason: Reason | None = None
+
+    @model_validator(mode="after")
+    def _reason(self) -> StateRequest:
+        if self.state == "not_ready" and self.reason is None:
+            raise ValueError(f"not_ready needs a reason: one of {', '.join(REASONS)}")
+        if self.state == "ready" and self.reason is not None:
+            raise ValueError("ready takes no reason")
+        return self
+
+
+class WrapupRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    disposition: str | None = Field(None, max_length=64)
+    notes: str | None = Field(None, max_length=4000)
+
+
+class AgentStatus(BaseModel):
+    agent_id: str
+    state: str = Field(description="logged_out | ready | not_ready | reserved | busy | wrap_up")
+    reason: str | None
+    since: float | None = Field(None, description="When the current state began (epoch s)")
+    device: str | None
+    device_ok: bool | None
+    offers: list[str]
+    connected: list[str]
+    wrapping: list[str]
+    answered: int
+
+
+class Profile(BaseModel):
+    id: str
+    name: str
+    extension: str | None
+    team: str | None
+    team_name: str | None
+    languages: list[str]
+    takes_voice: bool
+    takes_chat: bool
+
+
+class Softphone(BaseModel):
+    """What to type into Zoiper, Linphone or MicroSIP."""
+
+    server: str
+    port: int
+    transport: str
+    username: str | None
+    password_hint: str
+
+
+class Console(BaseModel):
+    profile: Profile
+    status: AgentStatus
+    softphone: Softphone
+    reasons: list[str]
+    server_time: float
+
+
+class Offer(BaseModel):
+    offer_id: str
+    task_id: str
+    channel: str
+    queue: str
+    deadline: float | None
+    pop: ScreenPop | dict
+
+
+class Disposition(BaseModel):
+    code: str
+    label: Localized
+
+
+class Wrapup(BaseModel):
+    task_id: str
+    queue: str | None
+    queue_name: Localized | None
+    channel: str | None
+    dispositions: list[Disposition]
+    require_disposition: bool
+    summary: str | None
+    customer_name: str | None = None
