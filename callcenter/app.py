@@ -142,14 +142,18 @@ class App:
         log.info("app.started", extra={"web_port": self.web_port, "ami_up": self.link.is_up})
 
     async def stop(self) -> None:
+        """Stop whatever has started, in reverse order; safe after a failed start."""
         if self._unsubscribe:
             self._unsubscribe()
         if self._web_runner is not None:
             await self._web_runner.cleanup()
-        await self.ivr.close()
-        await self.routing.stop()
-        await self.link.close()
-        await self.store.close()
+        for part, method in (("ivr", "close"), ("routing", "stop"), ("link", "close"),
+                             ("store", "close")):
+            if hasattr(self, part):
+                try:
+                    await getattr(getattr(self, part), method)()
+                except Exception:
+                    log.exception("app.stop_failed", extra={"part": part})
         if self._managed is not None:
             local = load_local_asterisk()
             local.stop(Path(self._managed["root"]), self._managed["name"])
@@ -257,7 +261,11 @@ async def serve(config_dir: Path) -> None:
     """``callcenter run``: until SIGTERM/SIGINT; SIGHUP reloads the configuration."""
     store = ConfigStore.open(config_dir)
     app = App(store)
-    await app.start()
+    try:
+        await app.start()
+    except BaseException:
+        await app.stop()
+        raise
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
