@@ -81,6 +81,7 @@ class VoiceCall:
     customer_id: int | None
     holding: bool = False
     callback: bool = False
+    callback_id: int | None = None
     offer_id: str | None = None
     agent_id: str | None = None
     agent_uid: str | None = None
@@ -342,6 +343,10 @@ class VoiceService:
             self.routing.submit(lambda now: self.routing.engine.offer_accepted(offer_id, now))
             self.bus.publish("agent.connected", {"task_id": call.task_id, "channel": "voice"},
                              at=self.routing.clock(), agent_id=call.agent_id)
+            if call.callback_id is not None:
+                await self.store.update_callback(call.callback_id, status="done",
+                                                 completed_at=self.routing.clock(),
+                                                 count_attempt=True)
             return
         if event.get("Reason") == _NO_ANSWER:
             return  # the engine's own offer deadline decides a ring-no-answer
@@ -498,10 +503,11 @@ class VoiceService:
         elif kind == "CallCenterCallback" and not call.connected and not call.ended:
             call.callback = True
             await self.store.update_interaction(call.task_id, outcome="callback")
-            await self.store.add_callback(call.caller_number, queue=call.queue,
-                                          interaction_id=call.task_id,
-                                          customer_id=call.customer_id,
-                                          requested_at=self.routing.clock())
+            request = await self.store.add_callback(call.caller_number, queue=call.queue,
+                                                    interaction_id=call.task_id,
+                                                    customer_id=call.customer_id,
+                                                    requested_at=self.routing.clock())
+            call.callback_id = request.id
             log.info("voice.callback_requested", extra={"task": call.task_id})
 
     async def _on_device_state(self, event: AmiEvent) -> None:
@@ -515,8 +521,70 @@ class VoiceService:
 
     async def _on_link_up(self, event: AmiEvent) -> None:
         if event.get("Connects") == "1":
+            await self.adopt()
+        else:
+            await self.reconcile()
+
+    async def adopt(self) -> None:
+        """At start: take over callers a previous run left waiting, in their old order.
+
+        Their interaction records give the original arrival time, so they keep
+        their place; records of voice calls that ended while no engine was
+        running are closed. Calls already talking to an agent finish in Asterisk
+        on their own; only their record stays open until then.
+        """
+        try:
+            channels = await self.link.event_list({"Action": "CoreShowChannels"})
+        except AmiError as exc:
+            log.error("voice.adopt_failed", extra={"error": str(exc)})
             return
-        await self.reconcile()
+        alive = {c.get("Uniqueid") for c in channels}
+        holding = [c for c in channels if c.get("Context") == "cc-hold"]
+        adopted: set[str] = set()
+        for channel in holding:
+            uid = channel.get("Uniqueid")
+            try:
+                task_id = (await self.link.action({"Action": "Getvar", "Channel": uid,
+                                                   "Variable": "CC_TASK"})).get("Value")
+                number = (await self.link.action({"Action": "Getvar", "Channel": uid,
+                                                  "Variable": "CALLERID(num)"})).get("Value")
+            except AmiError:
+                continue
+            record = await self.store.get_interaction(task_id) if task_id else None
+            if record is None or record.ended_at is not None or record.queue is None:
+                continue
+            if record.queue not in self.config().queues:
+                continue
+            call = VoiceCall(task_id=record.id, caller_uid=uid, queue=record.queue,
+                             caller_number=number or "", customer_id=record.customer_id,
+                             holding=True)
+            self.calls[call.task_id] = call
+            self._by_uid[uid] = call
+            adopted.add(record.id)
+            self.routing.arrive(acd.Task(id=record.id, channel=acd.VOICE, queue=record.queue,
+                                         arrival=record.arrived_at))
+        for callback in await self.store.list_pending_callbacks():
+            record = (await self.store.get_interaction(callback.interaction_id)
+                      if callback.interaction_id else None)
+            if record is None or record.ended_at is not None or record.id in adopted:
+                continue
+            if record.queue not in self.config().queues:
+                continue
+            call = VoiceCall(task_id=record.id, caller_uid=f"callback-{callback.id}",
+                             queue=record.queue, caller_number=callback.number,
+                             customer_id=record.customer_id, callback=True,
+                             callback_id=callback.id)
+            self.calls[call.task_id] = call
+            adopted.add(record.id)
+            self.routing.arrive(acd.Task(id=record.id, channel=acd.VOICE, queue=record.queue,
+                                         arrival=record.arrived_at))
+        for record in await self.store.open_interactions(channel=acd.VOICE):
+            if record.id in adopted:
+                continue
+            if record.answered_at is None:
+                await self.store.update_interaction(record.id, ended_at=self.routing.clock(),
+                                                    outcome="lost")
+        log.info("voice.adopted", extra={"waiting": len(adopted), "channels": len(alive)})
 
     async def reconcile(self) -> None:
         """After a blind spot: end in the engine whatever ended on Asterisk meanwhile."""

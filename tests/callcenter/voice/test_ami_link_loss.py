@@ -59,3 +59,28 @@ async def test_no_call_drops_and_waiting_callers_keep_their_order(voice_app, pho
     assert app.voice.calls[second_task].agent_id == "lina"
     for call in (talking, second):
         await asyncio.to_thread(call.hangup)
+
+
+async def test_a_restarted_engine_adopts_waiting_callers_in_their_order(voice_app, phones):
+    """The engine process restarts (an upgrade): callers on hold keep their place."""
+    first_run = await voice_app()
+    callers = [await phones("caller", "caller") for _ in range(2)]
+    first = await dial_queue(callers[0], "sales")
+    await queued(first_run, 1)
+    second = await dial_queue(callers[1], "sales")
+    first_task, second_task = await queued(first_run, 2)
+    await first_run.stop()
+
+    second_run = await voice_app()  # same config directory, same store
+    await wait_until(lambda: len(second_run.voice.calls) == 2, timeout=10,
+                     what="the waiting callers to be adopted")
+    waiting = [t.task_id for t in second_run.engine.waiting("sales")]
+    assert waiting == [first_task, second_task]
+
+    agent_phone = await phones("1001", "dev-sip-1001", auto_answer=True)
+    second_run.agents.login("zhangwei", device="1001", ready=True)
+    await wait_until(lambda: agent_phone.incoming, timeout=10, what="the first offer")
+    await wait_until(lambda: second_run.voice.calls[first_task].connected, what="first caller")
+    assert second.state == CallState.ANSWERED  # still waiting, not dropped
+    for call in (first, second):
+        await asyncio.to_thread(call.hangup)

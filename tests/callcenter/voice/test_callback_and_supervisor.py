@@ -47,6 +47,7 @@ async def test_callback_keeps_the_place_and_calls_the_customer_when_an_agent_is_
         return record.answered_at is not None and record.agent_id == "zhangwei"
 
     await eventually(answered, what="the callback to be recorded as answered")
+    assert await app.store.list_pending_callbacks("sales") == []  # done, not to be redone
 
 
 async def test_supervisor_listens_then_barges(voice_app, phones):
