@@ -1,0 +1,1 @@
+"""Console accounts synced from agents.yaml, login sessions, roles and team scoping."""

@@ -1,0 +1,1 @@
+"""Customers across channels: the screen-pop and the history staff may read."""

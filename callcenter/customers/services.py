@@ -1,0 +1,186 @@
+"""The customer on the agent's screen: who they are and what happened before.
+
+``screen_pop(task_id)`` is what an offer carries to the agent's page: the customer
+(name, masked identities), the interaction now (queue, channel, masked number, IVR
+choices, wait) and their history on every channel, newest first. It is plain JSON so
+adapters can put it straight into the ``agent.offer`` bus event. Numbers are masked
+here and nowhere is a full phone number, openid or e-mail sent to a browser.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from callcenter.config.models import Config
+from callcenter.storage import Customer, HistoryEntry, Interaction, Store, mask_identity
+
+log = logging.getLogger(__name__)
+
+HISTORY_LIMIT = 20
+_LANGUAGES = {"zh": {"zh": "中文", "en": "Chinese"}, "en": {"zh": "英文", "en": "English"}}
+_MENU_OUTCOMES = {"timeout": {"zh": "未按键", "en": "no key"},
+                  "invalid": {"zh": "无效按键", "en": "invalid key"}}
+MESSAGES_PER_INTERACTION = 3
+
+
+class CustomerService:
+    def __init__(self, store: Store, config: Config | Callable[[], Config],
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self._config = config
+        self.clock = clock
+
+    @property
+    def config(self) -> Config:
+        return self._config() if callable(self._config) else self._config
+
+    # ------------------------------------------------------------------ screen-pop
+
+    async def screen_pop(self, task_id: str) -> dict[str, Any]:
+        """Everything the agent's card shows for this task (JSON-able)."""
+        interaction = await self.store.get_interaction(task_id)
+        if interaction is None:
+            log.warning("customers.pop_unknown_task", extra={"task": task_id})
+            return {"customer": None, "interaction": {"id": task_id}, "history": []}
+        customer = (await self.store.get_customer(interaction.customer_id)
+                    if interaction.customer_id is not None else None)
+        history: list[dict[str, Any]] = []
+        if customer is not None:
+            history = await self.history(customer.id, exclude=task_id)
+        card = self.interaction_card(interaction)
+        if interaction.channel != "voice":
+            card["last_messages"] = [
+                {"direction": m.direction, "body": m.body, "at": m.created_at}
+                for m in await self.store.list_messages(task_id, limit=MESSAGES_PER_INTERACTION)]
+        return {"customer": self.customer_card(customer), "interaction": card,
+                "history": history}
+
+    def customer_card(self, customer: Customer | None) -> dict[str, Any] | None:
+        if customer is None:
+            return None
+        return {
+            "id": customer.id,
+            "name": customer.name,
+            "vip": bool(customer.attributes.get("vip")),
+            "identities": [{"kind": i.kind, "masked": mask_identity(i.kind, i.value)}
+                           for i in customer.identities],
+        }
+
+    def interaction_card(self, interaction: Interaction) -> dict[str, Any]:
+        now = self.clock()
+        arrived = interaction.arrived_at
+        attributes = interaction.attributes or {}
+        return {
+            "id": interaction.id,
+            "queue": interaction.queue,
+            "queue_name": self.queue_name(interaction.queue),
+            "channel": interaction.channel,
+            "medium": interaction.medium,
+            "caller_masked": interaction.caller_masked,
+            "ivr_choices": [self.ivr_choice(c) for c in interaction.ivr_choices or []],
+            "label": _text(attributes.get("label")),
+            "language": attributes.get("language"),
+            "arrived_at": arrived,
+            "waited": max(0.0, now - arrived) if arrived is not None else None,
+        }
+
+    def ivr_choice(self, choice: Any) -> dict[str, Any]:
+        """An IVR step as stored (``ivr.runner.Choice.as_dict``), with ``display``: what
+        the caller chose, in words ({zh, en})."""
+        if not isinstance(choice, dict):
+            return {"node": None, "kind": None, "pressed": None, "value": None,
+                    "label": str(choice), "display": None}
+        out = {k: choice.get(k) for k in ("node", "kind", "pressed", "value", "label")}
+        kind, value = out["kind"], out["value"]
+        display: dict[str, str | None] | None = None
+        if kind == "language" and value in _LANGUAGES:
+            display = _LANGUAGES[value]
+        elif kind == "menu" and value in _MENU_OUTCOMES:
+            display = _MENU_OUTCOMES[value]
+        elif kind == "menu" and value:
+            node = self.config.ivr.nodes.get(value)
+            label = getattr(node, "label", None)
+            display = ({"zh": label.get("zh"), "en": label.get("en")} if label is not None
+                       else {"zh": value, "en": value})
+        elif kind == "collect" and out["pressed"]:
+            display = {"zh": f"{value}: {out['pressed']}", "en": f"{value}: {out['pressed']}"}
+        elif kind == "closed":
+            display = {"zh": "非工作时间", "en": "closed"}
+        out["display"] = display
+        return out
+
+    def queue_name(self, queue_id: str | None) -> dict[str, str | None] | None:
+        queue = self.config.queues.get(queue_id or "")
+        if queue is None:
+            return None
+        return {"zh": queue.name.get("zh"), "en": queue.name.get("en")}
+
+    # ------------------------------------------------------------------ history
+
+    async def history(self, customer_id: int, *, exclude: str | None = None,
+                      limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
+        """The customer's interactions on every channel, newest first."""
+        entries = await self.store.customer_history(
+            customer_id, limit + (1 if exclude else 0),
+            messages_per_interaction=MESSAGES_PER_INTERACTION)
+        return [self.history_entry(e) for e in entries if e.interaction.id != exclude][:limit]
+
+    def history_entry(self, entry: HistoryEntry) -> dict[str, Any]:
+        i = entry.interaction
+        return {
+            "interaction_id": i.id,
+            "channel": i.channel,
+            "medium": i.medium,
+            "queue": i.queue,
+            "queue_name": self.queue_name(i.queue),
+            "agent_id": i.agent_id,
+            "arrived_at": i.arrived_at,
+            "answered_at": i.answered_at,
+            "ended_at": i.ended_at,
+            "outcome": i.outcome,
+            "disposition": i.disposition,
+            "disposition_label": self.disposition_label(i.queue, i.disposition),
+            "notes": i.notes,
+            "summary": entry.summary,
+            "last_messages": [{"direction": m.direction, "body": m.body, "at": m.created_at}
+                              for m in entry.last_messages],
+        }
+
+    def disposition_label(self, queue_id: str | None,
+                          code: str | None) -> dict[str, str | None] | None:
+        queue = self.config.queues.get(queue_id or "")
+        if queue is None or code is None:
+            return None
+        for d in queue.dispositions:
+            if d.code == code:
+                return {"zh": d.label.get("zh"), "en": d.label.get("en")}
+        return None
+
+    # ------------------------------------------------------------------ access
+
+    async def served_by(self, customer_id: int, agent_id: str,
+                        current_tasks: Iterable[str] = ()) -> bool:
+        """Whether this customer had an interaction offered or connected to the agent.
+
+        ``current_tasks`` are the tasks offered to / held by the agent right now (an
+        offered interaction has no ``agent_id`` in the store until it connects).
+        """
+        customer = await self.store.get_customer(customer_id)
+        if customer is None:
+            return False
+        for task_id in current_tasks:
+            interaction = await self.store.get_interaction(task_id)
+            if interaction is not None and interaction.customer_id == customer.id:
+                return True
+        entries = await self.store.customer_history(customer.id, 200,
+                                                    messages_per_interaction=0)
+        return any(e.interaction.agent_id == agent_id for e in entries)
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k in ("zh", "en")} or None
+    return value

@@ -1,0 +1,1 @@
+"""The supervisor's live wallboard: queues, agents, the day's intervals, and actions."""

@@ -1,0 +1,91 @@
+"""Request and response bodies of the supervisor API."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from callcenter.agents.schemas import Reason
+from callcenter.customers.schemas import Localized
+
+
+class ChannelCounts(BaseModel):
+    offered: int
+    answered: int
+
+
+class QueueTile(BaseModel):
+    id: str
+    name: Localized
+    channels: list[str]
+    teams: list[str]
+    waiting: int
+    longest_wait: float
+    service_level: float | None = Field(description="Fraction answered within the threshold")
+    service_level_seconds: float
+    asa: float | None = Field(description="Average speed of answer, seconds")
+    abandon_rate: float | None
+    entered: int
+    answered: int
+    abandoned: int
+    by_channel: dict[str, ChannelCounts]
+
+
+class AgentTask(BaseModel):
+    task_id: str
+    channel: str | None
+    queue: str | None
+    status: str = Field(description="offered | connected | wrap_up")
+
+
+class AgentRow(BaseModel):
+    id: str
+    name: str
+    team: str | None
+    team_name: str | None = None
+    role: str
+    extension: str | None
+    state: str
+    reason: str | None
+    since: float | None
+    tasks: list[AgentTask]
+    answered: int
+    device: str | None
+    device_ok: bool | None
+
+
+class IntervalBar(BaseModel):
+    queue: str
+    start: float
+    entered: int
+    answered: int
+    abandoned: int
+
+
+class Wallboard(BaseModel):
+    now: float
+    day_start: float
+    interval_seconds: float
+    queues: list[QueueTile]
+    agents: list[AgentRow]
+    intervals: list[IntervalBar]
+
+
+class SpyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["listen", "whisper", "barge"]
+
+
+class SpyResult(BaseModel):
+    agent_id: str
+    mode: str
+    detail: dict = {}
+
+
+class ForceState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: Literal["ready", "not_ready", "logged_out"]
+    reason: Reason | None = None

@@ -1,0 +1,255 @@
+"""The route table: each feature's ``http.py`` declares its endpoints here.
+
+An endpoint says its method, path, the roles allowed to call it, and its request and
+response models. ``make_web_app`` mounts them all behind ``guarded``, which runs, in
+this order, before the handler:
+
+1. **CSRF** — a state-changing request (POST, PUT, PATCH, DELETE) must carry an
+   ``Origin`` header naming this site: ``web.public_origin``, or the address the
+   request was sent to when that is a loopback address (tests, a console opened on
+   the server itself). Browsers always send ``Origin`` on such requests and scripts
+   on other sites cannot forge it; together with the ``SameSite=Strict`` cookie this
+   is the whole CSRF defence (no tokens). Otherwise: 403 ``bad_origin``.
+2. **Authentication** — the ``cc_session`` cookie must name a live session, unless
+   the endpoint is public. Otherwise: 401 ``unauthenticated``.
+3. **Role** — the user's role must be one the endpoint lists. Otherwise: 403.
+4. **Body** — JSON parsed into the endpoint's pydantic model. Otherwise: 422 with
+   the validation errors.
+
+Finer checks (a supervisor's teams, an agent's own offers) are the handler's, via
+``callcenter.auth.services`` policy functions; they answer 403 too.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from callcenter.auth.services import Principal
+
+log = logging.getLogger(__name__)
+
+PUBLIC = frozenset({"public"})
+STAFF = frozenset({"agent", "supervisor", "admin"})
+AGENT_CONSOLE = frozenset({"agent", "supervisor"})
+SUPERVISION = frozenset({"supervisor", "admin"})
+ADMIN = frozenset({"admin"})
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+COOKIE = "cc_session"
+
+PRINCIPAL = web.AppKey("principal_resolver", Callable[[str | None], Awaitable[Principal | None]])
+PUBLIC_ORIGIN = web.AppKey("public_origin", Callable[[], str])
+SERVICES = web.AppKey("services", Any)
+_CALLER: Any = (web.RequestKey("principal", object) if hasattr(web, "RequestKey")
+                else "cc_principal")  # aiohttp < 3.12 has no RequestKey
+
+
+class ApiError(web.HTTPException):
+    """An error answered as ``{"error": code, "message": ...}`` with ``status``."""
+
+    def __init__(self, status: int, code: str, message: str, *,
+                 headers: dict[str, str] | None = None, extra: dict | None = None) -> None:
+        self.status_code = status
+        body = {"error": code, "message": message, **(extra or {})}
+        super().__init__(text=json.dumps(body, ensure_ascii=False),
+                         content_type="application/json", headers=headers)
+
+
+def unauthenticated() -> ApiError:
+    return ApiError(401, "unauthenticated", "log in first")
+
+
+def forbidden(message: str = "your role may not do this") -> ApiError:
+    return ApiError(403, "forbidden", message)
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(404, "not_found", message)
+
+
+def conflict(message: str) -> ApiError:
+    return ApiError(409, "conflict", message)
+
+
+@dataclass
+class Call:
+    """What a handler gets: the request, who is calling, and the parsed body."""
+
+    request: web.Request
+    principal: Principal | None
+    body: Any
+
+    @property
+    def services(self) -> Any:
+        return self.request.app[SERVICES]
+
+    @property
+    def user(self) -> Principal:
+        assert self.principal is not None
+        return self.principal
+
+    def param(self, name: str) -> str:
+        return self.request.match_info[name]
+
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    roles: frozenset[str]
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    list_response: bool = False
+    scope: str | None = None
+    """Finer rule than the role, e.g. "supervisor: agents of teams they supervise"."""
+    status: int = 200
+
+    @property
+    def public(self) -> bool:
+        return self.roles == PUBLIC
+
+
+@dataclass
+class Api:
+    """A feature's route table."""
+
+    tag: str
+    description: str = ""
+    endpoints: list[Endpoint] = field(default_factory=list)
+
+    def route(self, method: str, path: str, *, roles: Iterable[str], summary: str,
+              body: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
+              list_response: bool = False, scope: str | None = None,
+              status: int = 200) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.endpoints.append(Endpoint(method.upper(), path, handler, frozenset(roles),
+                                           summary, self.tag, body, response, list_response,
+                                           scope, status))
+            return handler
+
+        return register
+
+
+# ---------------------------------------------------------------------------- origin
+
+
+def _loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def origin_allowed(request: web.Request, public_origin: str) -> bool:
+    """True when the request's ``Origin`` is this site (see the module docstring)."""
+    origin = request.headers.get("Origin")
+    if not origin or origin == "null":
+        return False
+    origin = origin.rstrip("/")
+    if origin == public_origin.rstrip("/"):
+        return True
+    own = f"{request.scheme}://{request.host}"
+    return origin == own and _loopback(urlsplit(own).hostname)
+
+
+async def current_principal(request: web.Request) -> Principal | None:
+    """The session's user (cached on the request)."""
+    if _CALLER not in request:
+        request[_CALLER] = await request.app[PRINCIPAL](request.cookies.get(COOKIE))
+    return request[_CALLER]
+
+
+# ---------------------------------------------------------------------------- wrapper
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [_dump(v) for v in value]
+    return value
+
+
+def guarded(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if request.method not in SAFE_METHODS and not origin_allowed(
+                request, request.app[PUBLIC_ORIGIN]()):
+            log.warning("web.bad_origin", extra={"path": request.path,
+                                                 "origin": request.headers.get("Origin")})
+            raise ApiError(403, "bad_origin",
+                           "state-changing requests need an Origin header of this site")
+        principal = await current_principal(request)
+        if not endpoint.public:
+            if principal is None:
+                raise unauthenticated()
+            if principal.role not in endpoint.roles:
+                raise forbidden(f"{endpoint.method} {endpoint.path} is for "
+                                f"{', '.join(sorted(endpoint.roles))}")
+        body = None
+        if endpoint.body is not None:
+            body = await _parse(request, endpoint.body)
+        result = await endpoint.handler(Call(request, principal, body))
+        if isinstance(result, web.StreamResponse):
+            return result
+        if result is None:
+            return web.Response(status=204)
+        return web.json_response(_dump(result), status=endpoint.status,
+                                 dumps=lambda v: json.dumps(v, ensure_ascii=False))
+
+    handle.__name__ = endpoint.handler.__name__
+    handle.__doc__ = endpoint.handler.__doc__
+    return handle
+
+
+async def _parse(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    raw = await request.read()
+    content_type = request.content_type
+    if content_type.startswith("text/") or content_type in ("application/yaml",
+                                                           "application/x-yaml"):
+        # A raw upload (curl --data-binary @queues.yaml): the text field of the model.
+        try:
+            data: Any = {"text": raw.decode("utf-8")}
+        except UnicodeDecodeError:
+            raise ApiError(422, "invalid_body", "the file is not UTF-8 text") from None
+    else:
+        try:
+            data = json.loads(raw) if raw else {}
+        except ValueError:
+            raise ApiError(422, "invalid_body", "the body is not JSON") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+                   for e in exc.errors(include_url=False, include_input=False)]
+        raise ApiError(422, "invalid_body", "the request body is not valid",
+                       extra={"details": details}) from None
+
+
+def mount(app: web.Application, apis: Iterable[Api]) -> list[Endpoint]:
+    """Add every endpoint of ``apis`` to ``app``'s router; returns them."""
+    out: list[Endpoint] = []
+    for api in apis:
+        for endpoint in api.endpoints:
+            app.router.add_route(endpoint.method, endpoint.path, guarded(endpoint))
+            out.append(endpoint)
+    return out

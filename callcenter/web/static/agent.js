@@ -1,0 +1,426 @@
+// The agent console: device, ready / not ready, screen-pop cards, wrap-up forms.
+import {
+  ago, api, applyI18n, connectLive, duration, frame, h, icon, liveBadge, loc, onLang,
+  serverNow, setServerTime, t, toast,
+} from "./common.js";
+
+const state = {
+  console: null,
+  status: null,
+  offers: new Map(), // offer_id -> {data, node}
+  wrapups: new Map(), // task_id -> {data, node}
+  pops: new Map(), // task_id -> pop (for the wrap-up form's customer name)
+};
+// For tests and diagnostics: when each offer arrived and when its card was on screen.
+window.__cc = { pops: {} };
+
+const $ = (id) => document.getElementById(id);
+
+// ------------------------------------------------------------------ status
+
+function renderStatus() {
+  const s = state.status;
+  if (!s) return;
+  const badge = $("state-badge");
+  badge.className = `pill state-badge st-${s.state}`;
+  let text = t(`state.${s.state}`);
+  if (s.state === "not_ready" && s.reason) text += ` · ${t(`reason.${s.reason}`)}`;
+  badge.textContent = text;
+  const signedIn = s.state !== "logged_out";
+  $("signin").disabled = signedIn;
+  $("signout").disabled = !signedIn;
+  $("device").disabled = signedIn;
+  $("go-ready").disabled = !signedIn || s.state === "ready";
+  $("go-not-ready").disabled = !signedIn;
+  $("go-ready").classList.toggle("active", s.state === "ready");
+  $("go-not-ready").classList.toggle("active", s.state === "not_ready");
+  $("status-hint").textContent = signedIn ? "" : t("agent.not_signed_in");
+  $("answered").textContent = String(s.answered || 0);
+  tick();
+}
+
+function renderConsole() {
+  const c = state.console;
+  if (!c) return;
+  const device = $("device");
+  const current = state.status && state.status.device;
+  device.replaceChildren();
+  if (c.profile.extension) {
+    device.append(h("option", { value: c.profile.extension },
+      t("agent.device.ext", { ext: c.profile.extension })));
+  }
+  device.append(h("option", { value: "" }, t("agent.device.none")));
+  if (current !== undefined && current !== null) device.value = current;
+  const reason = $("reason");
+  const chosen = reason.value;
+  reason.replaceChildren(...c.reasons.map((r) => h("option", { value: r }, t(`reason.${r}`))));
+  if (chosen) reason.value = chosen;
+  const sp = c.softphone;
+  const rows = [
+    ["agent.softphone.server", sp.server],
+    ["agent.softphone.port", String(sp.port)],
+    ["agent.softphone.username", sp.username || "—"],
+    ["agent.softphone.password", t("agent.softphone.password_hint")],
+    ["agent.softphone.transport", sp.transport],
+  ];
+  $("softphone").replaceChildren(...rows.flatMap(([k, v]) => [
+    h("dt", { i18n: k }), h("dd", { class: k.endsWith("password") ? "" : "mono" }, v)]));
+}
+
+function tick() {
+  const s = state.status;
+  $("state-timer").textContent = s && s.since && s.state !== "logged_out"
+    ? duration(serverNow() - s.since) : "";
+  for (const { data, node } of state.offers.values()) {
+    const interaction = (data.pop && data.pop.interaction) || {};
+    const waited = node.querySelector(".waited");
+    if (waited && interaction.arrived_at) waited.textContent = duration(serverNow() - interaction.arrived_at);
+    const bar = node.querySelector(".offer-countdown > div");
+    if (bar && data.deadline && !data.connected) {
+      const left = Math.max(0, data.deadline - serverNow());
+      const total = Math.max(1, data.deadline - data.receivedAt);
+      bar.style.width = `${Math.min(100, (left / total) * 100)}%`;
+    }
+  }
+}
+
+function renderIdle() {
+  $("idle").hidden = state.offers.size > 0 || state.wrapups.size > 0;
+}
+
+async function act(fn) {
+  try {
+    state.status = await fn();
+    renderStatus();
+  } catch (exc) {
+    toast(exc.message || t("error.generic"), "error");
+  }
+}
+
+function bindControls() {
+  $("signin").addEventListener("click", () => act(() => api("POST", "/api/agent/login",
+    { device: $("device").value || null, ready: false })));
+  $("signout").addEventListener("click", () => act(() => api("POST", "/api/agent/logout")));
+  $("go-ready").addEventListener("click", () => act(() => api("POST", "/api/agent/state",
+    { state: "ready" })));
+  $("go-not-ready").addEventListener("click", () => act(() => api("POST", "/api/agent/state",
+    { state: "not_ready", reason: $("reason").value })));
+  $("brand-mark").append(icon("headset"));
+  $("idle").append(icon("headset"), h("strong", { i18n: "agent.idle" }),
+    h("span", { i18n: "agent.idle.hint" }));
+}
+
+// ------------------------------------------------------------------ the screen-pop card
+
+function channelTitle(data) {
+  const medium = data.pop && data.pop.interaction && data.pop.interaction.medium;
+  if (data.channel === "voice") return t("offer.voice");
+  if (medium === "wechat") return t("offer.wechat");
+  if (medium === "web") return t("offer.web");
+  return t("offer.chat");
+}
+
+function mediumChip(channel, medium) {
+  const key = medium && t(`medium.${medium}`) !== `medium.${medium}` ? `medium.${medium}`
+    : `channel.${channel}`;
+  const cls = medium === "wechat" ? "wechat" : channel === "voice" ? "voice" : "chat";
+  return h("span", { class: `chip ${cls}` }, icon(channel === "voice" ? "phone" : "chat"), t(key));
+}
+
+function identityChip(identity) {
+  const kind = { phone: "medium.pstn", wechat_openid: "medium.wechat", web_visitor: "medium.web" }[
+    identity.kind];
+  return h("span", { class: "chip" }, kind ? `${t(kind)} ` : "",
+    h("span", { class: "mono" }, identity.masked));
+}
+
+function historyItem(item) {
+  const meta = h("div", { class: "meta" },
+    h("strong", {}, item.arrived_at ? ago(item.arrived_at) : "—"),
+    mediumChip(item.channel, item.medium),
+    item.queue_name ? h("span", {}, loc(item.queue_name)) : null,
+    item.outcome ? h("span", {}, "· " + t(`outcome.${item.outcome}`)) : null,
+    item.disposition ? h("span", { class: "chip" },
+      item.disposition_label ? loc(item.disposition_label) : item.disposition) : null,
+    item.agent_id ? h("span", {}, "· " + item.agent_id) : null);
+  const li = h("li", { class: item.channel === "voice" ? "voice" : "chat" }, meta);
+  if (item.summary) {
+    li.append(h("div", { class: "summary" }, h("strong", {}, t("offer.summary") + "："),
+      item.summary));
+  }
+  if (item.notes) li.append(h("div", { class: "summary muted" }, item.notes));
+  if (item.last_messages && item.last_messages.length) {
+    li.append(h("div", { class: "messages" }, item.last_messages.map((m) =>
+      h("div", { class: `bubble ${m.direction}` }, m.body))));
+  }
+  return li;
+}
+
+function offerCard(data) {
+  const pop = data.pop || {};
+  const customer = pop.customer;
+  const interaction = pop.interaction || {};
+  const history = pop.history || [];
+  const name = (customer && customer.name) || t("offer.unknown_caller");
+  const card = h("article", {
+    class: `offer ${data.channel === "voice" ? "voice" : "chat"}${data.connected ? " connected" : ""}`,
+    dataset: { offerId: data.offer_id, taskId: data.task_id },
+  });
+  const head = h("div", { class: "offer-head" },
+    icon(data.channel === "voice" ? "phone" : "chat"),
+    h("span", { class: "title" }, data.connected ? t("offer.connected") : channelTitle(data)),
+    h("span", { class: "queue" }, loc(interaction.queue_name) || data.queue),
+    h("span", { class: "spacer" }),
+    h("span", { class: "timer" }, t("offer.waited") + " ", h("span", { class: "waited" }, "0:00")));
+  card.append(head);
+  if (data.deadline && !data.connected) card.append(h("div", { class: "offer-countdown" }, h("div")));
+  const ids = (customer && customer.identities) || [];
+  const who = h("div", { class: "customer" },
+    h("div", { class: "avatar" }, name.slice(0, 1)),
+    h("div", {},
+      h("div", { class: "customer-name" }, name,
+        customer && customer.vip ? h("span", { class: "chip vip" }, t("offer.vip")) : null),
+      h("div", { class: "customer-ids" },
+        ids.length ? ids.map(identityChip)
+          : interaction.caller_masked ? h("span", { class: "chip mono" }, interaction.caller_masked)
+            : null)));
+  const body = h("div", { class: "offer-body" }, who);
+  const choices = (interaction.ivr_choices || [])
+    .map((c) => loc(c.display) || c.label || c.value || c.pressed).filter(Boolean);
+  if (choices.length) {
+    body.append(h("div", { class: "ivr" }, h("span", { class: "label" }, t("offer.ivr")),
+      choices.flatMap((c, i) => [i ? h("span", { class: "sep" }, "›") : null,
+        h("span", { class: "step" }, c)])));
+  }
+  if ((interaction.last_messages || []).length) {
+    body.append(h("div", { class: "conversation" }, interaction.last_messages.map((m) =>
+      h("div", { class: `bubble ${m.direction}` }, m.body))));
+  }
+  const actions = h("div", { class: "offer-actions" });
+  if (data.connected) {
+    actions.append(h("span", { class: "answer" }, icon("check"), t("offer.connected")));
+  } else if (data.channel === "voice") {
+    actions.append(h("span", { class: "answer" }, icon("phone"), t("offer.answer_phone")));
+  } else {
+    actions.append(
+      h("button", { class: "ok", onclick: () => answerOffer(data.offer_id, "accept") },
+        icon("check"), t("offer.accept")),
+      h("button", { class: "danger", onclick: () => answerOffer(data.offer_id, "reject") },
+        t("offer.reject")));
+  }
+  body.append(actions);
+  const historyBox = h("section", { class: "history" },
+    h("h3", {}, `${t("offer.history")} (${history.length})`));
+  historyBox.append(history.length ? h("ul", { class: "timeline" }, history.map(historyItem))
+    : h("p", { class: "muted" }, t("offer.no_history")));
+  body.append(historyBox);
+  card.append(body);
+  return card;
+}
+
+function addOffer(data, { timed } = {}) {
+  const received = performance.timeOrigin + performance.now();
+  data.receivedAt = data.receivedAt || serverNow();
+  if (data.pop) state.pops.set(data.task_id, data.pop);
+  const old = state.offers.get(data.offer_id);
+  const node = offerCard(data);
+  if (old) old.node.replaceWith(node); else $("offers").prepend(node);
+  state.offers.set(data.offer_id, { data, node });
+  renderIdle();
+  tick();
+  if (timed) {
+    // Visible = inserted, styled and painted: the frame after this one.
+    requestAnimationFrame(() => setTimeout(() => {
+      window.__cc.pops[data.offer_id] = {
+        received, shown: performance.timeOrigin + performance.now(),
+      };
+    }, 0));
+  }
+}
+
+function removeOffer(offerId) {
+  const entry = state.offers.get(offerId);
+  if (!entry) return;
+  entry.node.remove();
+  state.offers.delete(offerId);
+  renderIdle();
+}
+
+function offerByTask(taskId) {
+  for (const entry of state.offers.values()) if (entry.data.task_id === taskId) return entry;
+  return null;
+}
+
+async function answerOffer(offerId, verb) {
+  try {
+    state.status = await api("POST", `/api/agent/offers/${encodeURIComponent(offerId)}/${verb}`);
+    renderStatus();
+    const entry = state.offers.get(offerId);
+    if (verb === "reject") removeOffer(offerId);
+    else if (entry) addOffer({ ...entry.data, connected: true });
+  } catch (exc) {
+    toast(exc.message, "error");
+    if (exc.status === 409) removeOffer(offerId);
+  }
+}
+
+// ------------------------------------------------------------------ wrap-up
+
+function wrapupForm(data) {
+  const pop = state.pops.get(data.task_id);
+  const customerName = data.customer_name || (pop && pop.customer && pop.customer.name);
+  const queueName = loc(data.queue_name || (pop && pop.interaction && pop.interaction.queue_name))
+    || data.queue || "";
+  const form = h("form", { class: "wrapup", dataset: { taskId: data.task_id } });
+  form.append(h("div", { class: "wrapup-head" }, icon("check"),
+    h("span", {}, t("wrapup.title")), h("span", {}, `· ${queueName}`),
+    customerName ? h("span", {}, `· ${customerName}`) : null));
+  const body = h("div", { class: "wrapup-body" });
+  if ((data.dispositions || []).length) {
+    body.append(h("div", { class: "field" }, h("strong", {}, t("wrapup.disposition")),
+      h("div", { class: "dispositions" }, data.dispositions.map((d) =>
+        h("label", {}, h("input", { type: "radio", name: "disposition", value: d.code }),
+          loc(d.label))))));
+  }
+  body.append(h("label", { class: "field" }, h("span", {}, t("wrapup.notes")),
+    h("textarea", { name: "notes", placeholder: t("wrapup.notes.placeholder") })));
+  const summary = h("div", { class: `summary-box${data.summary ? "" : " pending"}` },
+    data.summary || t("wrapup.summary.pending"));
+  body.append(h("div", { class: "field" }, h("strong", {}, t("wrapup.summary")), summary));
+  const error = h("span", { class: "login-error" });
+  body.append(h("div", { class: "row" },
+    h("button", { type: "submit", class: "primary" }, icon("check"), t("wrapup.submit")), error));
+  form.append(body);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const chosen = form.querySelector("input[name=disposition]:checked");
+    if (!chosen && data.require_disposition) { error.textContent = t("wrapup.required"); return; }
+    try {
+      state.status = await api("POST", `/api/agent/wrapups/${encodeURIComponent(data.task_id)}`, {
+        disposition: chosen ? chosen.value : null, notes: form.elements.notes.value || null,
+      });
+      renderStatus();
+      removeWrapup(data.task_id);
+      toast(t("wrapup.done"), "ok");
+    } catch (exc) {
+      error.textContent = exc.message;
+    }
+  });
+  return form;
+}
+
+function addWrapup(data) {
+  const old = state.wrapups.get(data.task_id);
+  if (old) {
+    // Keep what the agent typed; only fill in what is new.
+    old.data = { ...old.data, ...Object.fromEntries(Object.entries(data).filter(([, v]) => v != null)) };
+    if (data.summary) setSummary(data.task_id, data.summary);
+    return;
+  }
+  const node = wrapupForm(data);
+  $("wrapups").append(node);
+  state.wrapups.set(data.task_id, { data, node });
+  const offer = offerByTask(data.task_id);
+  if (offer) removeOffer(offer.data.offer_id);
+  renderIdle();
+}
+
+function setSummary(taskId, text) {
+  const entry = state.wrapups.get(taskId);
+  if (!entry) return;
+  entry.data.summary = text;
+  const box = entry.node.querySelector(".summary-box");
+  box.textContent = text;
+  box.classList.remove("pending");
+}
+
+function removeWrapup(taskId) {
+  const entry = state.wrapups.get(taskId);
+  if (!entry) return;
+  entry.node.remove();
+  state.wrapups.delete(taskId);
+  renderIdle();
+}
+
+// ------------------------------------------------------------------ live events
+
+function onMessage(msg) {
+  const data = msg.data || {};
+  switch (msg.topic) {
+    case "hello":
+      setServerTime(data.server_time);
+      break;
+    case "agent.offer":
+      addOffer({ ...data }, { timed: true });
+      break;
+    case "agent.offer_withdrawn":
+      removeOffer(data.offer_id);
+      break;
+    case "agent.connected": {
+      const entry = offerByTask(data.task_id);
+      if (entry) addOffer({ ...entry.data, connected: true });
+      break;
+    }
+    case "agent.state":
+      if (state.status) {
+        state.status.state = data.state;
+        state.status.reason = data.reason;
+        state.status.since = msg.at;
+        renderStatus();
+      }
+      break;
+    case "agent.wrapup":
+      addWrapup({ ...data });
+      break;
+    case "interaction.summary":
+      setSummary(data.task_id, data.text);
+      break;
+    default:
+      break;
+  }
+}
+
+async function refresh() {
+  try {
+    const [consoleData, offers, wrapups] = await Promise.all([
+      api("GET", "/api/agent/console"), api("GET", "/api/agent/offers"),
+      api("GET", "/api/agent/wrapups")]);
+    setServerTime(consoleData.server_time);
+    state.console = consoleData;
+    state.status = consoleData.status;
+    renderConsole();
+    renderStatus();
+    const live = new Set(offers.map((o) => o.offer_id));
+    for (const id of [...state.offers.keys()]) {
+      if (!live.has(id) && !state.offers.get(id).data.connected) removeOffer(id);
+    }
+    for (const offer of offers) if (!state.offers.has(offer.offer_id)) addOffer(offer);
+    for (const w of wrapups) addWrapup(w);
+    renderIdle();
+  } catch (exc) {
+    if (exc.status !== 401) toast(exc.message, "error");
+  }
+}
+
+function rerender() {
+  renderConsole();
+  renderStatus();
+  for (const { data } of [...state.offers.values()]) addOffer(data);
+  for (const entry of state.wrapups.values()) {
+    const node = wrapupForm(entry.data);
+    entry.node.replaceWith(node);
+    entry.node = node;
+  }
+  applyI18n(document);
+}
+
+bindControls();
+await frame();
+await refresh();
+connectLive(onMessage, (up) => {
+  liveBadge(up);
+  if (up) refresh();
+});
+document.addEventListener("cc:relogin", () => location.reload());  // maybe another user
+onLang(rerender);
+setInterval(tick, 1000);

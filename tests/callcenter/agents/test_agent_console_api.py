@@ -1,0 +1,208 @@
+"""The agent console API against the real engine: presence, offers over the WebSocket,
+accept / reject, wrap-up (tier 2)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+
+import acd
+
+
+async def next_topic(ws: aiohttp.ClientWebSocketResponse, topic: str,
+                     timeout: float = 3.0) -> dict:
+    async with asyncio.timeout(timeout):
+        while True:
+            msg = await ws.receive()
+            assert msg.type == aiohttp.WSMsgType.TEXT, msg
+            data = json.loads(msg.data)
+            if data["topic"] == topic:
+                return data
+
+
+async def no_topic(ws: aiohttp.ClientWebSocketResponse, *topics: str,
+                   wait: float = 0.3) -> None:
+    try:
+        async with asyncio.timeout(wait):
+            while True:
+                msg = await ws.receive()
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    assert json.loads(msg.data)["topic"] not in topics, msg.data
+    except TimeoutError:
+        pass
+
+
+async def test_console_shows_softphone_settings(web_stack):
+    client = await web_stack.client("zhangwei")
+    async with client.get("/api/agent/console") as response:
+        assert response.status == 200
+        console = await response.json()
+    assert console["profile"]["extension"] == "1001"
+    assert console["softphone"] == {"server": "127.0.0.1", "port": 5060, "transport": "UDP",
+                                    "username": "1001", "password_hint": "sip_password"}
+    assert console["reasons"] == ["break", "lunch", "training", "meeting", "other"]
+    assert console["status"]["state"] == "logged_out"
+
+
+async def test_agent_goes_ready_and_not_ready_in_the_engine(web_stack):
+    engine = web_stack.deps.engine
+    client = await web_stack.client("zhangwei")
+    async with client.post("/api/agent/login", json={"device": "1001"}) as response:
+        assert response.status == 200
+        assert (await response.json())["state"] == "not_ready"
+    async with client.post("/api/agent/state", json={"state": "ready"}) as response:
+        assert response.status == 200
+        assert (await response.json())["state"] == "ready"
+    assert engine.agent("zhangwei").state is acd.AgentState.READY
+    assert engine.agent("zhangwei").presence is acd.Presence.READY
+    async with client.post("/api/agent/state", json={"state": "not_ready",
+                                                     "reason": "lunch"}) as response:
+        assert response.status == 200
+        body = await response.json()
+    assert body["state"] == "not_ready" and body["reason"] == "lunch"
+    assert engine.agent("zhangwei").reason == "lunch"
+    await web_stack.deps.routing.flush()
+    states = await web_stack.deps.store.agent_states_since(0, agent_id="zhangwei")
+    assert [s.state for s in states][-2:] == ["ready", "not_ready"]
+
+
+async def test_bad_state_requests_are_refused(web_stack):
+    client = await web_stack.client("zhangwei")
+    async with client.post("/api/agent/login", json={"device": "1002"}) as response:
+        assert response.status == 409  # not his extension
+    async with client.post("/api/agent/state", json={"state": "ready"}) as response:
+        assert response.status == 409  # not logged in
+    async with client.post("/api/agent/state", json={"state": "not_ready"}) as response:
+        assert response.status == 422  # a reason is required
+    async with client.post("/api/agent/state", json={"state": "not_ready",
+                                                     "reason": "nap"}) as response:
+        assert response.status == 422
+
+
+async def test_a_chat_offer_reaches_that_agent_only_and_can_be_accepted(web_stack):
+    stack = web_stack
+    zhang = await stack.client("zhangwei")
+    lina = await stack.client("lina")
+    zhang_ws = await zhang.ws_connect("/api/ws")
+    lina_ws = await lina.ws_connect("/api/ws")
+    assert (await next_topic(zhang_ws, "hello"))["data"]["user"]["agent_id"] == "zhangwei"
+    await next_topic(lina_ws, "hello")
+    async with lina.post("/api/agent/login", json={"device": "1002"}) as response:
+        assert response.status == 200  # logged in but not ready: gets no offer
+    async with zhang.post("/api/agent/login", json={"device": "1001", "ready": True}):
+        pass
+    customer = await stack.customer("王小明", phone="13812345678")
+    task = await stack.chat_arrives("sales", customer, first_message="你好，我想咨询价格")
+    offer = await next_topic(zhang_ws, "agent.offer")
+    assert offer["agent_id"] == "zhangwei"
+    data = offer["data"]
+    assert data["task_id"] == task and data["channel"] == "chat" and data["queue"] == "sales"
+    assert data["pop"]["customer"]["name"] == "王小明"
+    assert data["pop"]["customer"]["identities"] == [{"kind": "phone",
+                                                      "masked": "138****5678"}]
+    assert "13812345678" not in json.dumps(offer)
+    await no_topic(lina_ws, "agent.offer")
+    # After a reload the page finds the offer again.
+    async with zhang.get("/api/agent/offers") as response:
+        offers = await response.json()
+    assert [o["offer_id"] for o in offers] == [data["offer_id"]]
+    # Lina cannot take Zhang's offer.
+    async with lina.post(f"/api/agent/offers/{data['offer_id']}/accept") as response:
+        assert response.status == 403
+    async with zhang.post(f"/api/agent/offers/{data['offer_id']}/accept") as response:
+        assert response.status == 200
+        assert task in (await response.json())["connected"]
+    await stack.deps.routing.flush()
+    assert (await stack.deps.store.get_interaction(task)).agent_id == "zhangwei"
+
+
+async def test_rejected_offer_goes_away_and_withdrawal_is_pushed(web_stack):
+    stack = web_stack
+    zhang = await stack.client("zhangwei")
+    ws = await zhang.ws_connect("/api/ws")
+    async with zhang.post("/api/agent/login", json={"device": "1001", "ready": True}):
+        pass
+    task = await stack.chat_arrives("sales", await stack.customer("Li", phone="13900001111"))
+    offer = (await next_topic(ws, "agent.offer"))["data"]
+    # The customer leaves: the offer is withdrawn and the card must go.
+    stack.deps.routing.submit(lambda now: stack.deps.engine.task_cancelled(task, now))
+    withdrawn = await next_topic(ws, "agent.offer_withdrawn")
+    assert withdrawn["data"]["offer_id"] == offer["offer_id"]
+    task2 = await stack.chat_arrives("sales", None)
+    offer2 = (await next_topic(ws, "agent.offer"))["data"]
+    assert offer2["task_id"] == task2 and offer2["pop"]["customer"] is None
+    async with zhang.post(f"/api/agent/offers/{offer2['offer_id']}/reject") as response:
+        assert response.status == 200
+    await stack.deps.routing.flush()
+    assert stack.deps.engine.task(task2).state is acd.TaskState.WAITING
+
+
+async def test_state_changes_are_pushed_to_the_badge(web_stack):
+    zhang = await web_stack.client("zhangwei")
+    ws = await zhang.ws_connect("/api/ws")
+    async with zhang.post("/api/agent/login", json={"device": "1001"}):
+        pass
+    async with zhang.post("/api/agent/state", json={"state": "ready"}):
+        pass
+    event = await next_topic(ws, "agent.state")
+    while event["data"]["state"] != "ready":
+        event = await next_topic(ws, "agent.state")
+    assert event["agent_id"] == "zhangwei"
+
+
+async def test_wrapup_stores_disposition_and_notes(web_stack):
+    stack = web_stack
+    zhang = await stack.client("zhangwei")
+    ws = await zhang.ws_connect("/api/ws")
+    async with zhang.post("/api/agent/login", json={"device": "1001", "ready": True}):
+        pass
+    task = await stack.chat_arrives("sales", await stack.customer("Wang", phone="13700000000"))
+    offer = (await next_topic(ws, "agent.offer"))["data"]
+    async with zhang.post(f"/api/agent/offers/{offer['offer_id']}/accept"):
+        pass
+    await stack.deps.routing.flush()
+    stack.end_chat(task, "zhangwei")
+    wrapup = (await next_topic(ws, "agent.wrapup"))["data"]
+    assert wrapup["task_id"] == task
+    assert [d["code"] for d in wrapup["dispositions"]] == ["order_placed", "quote_sent",
+                                                          "not_interested"]
+    assert wrapup["dispositions"][0]["label"] == {"zh": "已下单", "en": "Order placed"}
+    await stack.deps.store.add_summary(task, "客户询问报价，已发送。")
+    stack.deps.bus.publish("interaction.summary", {"task_id": task,
+                                                   "text": "客户询问报价，已发送。"},
+                           at=stack.clock())
+    summary = await next_topic(ws, "interaction.summary")
+    assert summary["data"]["text"] == "客户询问报价，已发送。"
+    async with zhang.get("/api/agent/wrapups") as response:
+        pending = await response.json()
+    assert [w["task_id"] for w in pending] == [task]
+    assert pending[0]["summary"] == "客户询问报价，已发送。"
+    async with zhang.post(f"/api/agent/wrapups/{task}", json={"disposition": "bogus"}) as r:
+        assert r.status == 409
+    async with zhang.post(f"/api/agent/wrapups/{task}", json={
+            "disposition": "quote_sent", "notes": "  will call back Friday  "}) as response:
+        assert response.status == 200
+    interaction = await stack.deps.store.get_interaction(task)
+    assert interaction.disposition == "quote_sent"
+    assert interaction.notes == "will call back Friday"
+    await stack.deps.routing.flush()
+    assert stack.deps.engine.agent("zhangwei").wrapping == ()
+    async with zhang.get("/api/agent/wrapups") as response:
+        assert await response.json() == []
+    # Another agent may not touch it.
+    lina = await stack.client("lina")
+    async with lina.post(f"/api/agent/wrapups/{task}", json={"disposition": "quote_sent"}) as r:
+        assert r.status == 403
+
+
+async def test_summaries_of_other_agents_tasks_are_not_forwarded(web_stack):
+    zhang = await web_stack.client("zhangwei")
+    ws = await zhang.ws_connect("/api/ws")
+    await next_topic(ws, "hello")
+    web_stack.deps.bus.publish("interaction.summary", {"task_id": "someone-else", "text": "x"},
+                               at=web_stack.clock())
+    web_stack.deps.bus.publish("agent.offer", {"offer_id": "o", "task_id": "t"},
+                               at=web_stack.clock(), agent_id="lina")
+    await no_topic(ws, "interaction.summary", "agent.offer")

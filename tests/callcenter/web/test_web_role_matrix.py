@@ -1,0 +1,246 @@
+"""Who may call what: every route of the app, as anonymous, agent, supervisor, admin.
+
+The matrix is keyed by the app's own route table (method, path pattern): a route
+added without an entry here fails ``test_the_matrix_covers_every_route``. For each
+case, a persona in ``allowed`` must get neither 401 nor 403 (a 2xx, or a 4xx such as
+409/422/404 about the request itself); anyone else must get 401 (anonymous) or 403.
+
+Personas: ``agent`` is zhangwei (team east); ``supervisor`` is zhaolei, who in these
+tests supervises the north team only, so ``own`` targets wangfang (north) and
+``other`` targets zhangwei (east); ``admin`` may do everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import callcenter_test_webstack as ws
+import pytest
+
+from callcenter.web.app import ENDPOINTS
+
+PERSONAS = ("anonymous", "agent", "supervisor", "admin")
+LOGINS = {"agent": "zhangwei", "supervisor": "zhaolei", "admin": "admin"}
+EVERYONE = frozenset(PERSONAS)
+STAFF = frozenset({"agent", "supervisor", "admin"})
+CONSOLE = frozenset({"agent", "supervisor"})
+SUPERVISION = frozenset({"supervisor", "admin"})
+ADMIN = frozenset({"admin"})
+NOBODY: frozenset[str] = frozenset()
+
+
+@dataclass
+class Seed:
+    """Objects the cases point at."""
+
+    foreign_offer: str  # offered to lina
+    foreign_task: str  # handled by lina
+    agents_customer: int  # zhangwei handled one of their calls
+    strangers_customer: int  # nobody in the matrix served them
+    queues_text: str
+
+
+@dataclass(frozen=True)
+class Case:
+    path: str
+    allowed: frozenset[str]
+    body: Any = None
+    note: str = ""
+    fresh_session: bool = False
+
+
+Cases = Callable[[Seed], list[Case]]
+
+
+def one(path: str, allowed: frozenset[str], body: Any = None, **kw: Any) -> Cases:
+    return lambda _seed: [Case(path, allowed, body, **kw)]
+
+
+MATRIX: dict[tuple[str, str], Cases] = {
+    # pages and documents are public: the data is behind the API
+    ("GET", "/"): one("/", EVERYONE),
+    ("GET", "/agent"): one("/agent", EVERYONE),
+    ("GET", "/wallboard"): one("/wallboard", EVERYONE),
+    ("GET", "/admin"): one("/admin", EVERYONE),
+    ("GET", "/static"): one("/static/app.css", EVERYONE),
+    ("GET", "/api/openapi.json"): one("/api/openapi.json", EVERYONE),
+    ("GET", "/api/ws"): one("/api/ws", STAFF),
+    # auth
+    ("POST", "/api/auth/login"): lambda s: [
+        Case("/api/auth/login", EVERYONE, {"username": "lina", "password": "welcome-1002"},
+             fresh_session=True)],
+    ("POST", "/api/auth/logout"): one("/api/auth/logout", STAFF, fresh_session=True),
+    ("GET", "/api/me"): one("/api/me", STAFF),
+    ("POST", "/api/me/password"): one(
+        "/api/me/password", STAFF, {"current_password": "wrong",
+                                    "new_password": "long-enough-password"},
+        note="400: wrong current password"),
+    # the agent console: only one's own agent
+    ("GET", "/api/agent/console"): one("/api/agent/console", CONSOLE),
+    ("POST", "/api/agent/login"): one("/api/agent/login", CONSOLE, {}),
+    ("POST", "/api/agent/logout"): one("/api/agent/logout", CONSOLE),
+    ("POST", "/api/agent/state"): one("/api/agent/state", CONSOLE,
+                                      {"state": "not_ready", "reason": "break"}),
+    ("GET", "/api/agent/offers"): one("/api/agent/offers", CONSOLE),
+    ("POST", "/api/agent/offers/{offer_id}/accept"): lambda s: [
+        Case("/api/agent/offers/no-such-offer/accept", CONSOLE, note="409"),
+        Case(f"/api/agent/offers/{s.foreign_offer}/accept", NOBODY, note="lina's offer")],
+    ("POST", "/api/agent/offers/{offer_id}/reject"): lambda s: [
+        Case("/api/agent/offers/no-such-offer/reject", CONSOLE, note="409"),
+        Case(f"/api/agent/offers/{s.foreign_offer}/reject", NOBODY, note="lina's offer")],
+    ("GET", "/api/agent/wrapups"): one("/api/agent/wrapups", CONSOLE),
+    ("POST", "/api/agent/wrapups/{task_id}"): lambda s: [
+        Case("/api/agent/wrapups/no-such-task", CONSOLE, {"disposition": None}, note="404"),
+        Case(f"/api/agent/wrapups/{s.foreign_task}", NOBODY, {"disposition": "quote_sent"},
+             note="lina's contact")],
+    # customers
+    ("GET", "/api/customers/{customer_id}/history"): lambda s: [
+        Case(f"/api/customers/{s.agents_customer}/history", STAFF, note="served by agent"),
+        Case(f"/api/customers/{s.strangers_customer}/history", SUPERVISION,
+             note="not the agent's customer")],
+    # supervision: own team vs other team
+    ("GET", "/api/supervisor/wallboard"): one("/api/supervisor/wallboard", SUPERVISION),
+    ("POST", "/api/supervisor/agents/{agent_id}/spy"): lambda s: [
+        Case(f"/api/supervisor/agents/{ws.OWN_TEAM_AGENT}/spy", SUPERVISION,
+             {"mode": "listen"}, note="own team"),
+        Case(f"/api/supervisor/agents/{ws.OTHER_TEAM_AGENT}/spy", ADMIN,
+             {"mode": "barge"}, note="other team")],
+    ("POST", "/api/supervisor/agents/{agent_id}/state"): lambda s: [
+        Case(f"/api/supervisor/agents/{ws.OWN_TEAM_AGENT}/state", SUPERVISION,
+             {"state": "ready"}, note="own team (409: not logged in)"),
+        Case(f"/api/supervisor/agents/{ws.OTHER_TEAM_AGENT}/state", ADMIN,
+             {"state": "not_ready", "reason": "meeting"}, note="other team")],
+    # admin
+    ("GET", "/api/admin/config"): one("/api/admin/config", ADMIN),
+    ("GET", "/api/admin/config/{filename}"): one("/api/admin/config/queues.yaml", ADMIN),
+    ("POST", "/api/admin/config/{filename}/validate"): lambda s: [
+        Case("/api/admin/config/queues.yaml/validate", ADMIN, {"text": s.queues_text})],
+    ("PUT", "/api/admin/config/{filename}"): lambda s: [
+        Case("/api/admin/config/queues.yaml", ADMIN, {"text": s.queues_text})],
+    ("GET", "/api/admin/changes"): one("/api/admin/changes", ADMIN),
+    ("GET", "/api/admin/changes/{change_id}"): one("/api/admin/changes/1", ADMIN),
+}
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    routes = set()
+    for route in app.router.routes():
+        if route.method == "HEAD":
+            continue
+        routes.add((route.method, route.resource.canonical))
+    return routes
+
+
+@pytest.fixture
+async def matrix_stack(make_stack):
+    # A recording stand-in for the voice service, ONLY here: the point is authorization.
+    return await make_stack(voice=ws.RecordingVoice())
+
+
+async def seed(stack) -> Seed:
+    store = stack.deps.store
+    lina = await stack.client("lina")
+    async with lina.post("/api/agent/login", json={"device": "1002", "ready": True}) as r:
+        assert r.status == 200
+    await stack.chat_arrives("sales", None)
+    offer = stack.deps.engine.agent("lina").offers[0]
+    foreign = await store.create_interaction("voice", queue="sales", agent_id="lina",
+                                             outcome="answered")
+    mine = await stack.customer("Zhang's caller", phone="13500000001")
+    await store.create_interaction("voice", queue="sales", agent_id="zhangwei",
+                                   customer_id=mine, outcome="answered")
+    stranger = await stack.customer("Stranger", phone="13500000002")
+    return Seed(offer, foreign.id, mine, stranger,
+                (stack.config_dir / "queues.yaml").read_text(encoding="utf-8"))
+
+
+async def call(stack, client: aiohttp.ClientSession, method: str, case: Case) -> int:
+    if method == "GET" and case.path == "/api/ws":
+        try:
+            socket = await client.ws_connect(case.path)
+        except aiohttp.WSServerHandshakeError as exc:
+            return exc.status
+        await socket.close()
+        return 101
+    async with client.request(method, case.path, json=case.body) as response:
+        await response.read()
+        return response.status
+
+
+async def test_the_matrix_covers_every_route(matrix_stack):
+    routes = app_routes(matrix_stack.app)
+    missing = routes - set(MATRIX)
+    stale = set(MATRIX) - routes
+    assert not missing, f"routes without an entry in the role matrix: {sorted(missing)}"
+    assert not stale, f"matrix entries for routes that no longer exist: {sorted(stale)}"
+
+
+async def test_role_matrix(matrix_stack):
+    stack = matrix_stack
+    seeded = await seed(stack)
+    clients = {"anonymous": await stack.client()}
+    for persona, username in LOGINS.items():
+        clients[persona] = await stack.client(username)
+    failures, table = [], []
+    for (method, route), cases in MATRIX.items():
+        for case in cases(seeded):
+            row = [f"{method} {case.path}"]
+            for persona in PERSONAS:
+                client = clients[persona]
+                if case.fresh_session:  # the call changes the client's session
+                    client = await stack.client(LOGINS.get(persona))
+                status = await call(stack, client, method, case)
+                row.append(str(status))
+                if persona in case.allowed:
+                    ok = status not in (401, 403) and status < 500
+                else:
+                    ok = status == (401 if persona == "anonymous" else 403)
+                if not ok:
+                    failures.append(f"{method} {case.path} ({route}; {case.note}) as "
+                                    f"{persona}: {status}, allowed {sorted(case.allowed)}")
+            table.append("  ".join(row))
+    print("\n".join(table))
+    assert not failures, "\n".join(failures)
+    # Allowed spy requests reached the voice service with the supervisor's own agent id.
+    assert ("zhaolei", ws.OWN_TEAM_AGENT, "listen") in stack.deps.voice.calls
+    assert all(agent != ws.OTHER_TEAM_AGENT or sup == "admin"
+               for sup, agent, _ in stack.deps.voice.calls)
+
+
+async def test_every_documented_operation_lists_its_roles(matrix_stack):
+    client = await matrix_stack.client()
+    async with client.get("/api/openapi.json") as response:
+        document = await response.json()
+    for endpoint in matrix_stack.app[ENDPOINTS]:
+        operation = document["paths"][endpoint.path][endpoint.method.lower()]
+        assert operation["x-roles"] == sorted(endpoint.roles), endpoint.path
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            assert operation["x-roles"], f"{method} {path}"
+            assert (method.upper(), path) in MATRIX
+
+
+async def test_websocket_checks_origin(matrix_stack):
+    stack = matrix_stack
+    evil = await stack.client("zhangwei", origin="https://evil.example")
+    with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+        await evil.ws_connect("/api/ws")
+    assert info.value.status == 403
+    missing = await stack.client("zhangwei", origin=None)
+    with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+        await missing.ws_connect("/api/ws")
+    assert info.value.status == 403
+
+
+async def test_logout_closes_the_websocket(matrix_stack):
+    client = await matrix_stack.client("zhangwei")
+    socket = await client.ws_connect("/api/ws")
+    assert (await socket.receive_json())["topic"] == "hello"
+    async with client.post("/api/auth/logout") as response:
+        assert response.status == 200
+    msg = await socket.receive()
+    assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+    assert socket.close_code == 4001

@@ -1,0 +1,375 @@
+"""A real console stack for component and browser tests.
+
+Real parts only: a ConfigStore on a private copy of ``config/``, a Store on a SQLite
+file, the queue engine with its statistics and the routing service (started), the
+agent service, and the web app on an ``aiohttp.test_utils.TestServer`` on 127.0.0.1.
+What the composition root does on a reload (engine queues, agents, users) is wired
+here the same way.
+
+The chat channel is served by ``ChatAdapter``, which does what the web-chat/WeChat
+adapters do with an offer: remember it and publish ``agent.offer`` with the
+screen-pop (``OfferNotifier``), so a task arriving in the engine pops the agent's
+card end to end.
+
+Loaded by each test folder's conftest.py through ``load_webstack()`` (test folders
+have no ``__init__.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from argon2 import PasswordHasher
+
+import acd
+from callcenter.agents.services import AgentService
+from callcenter.auth.services import sync_users
+from callcenter.bus import EventBus
+from callcenter.config import ConfigStore
+from callcenter.config.models import Config
+from callcenter.routing.mapping import queue_models
+from callcenter.routing.services import RoutingService
+from callcenter.storage import Store
+from callcenter.wallboard.services import day_start
+from callcenter.web import WebDeps, make_web_app
+from callcenter.web.endpoints import SERVICES
+
+REPO = Path(__file__).resolve().parents[3]
+SAMPLES = REPO / "config"
+
+PASSWORDS = {
+    "zhangwei": "welcome-1001", "lina": "welcome-1002", "wangfang": "welcome-1003",
+    "liuyang": "welcome-1004", "chenjing": "welcome-1005", "emily": "welcome-1006",
+    "zhaolei": "welcome-1090", "admin": "change-me-now",
+}
+# In these tests zhaolei supervises the north team only (the sample: east and north),
+# so there is an "own team" (wangfang, north) and an "other team" (zhangwei, east).
+SUPERVISOR = "zhaolei"
+OWN_TEAM_AGENT = "wangfang"
+OTHER_TEAM_AGENT = "zhangwei"
+
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+class Clock:
+    """Wall time plus an offset a test can move forward."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+class ChatAdapter:
+    """The chat side of routing, as the chat adapters do it: offers pop the card."""
+
+    def __init__(self) -> None:
+        self.offers: Any = None  # OfferNotifier, set once the app exists
+        self.decisions: list[acd.Decision] = []
+
+    async def apply(self, decision: acd.Decision) -> None:
+        self.decisions.append(decision)
+        if isinstance(decision, acd.Offer):
+            await self.offers.offered(decision)
+        elif isinstance(decision, acd.WithdrawOffer):
+            self.offers.withdrawn(decision)
+
+
+class VoiceSink:
+    """The voice side of routing is not under test in these tests: decisions for calls
+    (announcements, offers of a waiting call) are only kept, nothing rings."""
+
+    def __init__(self) -> None:
+        self.decisions: list[acd.Decision] = []
+
+    async def apply(self, decision: acd.Decision) -> None:
+        self.decisions.append(decision)
+
+
+class RecordingVoice:
+    """Only for the role matrix, where the point is who may ask: records spy requests."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str]] = []
+
+    async def spy(self, supervisor_id: str, agent_id: str, mode: str) -> dict[str, str]:
+        self.calls.append((supervisor_id, agent_id, mode))
+        return {"mode": mode, "agent_id": agent_id}
+
+
+@dataclass
+class WebStack:
+    deps: WebDeps
+    app: web.Application
+    server: TestServer
+    config_dir: Path
+    clock: Clock
+    chat: ChatAdapter
+    sessions: list[aiohttp.ClientSession] = field(default_factory=list)
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+    def url(self, path: str = "/") -> str:
+        return self.origin + path
+
+    @property
+    def services(self) -> Any:
+        return self.app[SERVICES]
+
+    @property
+    def config(self) -> Config:
+        return self.deps.config_store.config
+
+    async def client(self, username: str | None = None, password: str | None = None, *,
+                     origin: str | None = "self") -> aiohttp.ClientSession:
+        """An HTTP client with its own cookie jar, logged in as ``username`` if given.
+
+        ``origin``: the Origin header it sends ("self": this server; None: none).
+        """
+        headers = {} if origin is None else {"Origin": self.origin if origin == "self"
+                                             else origin}
+        session = aiohttp.ClientSession(base_url=self.origin, headers=headers,
+                                        cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self.sessions.append(session)
+        if username is not None:
+            async with session.post("/api/auth/login", json={
+                    "username": username, "password": password or PASSWORDS[username]},
+                    headers={"Origin": self.origin}) as response:
+                assert response.status == 200, await response.text()
+        return session
+
+    async def customer(self, name: str, phone: str | None = None,
+                       openid: str | None = None) -> int:
+        store = self.deps.store
+        customer = None
+        if phone:
+            customer = await store.find_or_create_customer("phone", phone, name)
+        if openid:
+            if customer is None:
+                customer = await store.find_or_create_customer("wechat_openid", openid, name)
+            else:
+                customer = await store.link_identity(customer.id, "wechat_openid", openid)
+        assert customer is not None
+        return customer.id
+
+    async def chat_arrives(self, queue: str, customer_id: int | None, *,
+                           medium: str = "web", first_message: str | None = None,
+                           task_id: str | None = None) -> str:
+        """A chat comes in: its interaction record, then the task in the engine."""
+        store = self.deps.store
+        now = self.clock()
+        interaction = await store.create_interaction(
+            "chat", id=task_id, medium=medium, customer_id=customer_id, queue=queue,
+            arrived_at=now)
+        if first_message:
+            await store.add_message(interaction.id, "in", first_message, created_at=now)
+        self.deps.routing.arrive(acd.Task(id=interaction.id, channel="chat", queue=queue,
+                                          arrival=now))
+        await self.deps.routing.flush()
+        return interaction.id
+
+    async def seed_history(self) -> tuple[int, str, str]:
+        """王小明: an earlier call (summary, disposition) and an earlier WeChat chat."""
+        store = self.deps.store
+        now = self.clock()
+        customer = await self.customer("王小明", phone="13812345678", openid="oWx-abcdef123456")
+        call = await store.create_interaction(
+            "voice", medium="pstn", customer_id=customer, queue="support",
+            agent_id="wangfang", arrived_at=now - 26 * 3600, answered_at=now - 26 * 3600 + 40,
+            ended_at=now - 26 * 3600 + 400, outcome="answered", disposition="resolved",
+            caller_masked="13812345678")
+        await store.add_summary(call.id, "客户反映路由器无法联网，已指导重启并更新固件，"
+                                         "问题解决。客户希望了解企业版价格。")
+        chat = await store.create_interaction(
+            "chat", medium="wechat", customer_id=customer, queue="sales", agent_id="lina",
+            arrived_at=now - 3 * 3600, ended_at=now - 3 * 3600 + 600, outcome="answered",
+            disposition="quote_sent")
+        await store.add_message(chat.id, "in", "请问企业版多少钱？可以开发票吗？",
+                                created_at=now - 3 * 3600 + 5)
+        await store.add_message(chat.id, "out", "您好！企业版每年 999 元，可以开具增值税发票。",
+                                sender="lina", created_at=now - 3 * 3600 + 60)
+        return customer, call.id, chat.id
+
+    async def seed_day(self, seed: int = 7) -> int:
+        """Earlier traffic today, as the queue log would replay it into the statistics."""
+        import random
+
+        rng = random.Random(seed)
+        stats = self.deps.stats
+        now = self.clock()
+        step = stats.interval_seconds
+        start = max(day_start(now), stats.bucket(now) - 8 * 3600)
+        events: list[acd.LogEvent] = []
+        n = 0
+        plan = {"sales": ("voice", 3, 9), "support": ("voice", 4, 12), "vip": ("voice", 0, 3)}
+        for bucket in range(int(start), int(stats.bucket(now)), int(step)):
+            for queue, (channel, low, high) in plan.items():
+                for _ in range(rng.randint(low, high)):
+                    n += 1
+                    task = f"hist-{n}"
+                    at = bucket + rng.uniform(0, step - 200)
+                    ch = channel if rng.random() < 0.7 or queue == "vip" else "chat"
+                    wait = min(150.0, rng.expovariate(1 / 18))
+                    events.append(acd.LogEvent(at, "ENTERQUEUE", task, queue, None,
+                                               {"channel": ch}))
+                    if rng.random() < 0.08:
+                        events.append(acd.LogEvent(at + wait, "ABANDON", task, queue, None,
+                                                   {"wait": wait}))
+                    else:
+                        events.append(acd.LogEvent(at + wait, "CONNECT", task, queue, "lina",
+                                                   {"wait": wait}))
+        events.sort(key=lambda e: e.time)
+        stats.feed(events)
+        await self.deps.store.log_events([
+            {"event": e.kind, "at": e.time, "interaction_id": e.task_id, "queue": e.queue,
+             "agent": e.agent_id, "data": dict(e.data)} for e in events])
+        await self.services.wallboard.load()
+        return n
+
+    def end_chat(self, task_id: str, agent_id: str) -> None:
+        """The chat is over: wrap-up begins (as the chat adapter would say)."""
+        routing = self.deps.routing
+        routing.submit(lambda now: routing.engine.task_ended(task_id, now, "agent"))
+        interaction_queue = None
+        for d in self.chat.decisions:
+            if isinstance(d, acd.Offer) and d.task_id == task_id:
+                interaction_queue = d.queue
+        self.services.offers.wrapup(agent_id, task_id, interaction_queue)
+
+    async def close(self) -> None:
+        for session in self.sessions:
+            await session.close()
+        await self.server.close()
+        await self.deps.routing.stop()
+        await self.deps.store.close()
+
+
+def copy_config(target: Path, *, supervisor_teams: str = "[north]") -> Path:
+    shutil.copytree(SAMPLES, target)
+    agents = target / "agents.yaml"
+    text = agents.read_text(encoding="utf-8")
+    text = text.replace("teams_supervised: [east, north]",
+                        f"teams_supervised: {supervisor_teams}", 1)
+    agents.write_text(text, encoding="utf-8")
+    return target
+
+
+async def start_stack(tmp_path: Path, *, voice: Any = None,
+                      snapshot_interval: float = 1.0, session_ttl: float | None = None,
+                      login_attempts: int | None = None) -> WebStack:
+    config_dir = copy_config(tmp_path / "config")
+    if login_attempts is not None:
+        path = config_dir / "callcenter.yaml"
+        path.write_text(path.read_text(encoding="utf-8").replace(
+            "login_attempts_per_minute: 10", f"login_attempts_per_minute: {login_attempts}"),
+            encoding="utf-8")
+    config_store = ConfigStore.open(config_dir, env={})
+    store = await Store.open(tmp_path / "cc.sqlite3", password_hasher=FAST_HASHER)
+    clock = Clock()
+    bus = EventBus()
+    config = config_store.config
+    engine = acd.Engine(queue_models(config))
+    stats = acd.Stats(queue_models(config))
+    routing = RoutingService(engine=engine, stats=stats, store=store, bus=bus, clock=clock)
+    chat = ChatAdapter()
+    routing.attach("chat", chat)
+    routing.attach("voice", VoiceSink())
+    await routing.start()
+    agents = AgentService(routing=routing, store=store, config=lambda: config_store.config,
+                          bus=bus)
+    await sync_users(config, store)
+
+    def on_change(_old: Config | None, new: Config) -> None:  # as the composition root does
+        models = queue_models(new)
+        stats.update_queues(models)
+        routing.submit(lambda now: engine.update_queues(models, now))
+        agents.refresh()
+        asyncio.get_running_loop().create_task(sync_users(new, store))
+
+    config_store.subscribe(on_change)
+    extra: dict[str, Any] = {}
+    if session_ttl is not None:
+        extra["session_ttl"] = session_ttl
+    deps = WebDeps(config_store=config_store, store=store, bus=bus, engine=engine, stats=stats,
+                   routing=routing, agents=agents, voice=voice, clock=clock,
+                   asterisk_sip={"host": "127.0.0.1", "port": 5060, "transport": "udp"},
+                   snapshot_interval=snapshot_interval, **extra)
+    app = make_web_app(deps)
+    chat.offers = app[SERVICES].offers
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    return WebStack(deps, app, server, config_dir, clock, chat)
+
+
+# ---------------------------------------------------------------------------- fixtures
+# Re-exported by each test folder's conftest.py.
+
+
+@pytest.fixture
+async def web_stack(tmp_path: Path):
+    stack = await start_stack(tmp_path)
+    try:
+        yield stack
+    finally:
+        await stack.close()
+
+
+@pytest.fixture
+async def make_stack(tmp_path: Path):
+    """Start stacks with options (``voice=``, ``session_ttl=``, ``login_attempts=``...)."""
+    stacks: list[WebStack] = []
+
+    async def make(**options: Any) -> WebStack:
+        stack = await start_stack(tmp_path / f"stack{len(stacks)}", **options)
+        stacks.append(stack)
+        return stack
+
+    yield make
+    for stack in stacks:
+        await stack.close()
+
+
+# ---------------------------------------------------------------------------- browser
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def artifacts_dir() -> Path:
+    return Path(os.environ.get("CALLCENTER_TEST_ARTIFACTS", REPO / "test-artifacts"))
+
+
+@pytest.fixture
+def screenshots() -> Path:
+    path = artifacts_dir() / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+async def browser():
+    from playwright.async_api import async_playwright  # only the browser tests need it
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                                    args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
