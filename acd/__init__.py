@@ -1,1 +1,72 @@
-"""acd package."""
+"""ACD core: a sans-I/O queue engine for voice and text tasks.
+
+Adapters feed inputs (with ``now``) to :class:`Engine` and act on the returned
+decisions; :class:`Stats` turns the same outputs into queue statistics.
+See ``acd/README.md`` for the API and ``acd/_state.py`` for the rules.
+"""
+
+from ._state import AgentState, Presence, TaskState
+from .engine import AcdError, AgentView, Engine, WaitingTask, qualifies
+from .events import (
+    TERMINAL_KINDS,
+    AgentStateChanged,
+    AnnouncePosition,
+    Decision,
+    EscalationAction,
+    Ignored,
+    LeaveQueue,
+    LogEvent,
+    Offer,
+    Output,
+    RejectArrival,
+    WithdrawOffer,
+)
+from .model import (
+    VOICE,
+    Agent,
+    BlendRule,
+    EmptyPolicy,
+    EscalationActionKind,
+    EscalationStep,
+    Membership,
+    Queue,
+    Strategy,
+    Task,
+)
+from .stats import QueueCounters, QueueNow, Stats
+
+__all__ = [
+    "TERMINAL_KINDS",
+    "VOICE",
+    "AcdError",
+    "Agent",
+    "AgentState",
+    "AgentStateChanged",
+    "AgentView",
+    "AnnouncePosition",
+    "BlendRule",
+    "Decision",
+    "EmptyPolicy",
+    "Engine",
+    "EscalationAction",
+    "EscalationActionKind",
+    "EscalationStep",
+    "Ignored",
+    "LeaveQueue",
+    "LogEvent",
+    "Membership",
+    "Offer",
+    "Output",
+    "Presence",
+    "Queue",
+    "QueueCounters",
+    "QueueNow",
+    "RejectArrival",
+    "Stats",
+    "Strategy",
+    "Task",
+    "TaskState",
+    "WaitingTask",
+    "WithdrawOffer",
+    "qualifies",
+]

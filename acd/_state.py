@@ -1,0 +1,191 @@
+"""The rules of the ACD machine, and its state tables.
+
+Everything that decides *what state something is in* lives here; the engine
+(``acd/engine.py``) only applies these tables and does the indexing. No I/O,
+no clock: time is the ``now`` of each input.
+
+Rules
+=====
+
+Time (T)
+    T1. Every input carries ``now``. The engine never reads a clock. ``now``
+        is clamped to be non-decreasing (a late, older timestamp is treated
+        as the latest one seen).
+    T2. Every input first fires every deadline ``<= now`` in deadline order
+        (offer timeouts, max wait, escalation steps, end of delay / preferred
+        wait, wrap-up ends, position announcements), exactly as ``advance``
+        would, then handles itself. ``next_deadline()`` says when to call
+        ``advance`` next.
+
+Agent (A)
+    A1. An agent has a *presence* set by inputs (table ``PRESENCE``) and, per
+        channel, a *holding* count = offers pending + tasks connected + tasks
+        in wrap-up on that channel. Holdings never exceed ``capacity[c]``.
+    A2. The *summary state* is derived (``summary_state``): busy if anything is
+        connected, else reserved if an offer is pending, else wrap_up if a
+        wrap-up is running, else the presence. So "reserved"/"busy" are not
+        exclusive of spare capacity: a chat agent holding 1 of 3 chats is
+        busy and still receives chats.
+    A3. An agent is *able* to take a task of channel ``c`` now iff presence is
+        ready, holding[c] < capacity[c], and the cross-channel rule holds:
+        voice while holding any text task needs ``voice_while_chat``; text
+        while holding voice needs ``chat_while_voice``; and for a text
+        channel the blend guard (B) is not active. Not-ready agents keep and
+        finish what they hold but get nothing new.
+    A4. ``missed_offers_before_not_ready`` (of the task's queue) consecutive
+        offer timeouts set presence not_ready with reason "missed offers".
+        An accept resets the count; a reject does not count.
+    A5. When a wrap-up ends and ``after_wrapup`` is "not_ready", presence
+        becomes not_ready (reason "after wrap-up").
+
+Qualification and eligibility (Q)
+    Q1. A task's *requirement* in a queue is a disjunction: the base
+        requirement (queue skills merged with the task's skills, max level
+        per skill, capped by escalation ``min_level``) OR any single
+        ``add_skills`` alternative. An agent qualifies for a (task, queue)
+        if it is a member of the queue, has capacity > 0 for the channel and
+        satisfies one alternative.
+    Q2. A task is *listed* (competes for every qualified agent) from
+        ``entered + max(delay_seconds, preferred wait)`` on, where the
+        preferred wait only counts if the preferred agent was logged in at
+        entry. Before that only its preferred agent may take it.
+    Q3. An agent that rejected or missed (timed out on) a task is never
+        offered that task again during the same queue visit ("declined").
+    Q4. A task is listed in its home queue and, after an ``overflow_queue``
+        escalation step, also in that queue (same priority and place).
+
+Order (O)
+    O1. Tasks are ordered by (higher effective priority, earlier ``arrival``,
+        earlier entry sequence). Effective priority = queue priority + task
+        priority + escalation boosts. A re-queued task (reject, timeout,
+        withdrawn) keeps its key, i.e. its original place.
+    O2. Agents are ordered by (lower penalty, fewer holdings on the task's
+        channel, strategy key); ``ring_all`` offers to every able qualified
+        agent of the best penalty tier at once.
+
+Matching (M)
+    M1. Work conservation: when an input returns, there is no agent able to
+        take channel ``c`` (A3) and a WAITING task of channel ``c`` that is
+        listed (Q2) and for which the agent qualifies (Q1) and has not
+        declined (Q3) -- nor a task reserved for it as preferred agent.
+    M2. An agent that becomes able takes the best (O1) task among all it may
+        take; a task that becomes listed goes to the best (O2) able agent of
+        its home queue, then of its overflow queues.
+    M3. A task has at most one live offer, except in a ``ring_all`` queue,
+        where the first accept withdraws every other offer in the same call.
+
+Blending guard (B)
+    B1. For a voice queue with ``blend.protect_voice_after_seconds = X``: an
+        agent qualified for that queue's voice tasks gets no new *text*
+        offers while a listed voice task there has waited (since entering
+        the queue) at least X seconds. Its chats drain, its voice slot frees
+        (voice_while_chat or not), and the voice task reaches it by M2. Voice
+        offers are never blocked by the guard.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Presence(StrEnum):
+    LOGGED_OUT = "logged_out"
+    READY = "ready"
+    NOT_READY = "not_ready"
+
+
+class AgentState(StrEnum):
+    """Summary state of an agent (rule A2)."""
+
+    LOGGED_OUT = "logged_out"
+    READY = "ready"
+    NOT_READY = "not_ready"
+    RESERVED = "reserved"
+    BUSY = "busy"
+    WRAP_UP = "wrap_up"
+
+
+class PresenceInput(StrEnum):
+    LOGIN_READY = "login_ready"
+    LOGIN_NOT_READY = "login_not_ready"
+    SET_READY = "set_ready"
+    SET_NOT_READY = "set_not_ready"
+    LOGOUT = "logout"
+
+
+PRESENCE: dict[tuple[Presence, PresenceInput], Presence] = {
+    (Presence.LOGGED_OUT, PresenceInput.LOGIN_READY): Presence.READY,
+    (Presence.LOGGED_OUT, PresenceInput.LOGIN_NOT_READY): Presence.NOT_READY,
+    (Presence.READY, PresenceInput.SET_NOT_READY): Presence.NOT_READY,
+    (Presence.READY, PresenceInput.SET_READY): Presence.READY,
+    (Presence.NOT_READY, PresenceInput.SET_READY): Presence.READY,
+    (Presence.NOT_READY, PresenceInput.SET_NOT_READY): Presence.NOT_READY,  # new reason
+    (Presence.READY, PresenceInput.LOGOUT): Presence.LOGGED_OUT,
+    (Presence.NOT_READY, PresenceInput.LOGOUT): Presence.LOGGED_OUT,
+}
+
+
+class TaskState(StrEnum):
+    NEW = "new"
+    WAITING = "waiting"  # in line (listed or not yet, see Q2)
+    OFFERED = "offered"  # at least one live offer
+    CONNECTED = "connected"
+    ENDED = "ended"
+
+
+class TaskInput(StrEnum):
+    ARRIVE = "arrive"
+    REFUSE = "refuse"  # full / join_empty / unknown queue
+    OFFER = "offer"
+    ACCEPT = "accept"
+    OFFER_FAILED = "offer_failed"  # last live offer rejected / timed out / withdrawn
+    CANCEL = "cancel"  # the customer left before being connected
+    LEAVE = "leave"  # max wait / leave_when_empty
+    END = "end"  # conversation over (agent or customer)
+    TRANSFER = "transfer"  # blind transfer: a new queue visit
+
+
+TASK: dict[tuple[TaskState, TaskInput], TaskState] = {
+    (TaskState.NEW, TaskInput.ARRIVE): TaskState.WAITING,
+    (TaskState.NEW, TaskInput.REFUSE): TaskState.ENDED,
+    (TaskState.WAITING, TaskInput.OFFER): TaskState.OFFERED,
+    (TaskState.WAITING, TaskInput.CANCEL): TaskState.ENDED,
+    (TaskState.WAITING, TaskInput.LEAVE): TaskState.ENDED,
+    (TaskState.OFFERED, TaskInput.OFFER): TaskState.OFFERED,  # ring_all adds offers
+    (TaskState.OFFERED, TaskInput.ACCEPT): TaskState.CONNECTED,
+    (TaskState.OFFERED, TaskInput.OFFER_FAILED): TaskState.WAITING,
+    (TaskState.OFFERED, TaskInput.CANCEL): TaskState.ENDED,
+    (TaskState.OFFERED, TaskInput.LEAVE): TaskState.ENDED,  # max wait hit while ringing
+    (TaskState.CONNECTED, TaskInput.END): TaskState.ENDED,
+    (TaskState.CONNECTED, TaskInput.TRANSFER): TaskState.WAITING,
+}
+
+
+class TransitionError(RuntimeError):
+    """A transition the tables do not allow: a bug in the engine, never input."""
+
+
+def next_task_state(state: TaskState, event: TaskInput) -> TaskState:
+    try:
+        return TASK[state, event]
+    except KeyError:
+        raise TransitionError(f"task: no transition for {event} in {state}") from None
+
+
+def next_presence(state: Presence, event: PresenceInput) -> Presence | None:
+    """New presence, or ``None`` when the input does not apply (e.g. logged out)."""
+    return PRESENCE.get((state, event))
+
+
+_IDLE_STATE = {p: AgentState(p.value) for p in Presence}
+
+
+def summary_state(presence: Presence, offered: int, connected: int, wrapping: int) -> AgentState:
+    """Rule A2."""
+    if connected:
+        return AgentState.BUSY
+    if offered:
+        return AgentState.RESERVED
+    if wrapping:
+        return AgentState.WRAP_UP
+    return _IDLE_STATE[presence]

@@ -1,0 +1,135 @@
+"""State tables, config parsing/validation, and the input-record entry point."""
+
+from __future__ import annotations
+
+import pytest
+from acd_testkit import agent, logs, offers, voice
+
+from acd import (
+    Agent,
+    AgentState,
+    Engine,
+    EscalationStep,
+    Membership,
+    Presence,
+    Queue,
+    Strategy,
+    Task,
+    TaskState,
+)
+from acd import inputs as ev
+from acd._state import (
+    PRESENCE,
+    TASK,
+    PresenceInput,
+    TaskInput,
+    TransitionError,
+    next_presence,
+    next_task_state,
+    summary_state,
+)
+
+
+def test_task_table_has_no_way_out_of_ended_and_rejects_unknown_moves() -> None:
+    assert not any(s is TaskState.ENDED for s, _ in TASK)
+    assert next_task_state(TaskState.OFFERED, TaskInput.OFFER_FAILED) is TaskState.WAITING
+    assert next_task_state(TaskState.CONNECTED, TaskInput.TRANSFER) is TaskState.WAITING
+    with pytest.raises(TransitionError):
+        next_task_state(TaskState.WAITING, TaskInput.ACCEPT)
+    with pytest.raises(TransitionError):
+        next_task_state(TaskState.ENDED, TaskInput.CANCEL)
+
+
+def test_presence_table() -> None:
+    assert next_presence(Presence.LOGGED_OUT, PresenceInput.SET_READY) is None
+    assert next_presence(Presence.LOGGED_OUT, PresenceInput.LOGIN_NOT_READY) is Presence.NOT_READY
+    assert next_presence(Presence.NOT_READY, PresenceInput.LOGOUT) is Presence.LOGGED_OUT
+    assert {s for s, _ in PRESENCE} == set(Presence)
+
+
+def test_summary_state_precedence() -> None:
+    r = Presence.READY
+    assert summary_state(r, 1, 1, 1) is AgentState.BUSY
+    assert summary_state(r, 1, 0, 1) is AgentState.RESERVED
+    assert summary_state(Presence.NOT_READY, 0, 0, 1) is AgentState.WRAP_UP
+    assert summary_state(Presence.NOT_READY, 0, 0, 0) is AgentState.NOT_READY
+    assert summary_state(Presence.LOGGED_OUT, 0, 1, 0) is AgentState.BUSY
+
+
+def test_queue_from_yaml_like_dict() -> None:
+    q = Queue.from_dict(
+        {
+            "name": "support",
+            "channels": ["voice", "chat"],
+            "strategy": "round_robin",
+            "skills": {"en": 2},
+            "max_wait_seconds": 300,
+            "join_empty": "no_agents_logged_in",
+            "escalation": [
+                {"after_seconds": 30, "min_level": 1},
+                {"after_seconds": 60, "add_skills": ["general"], "action": "offer_callback"},
+            ],
+            "blend": {"protect_voice_after_seconds": 20},
+        }
+    )
+    assert q.channels == frozenset({"voice", "chat"})
+    assert q.strategy is Strategy.ROUND_ROBIN
+    assert q.escalation[1] == EscalationStep(60, add_skills={"general": 1}, action="offer_callback")
+    assert q.blend.protect_voice_after_seconds == 20
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"name": "q", "strategy": "fastest"},
+        {"name": "q", "colour": "red"},
+        {"name": "q", "join_empty": "sometimes"},
+        {"name": "q", "channels": []},
+        {"name": "q", "escalation": [{"after_seconds": 60}, {"after_seconds": 30}]},
+        {"name": "q", "escalation": [{"after_seconds": 10, "action": "dance"}]},
+        {"name": "q", "offer_timeout_seconds": 0},
+        {"name": "q", "skills": {"x": -1}},
+        {"name": ""},
+    ],
+)
+def test_queue_config_errors_are_caught_at_load(bad: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        Queue.from_dict(bad)
+
+
+def test_agent_from_dict_accepts_a_list_of_queues() -> None:
+    a = Agent.from_dict({"id": "a", "queues": ["q1", "q2"], "capacity": {"voice": 1, "chat": 3}})
+    assert a.queues == {"q1": Membership(), "q2": Membership()}
+    b = Agent.from_dict({"id": "b", "queues": {"q1": {"penalty": 2, "weight": 0.5}}})
+    assert b.queues["q1"] == Membership(penalty=2, weight=0.5)
+    with pytest.raises(ValueError):
+        Agent.from_dict({"id": "c", "after_wrapup": "lunch"})
+    with pytest.raises(ValueError):
+        Membership(weight=0)
+
+
+def test_handle_dispatches_input_records() -> None:
+    e = Engine([Queue("q", wrapup_seconds=5)])
+    e.handle(ev.AgentLogin(agent("a"), 0))
+    out = e.handle(ev.TaskArrived(voice("t1"), 1))
+    (o,) = offers(out)
+    e.handle(ev.OfferAccepted(o.offer_id, 2))
+    out = e.handle(ev.TaskEnded("t1", 10, by="caller"))
+    assert logs(out, "COMPLETECALLER")
+    assert logs(e.handle(ev.Advance(15)), "WRAPUP")
+    e.handle(ev.AgentSetState("a", "not_ready", 16, reason="break"))
+    assert e.agent("a").reason == "break"  # type: ignore[union-attr]
+    e.handle(ev.UpdateAgent(agent("a", skills={"x": 1}), 17))
+    e.handle(ev.UpdateQueues([Queue("q")], 18))
+    e.handle(ev.TaskArrived(Task("t2", "voice", "q"), 19))
+    assert logs(e.handle(ev.TaskCancelled("t2", 20)), "ABANDON")
+    assert logs(e.handle(ev.AgentLogout("a", 21)), "AGENTLOGOFF")
+    e.handle(ev.WrapupDone("a", 22))
+    e.handle(ev.Transfer("nope", 23))
+
+
+def test_set_state_rejects_unknown_states() -> None:
+    e = Engine([Queue("q")])
+    e.agent_login(agent("a"), 0)
+    with pytest.raises(ValueError):
+        e.agent_set_state("a", "busy", 1)
