@@ -20,6 +20,15 @@ def main(argv: list[str] | None = None) -> int:
     render = sub.add_parser("prompts", help="render missing IVR prompts with espeak-ng")
     render.add_argument("--config", type=Path, default=Path("config"))
     render.add_argument("--out", type=Path, required=True, help="folder for the sound files")
+    sim = sub.add_parser("simulate", help="agents and callers on SIP phones, against a "
+                         "running engine")
+    sim.add_argument("--config", type=Path, default=Path("config"))
+    sim.add_argument("--url", help="the consoles' address (default: from callcenter.yaml)")
+    sim.add_argument("--agents", type=int, default=3, help="agents to log in (default 3)")
+    sim.add_argument("--calls", type=int, default=10, help="calls to place (default 10)")
+    sim.add_argument("--rate", type=float, default=0.5, help="calls per second (default 0.5)")
+    sim.add_argument("--talk", type=float, default=10.0, help="talk time, s (default 10)")
+    sim.add_argument("--digits", default="21", help="IVR keys (default 21: English, sales)")
     args = parser.parse_args(argv)
 
     if args.command == "check-config":
@@ -36,6 +45,19 @@ def main(argv: list[str] | None = None) -> int:
         written = prompts.render(prompts.prompts_in(config.ivr, config.queues), args.out)
         print(f"{len(written)} prompt(s) rendered into {args.out}")
         return 0
+    if args.command == "simulate":
+        from callcenter.config import load_config
+        from callcenter.simulate.traffic import Plan, simulate
+
+        logs.configure()
+        config = load_config(args.config).config
+        web = config.callcenter.web
+        plan = Plan(agents=args.agents, calls=args.calls, rate=args.rate, talk=args.talk,
+                    digits=args.digits, url=args.url or f"http://{web.bind}:{web.port}")
+        outcome = asyncio.run(simulate(config, plan))
+        print(f"placed {outcome.placed}, answered by the IVR {outcome.answered_by_ivr}, "
+              f"reached an agent {outcome.reached_agent}, gave up {outcome.gave_up}")
+        return 0 if not outcome.failures else 1
     if args.command == "run":
         from callcenter.app import serve
         from callcenter.config import ConfigError

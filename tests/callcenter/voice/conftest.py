@@ -79,9 +79,9 @@ async def voice_app(tmp_path, asterisk):
     apps: list[App] = []
 
     async def start(queue_changes: Callable[[dict], None] | None = None,
-                    ami_port: int | None = None) -> App:
+                    ami_port: int | None = None, web: bool = False) -> App:
         directory = make_config(tmp_path, asterisk, queue_changes, ami_port)
-        app = App(ConfigStore.open(directory), web=False,
+        app = App(ConfigStore.open(directory), web=web,
                   site=AsteriskSite(host_root=str(asterisk.root),
                                     files_dir=asterisk.instance_inside))
         await app.start()
