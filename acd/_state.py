@@ -25,7 +25,8 @@ Agent (A)
         connected, else reserved if an offer is pending, else wrap_up if a
         wrap-up is running, else the presence. So "reserved"/"busy" are not
         exclusive of spare capacity: a chat agent holding 1 of 3 chats is
-        busy and still receives chats.
+        busy and still receives chats. It is reported once per input, when
+        the input is done (no transient states).
     A3. An agent is *able* to take a task of channel ``c`` now iff presence is
         ready, holding[c] < capacity[c], and the cross-channel rule holds:
         voice while holding any text task needs ``voice_while_chat``; text

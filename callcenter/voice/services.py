@@ -516,8 +516,17 @@ class VoiceService:
             return
         prefix = self.config().callcenter.asterisk.agent_endpoint_prefix
         extension = device.removeprefix("PJSIP/").removeprefix(prefix)
-        self.agents.device_health(extension, event.get("State") not in
-                                  _UNAVAILABLE_DEVICE_STATES)
+        self.agents.device_health(extension, self._device_usable(extension, event.get("State")))
+
+    def _device_usable(self, extension: str, state: str) -> bool:
+        """Registered and not busy with a call of its own (ours don't count)."""
+        if state in _UNAVAILABLE_DEVICE_STATES:
+            return False
+        if state == "NOT_INUSE":
+            return True
+        agent_id = next((a for a, s in self.agents.sessions.items() if s.device == extension),
+                        None)
+        return any(c.agent_id == agent_id for c in self.calls.values()) if agent_id else True
 
     async def _on_link_up(self, event: AmiEvent) -> None:
         if event.get("Connects") == "1":
@@ -655,7 +664,7 @@ class VoiceService:
             return
         device = f"PJSIP/{prefix}{extension}"
         state = next((e.get("State") for e in states if e.get("Device") == device), "UNAVAILABLE")
-        self.agents.device_health(extension, state not in _UNAVAILABLE_DEVICE_STATES)
+        self.agents.device_health(extension, self._device_usable(extension, state))
 
     # ---- supervisors ----------------------------------------------------------
 

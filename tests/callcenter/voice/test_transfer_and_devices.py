@@ -61,3 +61,22 @@ async def test_an_unregistered_phone_takes_no_calls_until_it_registers(voice_app
     await wait_until(lambda: phone.incoming, timeout=10, what="the call once it registers")
     await wait_until(lambda: app.voice.calls[task_id].connected, what="the bridge")
     await asyncio.to_thread(call.hangup)
+
+
+async def test_an_agent_busy_on_a_personal_call_gets_no_queue_call(voice_app, phones):
+    app = await voice_app()
+    phone = await phones("1004", "dev-sip-1004", auto_answer=True)
+    app.agents.login("liuyang", device="1004", ready=True)
+    personal = await asyncio.to_thread(phone.call, "600")  # the echo test, not a queue call
+    await wait_until(lambda: app.agents.sessions["liuyang"].device_ok is False, timeout=5,
+                     what="the busy phone to count as unavailable")
+    caller = await phones("caller", "caller")
+    call = await dial_queue(caller, "support")
+    (task_id,) = await queued(app)
+    await asyncio.sleep(2.0)
+    assert not phone.incoming and app.voice.calls[task_id].agent_uid is None
+
+    await asyncio.to_thread(personal.hangup)
+    await wait_until(lambda: phone.incoming, timeout=10, what="the queue call after hanging up")
+    await wait_until(lambda: app.voice.calls[task_id].connected, what="the bridge")
+    await asyncio.to_thread(call.hangup)
