@@ -172,7 +172,9 @@ class App:
                   "RTP_END": str(asterisk.rtp_end), "AMI_USER": ami.username,
                   "AMI_SECRET": ami.secret.get_secret_value()}
         root = local.default_root()
-        self._managed = local.start(root, "callcenter", params)
+        # One instance per AMI port: a test's engine never touches `make run`'s Asterisk.
+        name = "callcenter" if ami.port == 5038 else f"callcenter-{ami.port}"
+        self._managed = local.start(root, name, params)
         return AsteriskSite(host_root=str(root), files_dir=self._managed["instance_inside"])
 
     async def _render_prompts(self) -> None:

@@ -63,7 +63,7 @@ async def sync_users(config: Config, store: Store, *, now: float | None = None) 
         if user.agent_id and user.username not in wanted and not user.disabled:
             await store.upsert_user(user.username, disabled=True, now=now)
             counts["disabled"] += 1
-    log.info("auth.users_synced", extra=counts)
+    log.info("auth.users_synced", extra={f"users_{k}": v for k, v in counts.items()})
     return counts
 
 
