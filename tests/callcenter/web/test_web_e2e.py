@@ -42,6 +42,23 @@ voice = _voice_helpers()
 phones = voice.phones  # the voice tests' fixture: registered pyVoIP phones, stopped after
 
 
+async def seed_history(app: App) -> None:
+    """The test caller (number "caller") called before and wrote on WeChat: one customer."""
+    store = app.store
+    customer = await store.find_or_create_customer("phone", "caller", name="王女士")
+    await store.link_identity(customer.id, "wechat_openid", "o6_bmjrPTlm6_2sgVt7hMZOPfL2M")
+    earlier = await store.create_interaction(
+        "voice", medium="pstn", customer_id=customer.id, queue="sales", agent_id="lina",
+        arrived_at=time.time() - 86400, answered_at=time.time() - 86390,
+        ended_at=time.time() - 86200, outcome="answered")
+    await store.add_summary(earlier.id, "上次来电：咨询退货政策")
+    chat = await store.create_interaction(
+        "chat", medium="wechat", customer_id=customer.id, queue="support",
+        arrived_at=time.time() - 3600, ended_at=time.time() - 3000, outcome="answered")
+    await store.add_message(chat.id, "in", "微信里问过发票怎么开", customer_id=customer.id,
+                            sender="customer", source="wechat", external_id="msg-1")
+
+
 async def open_console(browser, base: str, path: str, username: str):
     context = await browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
     page = await context.new_page()
@@ -71,6 +88,8 @@ async def test_ivr_call_pops_the_card_and_the_supervisor_listens(
         await phones("1001", "dev-sip-1001", auto_answer=True, answer_delay=2.0)
         supervisor_phone = await phones("1090", "dev-sip-1090", auto_answer=True)
         offers = app.bus.subscribe(lambda e: e.topic == "agent.offer")
+        rings = app.bus.subscribe(lambda e: e.topic == "agent.ringing")
+        await seed_history(app)
 
         agent_page = await open_console(browser, base, "/agent", "zhangwei")
         await agent_page.select_option("#device", "1001")
@@ -89,10 +108,16 @@ async def test_ivr_call_pops_the_card_and_the_supervisor_listens(
         card = agent_page.locator(f"article.offer[data-offer-id='{offer_id}']")
         await card.wait_for(timeout=5000)
         mark = await agent_page.wait_for_function("id => window.__cc.pops[id]", arg=offer_id)
-        latency = (await mark.json_value())["shown"] / 1000 - event.at
-        print(f"\nscreen-pop latency with a real call, offer published -> card painted: "
-              f"{latency * 1000:.1f} ms")
+        shown = (await mark.json_value())["shown"] / 1000
+        ringing = await asyncio.wait_for(rings.get(), 10)
+        print(f"\nscreen-pop with a real call: offer published -> card painted "
+              f"{(shown - event.at) * 1000:.1f} ms; the agent's phone started ringing "
+              f"{(ringing.at - shown) * 1000:.1f} ms after the card was painted")
+        assert shown - ringing.at < 0.1  # painted within 100 ms of the ring (or before it)
         text = await card.text_content()
+        # The caller's story from every channel: the earlier call and the WeChat chat.
+        assert "上次来电：咨询退货政策" in text
+        assert "微信里问过发票" in text
         assert "销售咨询" in text  # the queue
         assert "产品咨询" in text  # the IVR path: English, then 1 for sales
         assert "请接听您的话机" in text  # a call is answered on the phone
@@ -131,6 +156,10 @@ async def test_ivr_call_pops_the_card_and_the_supervisor_listens(
         assert record.disposition == "order_placed"
         assert record.notes == "客户已下单，三天内发货。"
         assert record.agent_id == "zhangwei"
+        # The wallboard's counts moved: one more voice call offered and answered in sales.
+        sales = board.locator("section.tile[data-queue='sales']")
+        await sales.locator("[data-k='voice-answered']", has_text="1").wait_for(timeout=5000)
+        assert await sales.locator("[data-k='voice-offered']").text_content() == "1"
         assert not agent_page.errors and not board.errors, (agent_page.errors, board.errors)
     finally:
         await app.stop()
