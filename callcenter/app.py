@@ -93,6 +93,7 @@ class App:
         self._web_runner: Any = None
         self._unsubscribe: Callable[[], None] | None = None
         self.web_port: int | None = None
+        self._stopped = False
 
     @property
     def config(self) -> Config:
@@ -142,7 +143,10 @@ class App:
         log.info("app.started", extra={"web_port": self.web_port, "ami_up": self.link.is_up})
 
     async def stop(self) -> None:
-        """Stop whatever has started, in reverse order; safe after a failed start."""
+        """Stop whatever has started, in reverse order; safe after a failed start or twice."""
+        if self._stopped:
+            return
+        self._stopped = True
         if self._unsubscribe:
             self._unsubscribe()
         if self._web_runner is not None:

@@ -76,8 +76,13 @@ class RoutingService:
         self._tasks = [asyncio.create_task(self._drain(), name="routing-outbox"),
                        asyncio.create_task(self._timer(), name="routing-timer")]
 
-    async def stop(self) -> None:
-        await self.flush()
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Apply what is pending (bounded), then stop; inputs after this are not applied."""
+        if self._tasks and not self._tasks[0].done():
+            try:
+                await asyncio.wait_for(self.flush(), timeout)
+            except TimeoutError:
+                log.error("routing.stop_unflushed", extra={"batches": self._outbox.qsize()})
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

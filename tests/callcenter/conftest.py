@@ -1,4 +1,4 @@
-"""Fixtures shared by the console tests: the real web stack (tests/callcenter/web/webstack.py)."""
+"""Fixtures for the console tests in every folder below: the real web stack (web/webstack.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 _NAME = "callcenter_test_webstack"
 if _NAME not in sys.modules:
     _spec = importlib.util.spec_from_file_location(
-        _NAME, Path(__file__).resolve().parents[1] / "web" / "webstack.py")
+        _NAME, Path(__file__).resolve().parent / "web" / "webstack.py")
     _module = importlib.util.module_from_spec(_spec)
     sys.modules[_NAME] = _module
     _spec.loader.exec_module(_module)
