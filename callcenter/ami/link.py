@@ -198,7 +198,7 @@ class AmiLink:
             self._lost_signal.set()
 
     async def _consume(self) -> None:
-        while True:
+        while self.state is not LinkState.CLOSED:
             event = await self._events.get()
             for handler in self._handlers:
                 try:
@@ -255,9 +255,10 @@ class AmiLink:
 
     async def _watch(self) -> None:
         """Ping while up; no answer means a half-open link: drop it and reconnect."""
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._lost_signal.wait(), self.ping_interval)
+        while self.state is not LinkState.CLOSED:
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout: see routing._timer
+                async with asyncio.timeout(self.ping_interval):
+                    await self._lost_signal.wait()
             if self._lost_signal.is_set() or self.state is LinkState.CLOSED:
                 return
             try:

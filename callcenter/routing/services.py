@@ -66,6 +66,7 @@ class RoutingService:
         self._tasks: list[asyncio.Task[None]] = []
         self._idle = asyncio.Event()
         self._idle.set()
+        self._stopping = False
 
     # ---- wiring -------------------------------------------------------------
 
@@ -80,9 +81,12 @@ class RoutingService:
         """Apply what is pending (bounded), then stop; inputs after this are not applied."""
         if self._tasks and not self._tasks[0].done():
             try:
-                await asyncio.wait_for(self.flush(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self.flush()
             except TimeoutError:
                 log.error("routing.stop_unflushed", extra={"batches": self._outbox.qsize()})
+        self._stopping = True
+        self._wake.set()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -116,17 +120,20 @@ class RoutingService:
     # ---- inside -------------------------------------------------------------
 
     async def _timer(self) -> None:
-        while True:
+        # asyncio.timeout, not wait_for: in Python 3.11 wait_for can swallow a
+        # cancellation that arrives as the event fires, and this loop would outlive stop().
+        while not self._stopping:
             self._wake.clear()
             deadline = self.engine.next_deadline()
             delay = None if deadline is None else max(0.0, deadline - self.clock())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
-            if deadline is not None and self.clock() >= deadline:
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
+            if deadline is not None and self.clock() >= deadline and not self._stopping:
                 self.submit(self.engine.advance)
 
     async def _drain(self) -> None:
-        while True:
+        while not self._stopping:
             outputs = await self._outbox.get()
             try:
                 await self._apply_all(outputs)

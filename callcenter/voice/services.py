@@ -117,6 +117,8 @@ class VoiceService:
         self._legs: dict[str, VoiceCall] = {}  # agent leg uid -> call, while offered/connected
         self._withdrawn: set[str] = set()  # agent legs to hang up whenever they show up
         self._offer_legs: dict[str, str] = {}  # offer id -> agent leg uid, until settled
+        # calls a previous run connected: channel uid -> interaction, to close on hangup
+        self._orphans: dict[str, str] = {}
         self._spies: dict[str, SpySession] = {}
         # caller uid -> (task, [(recording id, Asterisk path)]) until MixMonitor stops
         self._recording_files: dict[str, tuple[str, list[tuple[int, str]]]] = {}
@@ -393,6 +395,11 @@ class VoiceService:
         for supervisor_id, spy in list(self._spies.items()):
             if spy.uid == uid:
                 self._spies.pop(supervisor_id)
+        orphan = self._orphans.pop(uid, None)
+        if orphan is not None:
+            await self.store.update_interaction(orphan, ended_at=self.routing.clock(),
+                                                outcome="answered")
+            return
         call = self._by_uid.get(uid)
         if call is None:
             return
@@ -540,7 +547,7 @@ class VoiceService:
         Their interaction records give the original arrival time, so they keep
         their place; records of voice calls that ended while no engine was
         running are closed. Calls already talking to an agent finish in Asterisk
-        on their own; only their record stays open until then.
+        on their own; their record is closed when they hang up.
         """
         try:
             channels = await self.link.event_list({"Action": "CoreShowChannels"})
@@ -548,19 +555,27 @@ class VoiceService:
             log.error("voice.adopt_failed", extra={"error": str(exc)})
             return
         alive = {c.get("Uniqueid") for c in channels}
-        holding = [c for c in channels if c.get("Context") == "cc-hold"]
         adopted: set[str] = set()
-        for channel in holding:
+        for channel in channels:
             uid = channel.get("Uniqueid")
             try:
                 task_id = (await self.link.action({"Action": "Getvar", "Channel": uid,
                                                    "Variable": "CC_TASK"})).get("Value")
-                number = (await self.link.action({"Action": "Getvar", "Channel": uid,
-                                                  "Variable": "CALLERID(num)"})).get("Value")
             except AmiError:
                 continue
             record = await self.store.get_interaction(task_id) if task_id else None
             if record is None or record.ended_at is not None or record.queue is None:
+                continue
+            if channel.get("Context") != "cc-hold" or channel.get("BridgeId"):
+                # Talking to an agent (or being offered): Asterisk finishes the call; we
+                # only close its record when it hangs up.
+                self._orphans[uid] = record.id
+                adopted.add(record.id)
+                continue
+            try:
+                number = (await self.link.action({"Action": "Getvar", "Channel": uid,
+                                                  "Variable": "CALLERID(num)"})).get("Value")
+            except AmiError:
                 continue
             if record.queue not in self.config().queues:
                 continue
@@ -590,9 +605,9 @@ class VoiceService:
         for record in await self.store.open_interactions(channel=acd.VOICE):
             if record.id in adopted:
                 continue
-            if record.answered_at is None:
-                await self.store.update_interaction(record.id, ended_at=self.routing.clock(),
-                                                    outcome="lost")
+            await self.store.update_interaction(  # it ended while no engine was running
+                record.id, ended_at=self.routing.clock(),
+                outcome="answered" if record.answered_at is not None else "lost")
         log.info("voice.adopted", extra={"waiting": len(adopted), "channels": len(alive)})
 
     async def reconcile(self) -> None:

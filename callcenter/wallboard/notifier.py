@@ -67,8 +67,9 @@ class WallboardNotifier:
             wait = next_push - now
             if dirty:
                 wait = min(wait, last_push + self.min_gap - now)
-            try:
-                event = await asyncio.wait_for(self._sub.get(), max(0.0, wait))
+            try:  # asyncio.timeout: 3.11's wait_for can swallow a cancellation in a loop
+                async with asyncio.timeout(max(0.0, wait)):
+                    event = await self._sub.get()
             except TimeoutError:
                 pass
             else:

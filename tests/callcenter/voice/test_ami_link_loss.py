@@ -84,3 +84,26 @@ async def test_a_restarted_engine_adopts_waiting_callers_in_their_order(voice_ap
     assert second.state == CallState.ANSWERED  # still waiting, not dropped
     for call in (first, second):
         await asyncio.to_thread(call.hangup)
+
+
+async def test_a_call_in_progress_across_an_engine_restart_is_closed_when_it_ends(
+        voice_app, phones):
+    first_run = await voice_app()
+    await phones("1001", "dev-sip-1001", auto_answer=True)
+    first_run.agents.login("zhangwei", device="1001", ready=True)
+    call = await dial_queue(await phones("caller", "caller"), "sales")
+    (task_id,) = await queued(first_run)
+    await wait_until(lambda: first_run.voice.calls[task_id].connected, timeout=15,
+                     what="the call to connect")
+    await first_run.stop()
+
+    second_run = await voice_app()
+    await wait_until(lambda: second_run.voice._orphans, timeout=10, what="the call adopted")
+    assert call.state == CallState.ANSWERED  # the restart dropped nothing
+    await asyncio.to_thread(call.hangup)
+
+    async def closed() -> bool:
+        record = await second_run.store.get_interaction(task_id)
+        return record.ended_at is not None and record.outcome == "answered"
+
+    await eventually(closed, timeout=5, what="the record to be closed")
