@@ -11,6 +11,8 @@ every test:
 * Its ACK to a 200 OK carries a fresh random To-tag instead of the answer's,
   so Asterisk never matches it to the dialog: it keeps re-sending the 200 OK
   and never sends its BYE. We build the ACK from the answer's tags and Contact.
+* It starts a call's RTP threads again on every re-INVITE (even after the call
+  stopped them), leaking non-daemon threads that keep a process from exiting.
 * It ignores an incoming CANCEL, so a phone whose caller gave up would ring
   for ever; a CANCEL ends the ringing call here.
 * ``write_audio`` takes 8-bit unsigned PCM at 8 kHz; tone helpers produce it.
@@ -31,6 +33,7 @@ import pyVoIP.VoIP  # must load before pyVoIP.SIP, which imports it cyclically
 from pyVoIP.VoIP import CallState, PhoneStatus, VoIPCall, VoIPPhone
 
 SIP = pyVoIP.SIP
+RTP = pyVoIP.RTP
 
 SAMPLE_RATE = 8000
 FRAME = 160  # 20 ms of 8 kHz audio
@@ -64,6 +67,18 @@ def _ack_for_answer(self: SIP.SIPClient, response: SIP.SIPMessage) -> str:
     )
 
 
+_start_rtp = RTP.RTPClient.start
+
+
+def _start_rtp_once(self: RTP.RTPClient) -> None:
+    """pyVoIP starts a call's RTP again on every re-INVITE, even after it stopped."""
+    if getattr(self, "_cc_started", False):
+        return
+    self._cc_started = True
+    _start_rtp(self)
+
+
+RTP.RTPClient.start = _start_rtp_once  # type: ignore[method-assign]
 SIP.SIPClient.gen_ack = _ack_for_answer  # type: ignore[method-assign]
 SIP.SIPClient.gen_call_id = _unique_call_id  # type: ignore[method-assign]
 SIP.SIPClient.gen_last_call_id = _last_unique_call_id  # type: ignore[method-assign]
@@ -178,6 +193,7 @@ class Phone:
         self.answer_delay = answer_delay
         self.on_incoming = on_incoming
         self.incoming: list[Call] = []
+        self.outgoing: list[Call] = []
         self.ringing = threading.Event()
         self._phone = VoIPPhone(server, port, username, password, myIP=my_ip,
                                 callCallback=self._incoming, sipPort=sip_port,
@@ -215,7 +231,15 @@ class Phone:
             time.sleep(0.05)
 
     def call(self, number: str) -> Call:
-        return Call(self._phone.call(number))
+        call = Call(self._phone.call(number))
+        self.outgoing.append(call)
+        return call
 
     def stop(self) -> None:
+        """Unregister, and stop every call's RTP threads (pyVoIP leaves some running,
+        e.g. after a BYE or CANCEL it did not expect, and they keep a process alive)."""
         self._phone.stop()
+        for call in self.incoming + self.outgoing:
+            for client in call.voip.RTPClients:
+                if getattr(client, "_cc_started", False) and client.NSD:  # running
+                    client.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -110,6 +111,12 @@ def phones(asterisk, ports):
     yield make
     for phone in made:
         phone.stop()
+    # A leaked RTP thread (non-daemon) would keep the test process from ever exiting.
+    deadline = time.monotonic() + 2
+    while (leaked := [t for t in threading.enumerate() if t.name.startswith("RTP")
+                      and t.is_alive()]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not leaked, f"{len(leaked)} pyVoIP RTP thread(s) still running"
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0,
