@@ -20,7 +20,6 @@ every test:
 
 from __future__ import annotations
 
-import io
 import logging
 import threading
 import time
@@ -67,6 +66,17 @@ def _ack_for_answer(self: SIP.SIPClient, response: SIP.SIPMessage) -> str:
     )
 
 
+_write_received = RTP.RTPPacketManager.write
+
+
+def _write_and_tap(self: RTP.RTPPacketManager, offset: int, data: bytes) -> None:
+    tap = getattr(self, "_cc_tap", None)
+    if tap is not None:
+        tap.append(data)
+    _write_received(self, offset, data)
+
+
+RTP.RTPPacketManager.write = _write_and_tap  # type: ignore[method-assign]
 _start_rtp = RTP.RTPClient.start
 
 
@@ -157,21 +167,21 @@ class Call:
                 time.sleep(FRAME / SAMPLE_RATE)
 
     def listen(self, seconds: float) -> bytes:
-        """Read what the far end sends from now on, for a while (silence if nothing).
+        """What the far end sends from now on, for a while, in arrival order.
 
-        pyVoIP keeps everything received since the answer and reads it from the
-        start; skipping to the live edge first makes this hear the present.
+        pyVoIP files received audio by RTP timestamp; when Asterisk bridges a call
+        the timestamps restart elsewhere, so reading by position can miss the
+        present. A tap on the receive path hears exactly what arrives.
         """
-        for client in self.voip.RTPClients:
-            with client.pmin.bufferLock:
-                client.pmin.buffer.seek(0, io.SEEK_END)
-        got = bytearray()
+        taps = [client.pmin for client in self.voip.RTPClients]
+        for manager in taps:
+            manager._cc_tap = []
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and self.voip.state == CallState.ANSWERED:
-            got += self.voip.read_audio(FRAME, blocking=False)
             time.sleep(FRAME / SAMPLE_RATE)
+        got = b"".join(b"".join(manager.__dict__.pop("_cc_tap", [])) for manager in taps)
         self.heard += got
-        return bytes(got)
+        return got
 
     def hangup(self) -> None:
         if self.voip.state in (CallState.ANSWERED, CallState.DIALING, CallState.RINGING):
