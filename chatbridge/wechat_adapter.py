@@ -39,7 +39,7 @@ class WeChatAdapter:
         await self.api.close()
 
     async def handle_callback(self, request: web.Request) -> web.StreamResponse:
-        return await self.callback(request)
+        return await self.callback.handle(request)
 
     async def send_text(self, recipient: str, text: str) -> SendResult:
         return await self.api.send_text(recipient, text)

@@ -289,7 +289,8 @@ class WeChatApiClient:
 
         async def call(token: str) -> dict[str, Any]:
             form = aiohttp.FormData()  # single use: built again for the retry
-            form.add_field("media", data, filename=filename, content_type=content_type)
+            form.add_field("media", data, filename=_ascii_filename(filename, media_type),
+                           content_type=content_type)
             return await self._json_call("media/upload", "POST", "/cgi-bin/media/upload",
                                          params={"access_token": token, "type": media_type},
                                          data=form)
@@ -337,6 +338,19 @@ def _int(value: Any) -> int:
         return int(value or 0)
     except (TypeError, ValueError):
         return -1
+
+
+def _ascii_filename(filename: str, media_type: str) -> str:
+    """A plain ASCII file name: WeChat goes by its extension, and a non-ASCII name would
+    be sent percent-encoded, which its upload endpoint is not documented to decode."""
+    stem, dot, ext = filename.rpartition(".")
+    if not dot:
+        stem, ext = filename, ""
+    if not ext.isascii() or not ext.isalnum():
+        ext = ""
+    if not stem or not re.fullmatch(r"[A-Za-z0-9_.-]+", stem):
+        stem = media_type
+    return f"{stem}.{ext}" if ext else stem
 
 
 def _filename(disposition: str | None) -> str | None:

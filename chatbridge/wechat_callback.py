@@ -48,8 +48,8 @@ _CHUNK = 64 * 1024
 class WeChatCallback:
     """Verifies, decrypts, parses and deduplicates callbacks; hands messages on.
 
-    Use it as an aiohttp handler (``await callback(request)``) on any route, or call
-    ``verify_url`` / ``process`` directly with a query mapping and the body bytes.
+    Mount ``handle`` as an aiohttp handler on any route, or call ``verify_url`` /
+    ``process`` directly with a query mapping and the body bytes.
     """
 
     def __init__(self, config: WeChatConfig, consumer: InboundHandler | None = None, *,
@@ -150,7 +150,8 @@ class WeChatCallback:
 
     # -------------------------------------------------------------------- aiohttp side
 
-    async def __call__(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """The aiohttp handler: mount ``callback.handle`` on any route (GET and POST)."""
         try:
             if request.method == "GET":
                 return web.Response(text=self.verify_url(request.query),

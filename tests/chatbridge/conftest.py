@@ -1,18 +1,17 @@
-"""Fixtures for the chatbridge tests: the WeChat stand-in and a loopback server for the
-adapter's callback handler."""
+"""Fixtures for the chatbridge tests: the WeChat stand-in, a loopback server for the
+adapter's callback handler, and served callback endpoints."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp import web
 from support.wechat_standin import WeChatStandIn
+from wechat_testkit import Endpoint, Handler, MakeEndpoint, Serve, config_for
 
-from chatbridge import InboundMessage, WeChatCallback, WeChatConfig
+from chatbridge import WeChatCallback
 
 
 @pytest.fixture
@@ -21,30 +20,12 @@ async def standin() -> AsyncIterator[WeChatStandIn]:
         yield server
 
 
-def config_for(standin: WeChatStandIn, mode: str = "secure", **overrides: Any) -> WeChatConfig:
-    """The adapter config that matches the stand-in's account."""
-    values: dict[str, Any] = {
-        "app_id": standin.app_id,
-        "app_secret": standin.app_secret,
-        "token": standin.token,
-        "encoding_aes_key": standin.encoding_aes_key,
-        "mode": mode,
-        "api_base": standin.api_base,
-        "http_timeout_s": 5.0,
-    }
-    values.update(overrides)
-    return WeChatConfig(**values)
-
-
-Serve = Callable[[Callable[[web.Request], Awaitable[web.StreamResponse]]], Awaitable[str]]
-
-
 @pytest.fixture
 async def serve() -> AsyncIterator[Serve]:
     """Mount a handler on 127.0.0.1:<free port> and return its URL."""
     runners: list[web.AppRunner] = []
 
-    async def _serve(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> str:
+    async def _serve(handler: Handler) -> str:
         app = web.Application()
         app.router.add_route("*", "/wechat/callback", handler)
         runner = web.AppRunner(app, access_log=None)
@@ -58,30 +39,6 @@ async def serve() -> AsyncIterator[Serve]:
         await runner.cleanup()
 
 
-@dataclass
-class Endpoint:
-    """A callback handler served on loopback, with what its consumer received."""
-
-    url: str
-    callback: WeChatCallback
-    received: list[InboundMessage] = field(default_factory=list)
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def consumer(self, message: InboundMessage) -> None:
-        self.received.append(message)
-        self.arrived.set()
-
-    async def wait_for(self, count: int, timeout: float = 2.0) -> list[InboundMessage]:
-        async with asyncio.timeout(timeout):
-            while len(self.received) < count:
-                self.arrived.clear()
-                await self.arrived.wait()
-        return self.received
-
-
-MakeEndpoint = Callable[..., Awaitable[Endpoint]]
-
-
 @pytest.fixture
 async def make_endpoint(standin: WeChatStandIn, serve: Serve) -> AsyncIterator[MakeEndpoint]:
     callbacks: list[WeChatCallback] = []
@@ -90,7 +47,7 @@ async def make_endpoint(standin: WeChatStandIn, serve: Serve) -> AsyncIterator[M
                     **overrides: Any) -> Endpoint:
         callback = WeChatCallback(config_for(standin, mode, **overrides))
         callbacks.append(callback)
-        endpoint = Endpoint(await serve(callback), callback)
+        endpoint = Endpoint(await serve(callback.handle), callback)
         if consumer:
             callback.set_consumer(endpoint.consumer)
         return endpoint
