@@ -102,7 +102,10 @@ class WeChatCallback:
             self._crypto.verify_msg_signature(msg_signature, timestamp, nonce, echostr)
             if query.get("signature") is not None:
                 self._crypto.verify_signature(query.get("signature"), timestamp, nonce)
-            return self._crypto.decrypt(echostr).decode("utf-8", errors="strict")
+            try:
+                return self._crypto.decrypt(echostr).decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise CallbackRejected("decrypted echostr is not UTF-8") from exc
         verify_signature(query.get("signature"), self._token, timestamp, nonce)
         return echostr
 

@@ -28,7 +28,7 @@ async def serve() -> AsyncIterator[Serve]:
     async def _serve(handler: Handler) -> str:
         app = web.Application()
         app.router.add_route("*", "/wechat/callback", handler)
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         runners.append(runner)

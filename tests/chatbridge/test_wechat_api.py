@@ -270,6 +270,18 @@ async def test_fetch_media_errors(standin: WeChatStandIn,
     assert (await client.get_media(big, max_bytes=5000)).size == 5000
 
 
+async def test_fetch_media_limit_holds_without_content_length(
+        standin: WeChatStandIn, make_client: Callable[..., WeChatApiClient]) -> None:
+    standin.media_chunked = True
+    client = make_client()
+    big = standin.add_media(b"y" * 5000, "image/png", "p.png")
+    with pytest.raises(MediaTooLarge) as info:
+        await client.get_media(big, max_bytes=4096)
+    assert info.value.size is None  # found out while reading, not from a header
+    media = await client.get_media(big, max_bytes=5000)
+    assert (media.data, media.content_type) == (b"y" * 5000, "image/png")
+
+
 async def test_fetch_media_retries_after_an_invalid_token(
         standin: WeChatStandIn, make_client: Callable[..., WeChatApiClient]) -> None:
     client = make_client()

@@ -173,6 +173,7 @@ class WeChatStandIn:
     api_errors: list[tuple[str, int]] = field(default_factory=list)
     # what it was told
     token_delay_s: float = 0.0
+    media_chunked: bool = False  # serve media/get without Content-Length
     closed_windows: dict[str, int] = field(default_factory=dict)
     media: dict[str, tuple[bytes, str, str]] = field(default_factory=dict)
 
@@ -190,7 +191,7 @@ class WeChatStandIn:
         app.router.add_post("/cgi-bin/message/custom/send", self._custom_send)
         app.router.add_post("/cgi-bin/media/upload", self._media_upload)
         app.router.add_get("/cgi-bin/media/get", self._media_get)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -339,7 +340,7 @@ class WeChatStandIn:
                                           "created_at": int(time.time())})
         return self._error(41005, "media data missing")
 
-    async def _media_get(self, request: web.Request) -> web.Response:
+    async def _media_get(self, request: web.Request) -> web.StreamResponse:
         if (refused := self._check_token(request, "media/get")) is not None:
             return refused
         media_id = request.query.get("media_id", "")
@@ -347,8 +348,16 @@ class WeChatStandIn:
         if media_id not in self.media:
             return self._error(40007, "invalid media_id")
         data, content_type, filename = self.media[media_id]
-        return web.Response(body=data, content_type=content_type, headers={
-            "Content-Disposition": f'attachment; filename="{filename}"'})
+        headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+        if not self.media_chunked:
+            return web.Response(body=data, content_type=content_type, headers=headers)
+        response = web.StreamResponse(headers={**headers, "Content-Type": content_type})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(data), 1024):
+            await response.write(data[start:start + 1024])
+        await response.write_eof()
+        return response
 
     # -------------------------------------------------------------- callback side
 
