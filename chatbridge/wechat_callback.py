@@ -61,8 +61,9 @@ class WeChatCallback:
         self._crypto = (WeChatCrypto(self._token, key.get_secret_value(), config.app_id)
                         if key is not None else None)
         self._consumer = consumer
-        self._dedup = dedup or TtlDedup(ttl_s=config.dedup_ttl_s,
-                                        max_entries=config.dedup_max_entries)
+        # "is None", not "or": an empty TtlDedup is falsy (it has __len__).
+        self._dedup = dedup if dedup is not None else TtlDedup(
+            ttl_s=config.dedup_ttl_s, max_entries=config.dedup_max_entries)
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
         self._tails: dict[str, asyncio.Task[None]] = {}

@@ -8,9 +8,9 @@ import time
 
 import pytest
 from support.wechat_standin import WeChatStandIn, event_xml, text_xml
-from wechat_testkit import Endpoint, MakeEndpoint, config_for
+from wechat_testkit import Endpoint, MakeEndpoint, Serve, config_for
 
-from chatbridge import InboundMessage, Subscribed, TextMessage, WeChatCallback
+from chatbridge import InboundMessage, Subscribed, TextMessage, TtlDedup, WeChatCallback
 
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 OTHER = "oAbCdEfGhIjKlMnOpQrStUvWxYz0"
@@ -271,6 +271,23 @@ async def test_the_dedup_key_is_exposed_for_persistent_dedup(
     await standin.push(endpoint.url, text_xml(OPENID, "a", 2003), mode="plaintext")
     [message] = await endpoint.wait_for(1)
     assert message.dedup_key == "wechat:gh_standin0001:msg:2003"
+
+
+async def test_a_dedup_memory_passed_in_is_the_one_used(standin: WeChatStandIn,
+                                                         serve: Serve) -> None:
+    shared = TtlDedup(ttl_s=60, max_entries=10)
+    first = WeChatCallback(config_for(standin, "plaintext"), dedup=shared)
+    second = WeChatCallback(config_for(standin, "plaintext"), dedup=shared)
+    endpoints = [Endpoint(await serve(cb.handle), cb) for cb in (first, second)]
+    for endpoint in endpoints:
+        endpoint.callback.set_consumer(endpoint.consumer)
+        assert (await standin.push(endpoint.url, text_xml(OPENID, "x", 2004),
+                                   mode="plaintext")).ok
+    await endpoints[0].wait_for(1)
+    assert "wechat:gh_standin0001:msg:2004" in shared
+    await nothing_more_arrives(endpoints[1], 0)
+    for endpoint in endpoints:
+        await endpoint.callback.aclose()
 
 
 # ------------------------------------------------------------------- the 5 s rule
