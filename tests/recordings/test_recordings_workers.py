@@ -1,0 +1,128 @@
+"""The decode pool: back-pressure, retries with reasons, crash recovery, shutdown,
+and real vosk decoding in a worker process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from conftest import KoreanSpeech, tone, write_wav
+
+from recordings.pipeline import decode_file
+from recordings.recognizer import ModelConfig, Recognizer
+from recordings.workers import DecodeJob, DecodePool, PoolClosed
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def fake(**options: object) -> ModelConfig:
+    return ModelConfig("xx", "/nowhere", "rec_fake_backend:FakeRecognizer", options=options)
+
+
+@pytest.fixture
+def beep(tmp_path: Path) -> str:
+    return str(write_wav(tmp_path / "beep.wav", tone(440, 0.5, 8000, 0.3), 8000))
+
+
+async def test_submit_decodes_in_a_worker_process(beep: str) -> None:
+    async with DecodePool(workers=1) as pool:
+        result = await pool.submit(DecodeJob(beep, fake(), speaker="caller"))
+        assert result.ok and result.attempts == 1 and result.error is None
+        assert result.job.speaker == "caller"
+        assert result.worker_pid in pool.worker_pids() and result.worker_pid != os.getpid()
+        assert result.decoding is not None and result.decoding.words[0].text == "fake"
+        assert result.decoding.audio_seconds == pytest.approx(0.5)
+        assert pool.stats.completed == 1 and pool.stats.failed == 0
+
+
+async def test_back_pressure_submit_waits_while_the_queue_is_full(beep: str) -> None:
+    slow = fake(sleep=0.8)
+    async with DecodePool(workers=1, queue_size=1) as pool:
+        first = await pool.enqueue(DecodeJob(beep, slow))  # taken by the worker
+        await asyncio.sleep(0.1)
+        second = await pool.enqueue(DecodeJob(beep, slow))  # fills the queue
+        third = asyncio.create_task(pool.enqueue(DecodeJob(beep, slow)))
+        await asyncio.sleep(0.3)
+        assert not third.done(), "enqueue must wait while the queue is full"
+        assert pool.stats.queued == 1 and pool.stats.busy == 1
+        results = [await first, await second, await (await third)]
+        assert all(r.ok for r in results)
+        assert pool.stats.submitted == 3
+
+
+async def test_corrupt_file_is_retried_then_reported_with_the_reason(tmp_path: Path) -> None:
+    junk = tmp_path / "corrupt.wav"
+    junk.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really a wav file")
+    async with DecodePool(workers=1, max_attempts=3, retry_delay=0.01) as pool:
+        result = await pool.submit(DecodeJob(str(junk), fake()))
+    assert not result.ok and result.decoding is None
+    assert result.attempts == 3 and len(result.errors) == 3
+    assert "AudioFormatError" in result.error and "corrupt.wav" in result.error
+
+
+async def test_decoder_error_is_reported_after_the_retries(beep: str) -> None:
+    async with DecodePool(workers=1, max_attempts=2, retry_delay=0.01) as pool:
+        result = await pool.submit(DecodeJob(beep, fake(fail="decoder exploded")))
+        good = await pool.submit(DecodeJob(beep, fake()))  # the worker is still fine
+    assert not result.ok and result.attempts == 2
+    assert result.errors == ("RuntimeError: decoder exploded",) * 2
+    assert good.ok
+
+
+async def test_a_killed_worker_is_replaced_and_its_job_completes(
+        beep: str, tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    async with DecodePool(workers=1, max_attempts=3, retry_delay=0.01) as pool:
+        job = asyncio.create_task(pool.submit(DecodeJob(beep, fake(sleep=30,
+                                                                   pid_file=str(pid_file)))))
+        for _ in range(200):
+            if pid_file.exists() and pid_file.read_text():
+                break
+            await asyncio.sleep(0.05)
+        victim = int(pid_file.read_text())
+        assert victim in pool.worker_pids()
+        os.kill(victim, signal.SIGKILL)
+        result = await asyncio.wait_for(job, 60)
+        assert result.ok and result.attempts == 2
+        assert "died" in result.errors[0] and "signal 9" in result.errors[0]
+        assert result.worker_pid != victim and result.worker_pid in pool.worker_pids()
+        assert pool.stats.restarts == 1
+
+
+async def test_a_hung_decoder_times_out(beep: str) -> None:
+    async with DecodePool(workers=1, max_attempts=1, job_timeout=0.5) as pool:
+        result = await pool.submit(DecodeJob(beep, fake(sleep=30)))
+    assert not result.ok and "timed out" in result.error
+
+
+async def test_close_fails_what_is_queued_and_refuses_new_jobs(beep: str) -> None:
+    pool = DecodePool(workers=1, queue_size=4)
+    await pool.start()
+    running = await pool.enqueue(DecodeJob(beep, fake(sleep=0.5)))
+    await asyncio.sleep(0.1)
+    queued = await pool.enqueue(DecodeJob(beep, fake()))
+    await pool.close(cancel_pending=True)
+    assert (await running).ok
+    waiting = await queued
+    assert not waiting.ok and "closed" in waiting.error
+    with pytest.raises(PoolClosed):
+        await pool.submit(DecodeJob(beep, fake()))
+    assert pool.worker_pids() == []
+
+
+def test_fork_is_refused() -> None:
+    with pytest.raises(ValueError, match="fork"):
+        DecodePool(start_method="fork")
+
+
+async def test_real_vosk_in_a_worker_matches_in_process_decoding(
+        korean_speech: KoreanSpeech, ko_model: ModelConfig, vosk_ko: Recognizer) -> None:
+    path = str(korean_speech.padded(1.0))
+    local = decode_file(path, ko_model, vosk_ko)
+    async with DecodePool(workers=1, preload=[ko_model]) as pool:
+        result = await pool.submit(DecodeJob(path, ko_model, speaker="caller"))
+    assert result.ok, result.errors
+    assert result.decoding is not None and result.decoding.words == local.words
