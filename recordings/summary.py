@@ -202,17 +202,30 @@ def _substantive(sentence: str) -> bool:
     return han >= 4 or len(words) >= 3
 
 
+def _without_greeting(sentence: str) -> str:
+    """"你好，我想..." -> "我想...": leading greetings and fillers say nothing of the reason."""
+    while True:
+        matches = find_terms(sentence, GREETINGS)
+        if not matches or matches[0].start > 0:
+            return sentence
+        rest = sentence[matches[0].end:]
+        stripped = re.sub(r"^[\s,，.。!！、~]+", "", rest)
+        if not stripped or stripped == rest:  # "对了..." is not the greeting "对"
+            return sentence
+        sentence = stripped
+
+
 def _reason(sentences: list[_Sentence]) -> Reason | None:
     caller = [s for s in sentences if s.speaker == CALLER]
     for s in caller:
         cues = find_terms(s.text, REASON_CUES)
         if cues and _substantive(s.text):
-            return Reason(s.text, tuple(Evidence(s.utterance, s.speaker, c.text, f"cue:{c.term}")
-                                        for c in cues))
+            return Reason(_without_greeting(s.text), tuple(
+                Evidence(s.utterance, s.speaker, c.text, f"cue:{c.term}") for c in cues))
     for s in caller:
         if _substantive(s.text):
-            return Reason(s.text, (Evidence(s.utterance, s.speaker, s.text,
-                                            "first substantive caller sentence"),))
+            return Reason(_without_greeting(s.text), (
+                Evidence(s.utterance, s.speaker, s.text, "first substantive caller sentence"),))
     return None
 
 
