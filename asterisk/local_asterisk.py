@@ -18,6 +18,7 @@ Stdlib only: it must run before the project's dependencies are installed.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -140,20 +141,50 @@ def _port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def _pid(base: Path) -> int | None:
+    """The instance's live Asterisk process: not a zombie, not a reused pid."""
     pidfile = base / "run" / "asterisk.pid"
     try:
         pid = int(pidfile.read_text().strip())
-        os.kill(pid, 0)
-        return pid
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return None
+    if stat.rpartition(")")[2].split()[0] == "Z" or b"asterisk" not in command:
+        return None
+    return pid
+
+
+def fingerprint(params: dict[str, str]) -> str:
+    """What an instance was started from: its parameters and the templates' text."""
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
+    for template in sorted(TEMPLATES.glob("*.conf")):
+        digest.update(template.name.encode() + b"\0" + template.read_bytes())
+    return digest.hexdigest()
 
 
 def start(root: Path, name: str, params: dict[str, str], timeout: float = 60.0) -> dict:
+    """Start the instance, or adopt it if it already runs, healthy, from the same setup.
+
+    An engine that crashed (or was killed) leaves its Asterisk running with every
+    call in it; the next engine takes that Asterisk over instead of restarting
+    it, so no call is dropped. A running instance from other parameters or
+    other templates is restarted.
+    """
     install(root)
-    stop(root, name)
-    base = render(root, name, params)
+    base = instance_dir(root, name)
     inside = "/" + str(base.relative_to(root))
+    wanted = fingerprint(params)
+    stamp = base / "run" / "fingerprint"
+    pid = _pid(base)
+    if pid is not None:
+        same = stamp.exists() and stamp.read_text() == wanted
+        if same and _fully_booted(int(params["AMI_PORT"]), params):
+            return {"name": name, "root": str(root), "instance": str(base),
+                    "instance_inside": inside, "pid": pid, "adopted": True, **params}
+        print(f"local Asterisk {name!r}: running from another setup; restarting it",
+              file=sys.stderr)
+        stop(root, name)
+    base = render(root, name, params)
     log = base / "log" / "console.log"
     with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
         proc = _spawn(root, inside, out)
@@ -162,8 +193,9 @@ def start(root: Path, name: str, params: dict[str, str], timeout: float = 60.0) 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         if _port_open(ami_port) and _fully_booted(ami_port, params):
+            stamp.write_text(wanted)
             return {"name": name, "root": str(root), "instance": str(base),
-                    "instance_inside": inside, "pid": proc.pid, **params}
+                    "instance_inside": inside, "pid": proc.pid, "adopted": False, **params}
         time.sleep(0.1)
     tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
     stop(root, name)
@@ -197,6 +229,7 @@ def _fully_booted(ami_port: int, params: dict[str, str]) -> bool:
 
 
 def stop(root: Path, name: str, timeout: float = 10.0) -> None:
+    """Stop the instance: SIGTERM, and SIGKILL if it is still there after ``timeout``."""
     base = instance_dir(root, name)
     pid = _pid(base)
     if pid is None:
@@ -207,6 +240,14 @@ def stop(root: Path, name: str, timeout: float = 10.0) -> None:
         time.sleep(0.05)
     if _pid(base) == pid:
         os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _pid(base) == pid:
+            time.sleep(0.05)
+
+
+def running(root: Path, name: str) -> int | None:
+    """The pid of the instance if it runs."""
+    return _pid(instance_dir(root, name))
 
 
 def main(argv: list[str] | None = None) -> int:

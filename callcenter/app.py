@@ -23,16 +23,21 @@ from pathlib import Path
 from typing import Any
 
 import acd
+from callcenter import runtime
+from callcenter.agents.notifier import OfferNotifier
 from callcenter.agents.services import AgentService
 from callcenter.ami import AmiError, AmiLink
 from callcenter.bus import EventBus
 from callcenter.config import ConfigStore
 from callcenter.config.models import Config
+from callcenter.customers.services import CustomerService
 from callcenter.routing.mapping import queue_models
 from callcenter.routing.services import RoutingService
 from callcenter.storage import Store
+from callcenter.voice.base import AsteriskPaths, VoiceDeps
 from callcenter.voice.endpoints import render_endpoints, write_if_changed
-from callcenter.voice.services import AsteriskPaths, VoiceService
+from callcenter.voice.notifier import VoiceNotifier
+from callcenter.voice.services import VoiceService
 from ivr import prompts
 from ivr.fastagi import IvrServer
 
@@ -119,13 +124,18 @@ class App:
                             ping_interval=ami.ping_interval_seconds,
                             reconnect_max_delay=ami.reconnect_max_delay_seconds)
         archive = config.callcenter.recordings.directory
-        self.voice = VoiceService(link=self.link, routing=self.routing, agents=self.agents,
-                                  store=self.store, bus=self.bus, config=lambda: self.config,
-                                  paths=self.site.paths(archive),
-                                  screen_pop=self._screen_pop_builder())
+        self.customers = CustomerService(self.store, lambda: self.config, self.clock)
+        self.offers = OfferNotifier(bus=self.bus, agents=self.agents,
+                                    screen_pop=self.customers.screen_pop, clock=self.clock,
+                                    config=lambda: self.config)
+        self.voice = VoiceService(VoiceDeps(
+            link=self.link, routing=self.routing, agents=self.agents, store=self.store,
+            offers=self.offers, notifier=VoiceNotifier(self.bus, self.clock),
+            config=lambda: self.config, paths=self.site.paths(archive)))
         self.routing.attach(acd.VOICE, self.voice)
         self.agents.device_probe = self.voice.probe_device
         await self.routing.start()
+        await self.agents.restore()
         await self.link.start()
         await self._render_prompts()
         asterisk = config.callcenter.asterisk
@@ -142,8 +152,17 @@ class App:
             await self._start_web()
         log.info("app.started", extra={"web_port": self.web_port, "ami_up": self.link.is_up})
 
-    async def stop(self) -> None:
-        """Stop whatever has started, in reverse order; safe after a failed start or twice."""
+    @property
+    def adopted_asterisk(self) -> bool:
+        """The managed Asterisk was already running (a previous engine's) and was taken over."""
+        return bool(self._managed and self._managed.get("adopted"))
+
+    async def stop(self, *, asterisk: bool = True) -> None:
+        """Stop whatever has started, in reverse order; safe after a failed start or twice.
+
+        ``asterisk``: also stop the managed Asterisk (and every call in it). Only an
+        operator's stop does that; an engine that dies leaves Asterisk running.
+        """
         if self._stopped:
             return
         self._stopped = True
@@ -151,6 +170,8 @@ class App:
             self._unsubscribe()
         if self._web_runner is not None:
             await self._web_runner.cleanup()
+        if hasattr(self, "agents"):
+            await self.agents.saved()
         for part, method in (("ivr", "close"), ("routing", "stop"), ("link", "close"),
                              ("store", "close")):
             if hasattr(self, part):
@@ -158,7 +179,7 @@ class App:
                     await getattr(getattr(self, part), method)()
                 except Exception:
                     log.exception("app.stop_failed", extra={"part": part})
-        if self._managed is not None:
+        if self._managed is not None and asterisk:
             local = load_local_asterisk()
             local.stop(Path(self._managed["root"]), self._managed["name"])
         log.info("app.stopped")
@@ -176,9 +197,9 @@ class App:
                   "RTP_END": str(asterisk.rtp_end), "AMI_USER": ami.username,
                   "AMI_SECRET": ami.secret.get_secret_value()}
         root = local.default_root()
-        # One instance per AMI port: a test's engine never touches `make run`'s Asterisk.
-        name = "callcenter" if ami.port == 5038 else f"callcenter-{ami.port}"
-        self._managed = local.start(root, name, params)
+        self._managed = local.start(root, runtime.managed_instance_name(config), params)
+        if self._managed["adopted"]:
+            log.info("app.asterisk_adopted", extra={"pid": self._managed["pid"]})
         return AsteriskSite(host_root=str(root), files_dir=self._managed["instance_inside"])
 
     async def _render_prompts(self) -> None:
@@ -210,14 +231,6 @@ class App:
         from callcenter.auth.services import sync_users
 
         await sync_users(self.config, self.store)
-
-    def _screen_pop_builder(self) -> Callable[[str], Any] | None:
-        if not _available("callcenter.customers.services"):
-            return None
-        from callcenter.customers.services import CustomerService
-
-        self.customers = CustomerService(self.store, lambda: self.config)
-        return self.customers.screen_pop
 
     async def _start_web(self) -> None:
         if not _available("callcenter.web.app"):
@@ -266,11 +279,19 @@ class App:
 async def serve(config_dir: Path) -> None:
     """``callcenter run``: until SIGTERM/SIGINT; SIGHUP reloads the configuration."""
     store = ConfigStore.open(config_dir)
-    app = App(store)
+    pid_file = runtime.pid_file(store.config)
+    runtime.claim(pid_file)
+    try:
+        await _serve(App(store))
+    finally:
+        runtime.release(pid_file)
+
+
+async def _serve(app: App) -> None:
     try:
         await app.start()
     except BaseException:
-        await app.stop()
+        await app.stop(asterisk=not app.adopted_asterisk)  # never drop calls we took over
         raise
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -281,3 +302,18 @@ async def serve(config_dir: Path) -> None:
           f"{app.web_port}/ (agent /agent, wallboard /wallboard, admin /admin)", flush=True)
     await stop.wait()
     await app.stop()
+
+
+def stop(config_dir: Path) -> str:
+    """``callcenter stop``: the running engine and its managed Asterisk, every call with it."""
+    config = ConfigStore.open(config_dir).config
+    pid = runtime.stop_engine(runtime.pid_file(config))
+    if pid is not None:
+        return f"stopped the engine (pid {pid}) and its Asterisk"
+    if config.callcenter.asterisk.managed:
+        local = load_local_asterisk()
+        name = runtime.managed_instance_name(config)
+        if local.running(local.default_root(), name) is not None:
+            local.stop(local.default_root(), name)
+            return "no engine was running; stopped its Asterisk"
+    return "nothing was running"

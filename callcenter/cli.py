@@ -15,6 +15,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the engine, the IVR and the consoles")
     run.add_argument("--config", type=Path, default=Path("config"))
+    halt = sub.add_parser("stop", help="stop the running engine and its managed Asterisk "
+                          "(an engine that dies leaves Asterisk and its calls running)")
+    halt.add_argument("--config", type=Path, default=Path("config"))
     check = sub.add_parser("check-config", help="validate the YAML configuration")
     check.add_argument("directory", nargs="?", type=Path, default=Path("config"))
     render = sub.add_parser("prompts", help="render missing IVR prompts with espeak-ng")
@@ -58,9 +61,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"placed {outcome.placed}, answered by the IVR {outcome.answered_by_ivr}, "
               f"reached an agent {outcome.reached_agent}, gave up {outcome.gave_up}")
         return 0 if not outcome.failures else 1
+    if args.command == "stop":
+        from callcenter.app import stop
+
+        print(stop(args.config))
+        return 0
     if args.command == "run":
         from callcenter.app import serve
         from callcenter.config import ConfigError
+        from callcenter.runtime import AlreadyRunning
 
         logs.configure()
         try:
@@ -68,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as exc:
             for issue in exc.issues:
                 print(issue, file=sys.stderr)
+            return 1
+        except AlreadyRunning as exc:
+            print(exc, file=sys.stderr)
             return 1
         return 0
     return 2

@@ -40,6 +40,9 @@ class AgiCall:
     caller_number: str
     dialed_number: str
     headers: dict[str, str]
+    standby_since: float | None = None
+    """When the caller began waiting for an engine that was not there (the dialplan's
+    standby loop), so their arrival is kept; None when the engine answered at once."""
 
 
 RoutedHandler = Callable[[AgiCall, IvrOutcome], Awaitable[dict[str, str]]]
@@ -130,7 +133,8 @@ class IvrServer:
         call = AgiCall(channel=headers.get("agi_channel", ""),
                        uniqueid=headers.get("agi_uniqueid", ""),
                        caller_number=headers.get("agi_callerid", ""),
-                       dialed_number=headers.get("agi_extension", ""), headers=headers)
+                       dialed_number=headers.get("agi_extension", ""), headers=headers,
+                       standby_since=_epoch(headers.get("agi_arg_1", "")))
         caller = AgiCaller(request, self._prompts_dir())
         try:
             if call.dialed_number not in config.callcenter.asterisk.inbound_numbers:
@@ -138,12 +142,21 @@ class IvrServer:
                 outcome = IvrOutcome(route="hangup", language=config.ivr.language_default,
                                      reason="not a configured inbound number")
             else:
-                outcome = await run_ivr(config.ivr, config.queues, caller, self._clock())
+                outcome = await run_ivr(config.ivr, config.queues, caller, self._clock(),
+                                        dialled=call.dialed_number)
             variables = await self._on_routed(call, outcome)
             for name, value in variables.items():
                 await caller.set_variable(name, value)
         except CallerHungUp:
             log.info("ivr.caller_left")
+
+
+def _epoch(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value > 0 else None
 
 
 async def _read_headers(reader: asyncio.StreamReader) -> dict[str, str] | None:

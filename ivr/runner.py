@@ -79,9 +79,11 @@ class IvrOutcome:
 
 
 async def run_ivr(ivr: IvrConfig, queues: Mapping[str, Queue], caller: CallerPort,
-                  now: datetime, *, max_steps: int = 64) -> IvrOutcome:
+                  now: datetime, *, dialled: str = "", max_steps: int = 64) -> IvrOutcome:
+    """Walk the tree from the entry of the number the caller dialled (``ivr.numbers``)."""
+    node_id, language = ivr.entry_for(dialled)
     walk = _Walk(ivr, queues, caller, now)
-    node_id = ivr.entry
+    walk.language = language
     for _ in range(max_steps):
         if node_id == HANGUP and HANGUP not in ivr.nodes:
             return walk.hangup("hangup")

@@ -6,14 +6,15 @@ Topics an agent's WebSocket forwards (only events whose ``agent_id`` is theirs):
   ``CustomerService.screen_pop(task_id)``;
 * ``agent.offer_withdrawn`` ``{offer_id, task_id, reason}``;
 * ``agent.state`` ``{state, reason}`` (from the routing service);
-* ``agent.ringing`` / ``agent.connected`` ``{task_id, channel}`` (voice adapter);
+* ``agent.ringing`` ``{task_id, offer_id}`` (the agent's phone rings);
+* ``agent.connected`` ``{task_id, channel}``;
 * ``agent.wrapup`` ``{task_id, queue, dispositions, require_disposition, seconds}``;
 * ``interaction.summary`` ``{task_id, text}`` — also without ``agent_id``, when the task
   is one the agent holds (see ``callcenter.web.hub``).
 
-``OfferNotifier`` is for text-channel adapters (web chat, WeChat): the voice adapter
-does the same itself. It remembers the offer in ``AgentService`` (so the console can
-accept or reject it) before publishing, and publishes the withdrawal after forgetting.
+``OfferNotifier`` is the one writer of these payloads for every channel adapter. It
+remembers the offer in ``AgentService`` (so the console can accept or reject it)
+before publishing, and publishes the withdrawal after forgetting.
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ class OfferNotifier:
                                                    "task_id": withdraw.task_id,
                                                    "reason": withdraw.reason},
                          at=self.clock(), agent_id=withdraw.agent_id)
+
+    def ringing(self, agent_id: str, task_id: str, offer_id: str) -> None:
+        self.bus.publish("agent.ringing", {"task_id": task_id, "offer_id": offer_id},
+                         at=self.clock(), agent_id=agent_id)
 
     def connected(self, agent_id: str, task_id: str, channel: str) -> None:
         self.bus.publish("agent.connected", {"task_id": task_id, "channel": channel},

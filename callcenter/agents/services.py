@@ -8,6 +8,7 @@ capacity away (they keep taking chats) until it is back.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class AgentService:
         self.bus = bus
         self.sessions: dict[str, Session] = {}
         self._offers: dict[str, acd.Offer] = {}
+        self._saving: asyncio.Task[None] | None = None  # presence writes, in order
         # Set by the composition root: asks the voice side whether a device is reachable.
         self.device_probe: Callable[[str], None] | None = None
 
@@ -72,6 +74,8 @@ class AgentService:
             if device and other.device == device and other.agent_id != agent_id:
                 raise AgentError(f"device {device} is in use by another agent")
         self.sessions[agent_id] = Session(agent_id, device)
+        self._save(agent_id, "ready" if ready else "not_ready", None if ready else "login",
+                   device=device)
         if device is not None and self.device_probe is not None:
             self.device_probe(device)
         if self.routing.engine.agent(agent_id) is None or \
@@ -85,6 +89,7 @@ class AgentService:
 
     def logout(self, agent_id: str) -> None:
         self.sessions.pop(agent_id, None)
+        self._save(agent_id, "logged_out", None, device=None)
         self.routing.submit(lambda now: self.routing.engine.agent_logout(agent_id, now))
 
     def set_state(self, agent_id: str, state: str, reason: str | None = None) -> dict:
@@ -92,9 +97,55 @@ class AgentService:
             raise AgentError("state must be ready or not_ready")
         if agent_id not in self.sessions:
             raise AgentError(f"{agent_id} is not logged in")
+        self._save(agent_id, state, reason)
         self.routing.submit(lambda now: self.routing.engine.agent_set_state(
             agent_id, state, now, reason))
         return self.status(agent_id)
+
+    async def restore(self) -> list[str]:
+        """Sign back in the agents a previous run had signed in, as they were.
+
+        Their phones count as unavailable until Asterisk says otherwise (the voice
+        side reads device states as soon as the link is up), so nobody is offered
+        a call on a phone that is busy with a call the previous run connected.
+        """
+        restored = []
+        for saved in await self.store.logged_in_agents():
+            agent = self.config().agent(saved.agent_id)
+            if agent is None or saved.agent_id in self.sessions:
+                continue
+            device = saved.device if saved.device == agent.extension else None
+            self.sessions[saved.agent_id] = Session(saved.agent_id, device, device_ok=False)
+            ready = saved.presence == "ready"
+            agent_id = saved.agent_id
+            self.routing.submit(lambda now, a=agent_id, r=ready: self.routing.engine.agent_login(
+                self._model(a), now, ready=r))
+            if not ready and saved.reason and saved.reason != "login":
+                self.routing.submit(lambda now, a=agent_id, why=saved.reason: self.routing
+                                    .engine.agent_set_state(a, "not_ready", now, why))
+            restored.append(agent_id)
+        log.info("agents.restored", extra={"count": len(restored)})
+        return restored
+
+    async def saved(self) -> None:
+        """Wait until every presence change so far is stored (shutdown, tests)."""
+        while self._saving is not None and not self._saving.done():
+            await asyncio.shield(self._saving)
+
+    def _save(self, agent_id: str, presence: str, reason: str | None,
+              **device: str | None) -> None:
+        previous = self._saving
+
+        async def write() -> None:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            try:
+                await self.store.save_presence(agent_id, presence, reason=reason,
+                                               at=self.routing.clock(), **device)
+            except Exception:
+                log.exception("agents.presence_not_saved", extra={"agent": agent_id})
+
+        self._saving = asyncio.get_running_loop().create_task(write())
 
     def device_health(self, device: str, ok: bool) -> None:
         """From the voice adapter: the device registered / went away."""

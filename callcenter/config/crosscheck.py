@@ -52,6 +52,8 @@ def cross_check(files: dict[str, Checked]) -> list[ConfigIssue]:
     out: list[ConfigIssue] = []
     if cc:
         out += _callcenter(*cc, ivr_present=ivr is not None)
+    if cc and ivr:
+        out += _numbers(ivr[0], ivr[1], cc[1])
     if q:
         out += _queues(*q)
     if a:
@@ -299,6 +301,14 @@ def _ivr(src: Source, ivr: IvrConfig) -> list[ConfigIssue]:
         if goto is not None and goto != VOICEMAIL and goto not in ivr.nodes:
             out.append(_missing_ref(src, ("schedules", sid, "closed_action", "goto"), "node",
                                     goto, [*nodes, VOICEMAIL], "nodes"))
+    for number, entry in ivr.numbers.items():
+        if entry.entry not in ivr.nodes:
+            out.append(_missing_ref(src, ("numbers", number, "entry"), "entry node",
+                                    entry.entry, nodes, "nodes"))
+        if entry.language is not None and entry.language not in ivr.languages:
+            out.append(src.issue(("numbers", number, "language"),
+                                 f"{entry.language!r} is not one of this IVR's languages "
+                                 f"({', '.join(ivr.languages)})"))
     reachable = _reachable(ivr)
     for nid in ivr.nodes:
         if nid not in reachable and ivr.entry in ivr.nodes:
@@ -307,9 +317,18 @@ def _ivr(src: Source, ivr: IvrConfig) -> list[ConfigIssue]:
     return out
 
 
+def _numbers(isrc: Source, ivr: IvrConfig, cc: CallcenterConfig) -> list[ConfigIssue]:
+    """A number with its own entry must be one Asterisk sends to the IVR."""
+    inbound = list(cc.asterisk.inbound_numbers)
+    return [isrc.issue(("numbers", number),
+                       f"{number} is not in callcenter.yaml's asterisk.inbound_numbers "
+                       f"({allowed_list(inbound)}); calls to it never reach the IVR", key=True)
+            for number in ivr.numbers if number not in inbound]
+
+
 def _reachable(ivr: IvrConfig) -> set[str]:
     seen: set[str] = set()
-    todo = [ivr.entry]
+    todo = [ivr.entry, *(n.entry for n in ivr.numbers.values())]
     while todo:
         nid = todo.pop()
         if nid in seen or nid not in ivr.nodes:

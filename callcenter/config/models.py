@@ -568,12 +568,30 @@ def node_targets(node: Any) -> list[tuple[str, str]]:
     return out
 
 
+class IvrNumber(Strict):
+    """Where a caller who dialled one particular 400 number enters the tree."""
+
+    entry: Ident
+    """The first node (a ``queue`` node: straight to that queue, no menu)."""
+    language: Lang | None = None
+    """The caller's language from the start (default: ``language_default``)."""
+
+
 class IvrConfig(Strict):
     """``ivr.yaml``: the caller's path from the 400 number to a queue."""
 
     languages: tuple[Lang, ...] = Field(("zh", "en"), min_length=1)
     language_default: Lang = "zh"
     entry: Ident = "main"
+    numbers: dict[PhoneNumber, IvrNumber] = Field(default_factory=dict)
+    """Per dialled number (DNIS), another entry node; numbers not listed use ``entry``."""
+
+    def entry_for(self, dialled: str) -> tuple[str, str]:
+        """The entry node and starting language for a call to ``dialled``."""
+        number = self.numbers.get(dialled)
+        if number is None:
+            return self.entry, self.language_default
+        return number.entry, number.language or self.language_default
     schedules: dict[Ident, BusinessHours] = Field(default_factory=dict)
     nodes: dict[Ident, IvrNode] = Field(min_length=1)
 

@@ -44,10 +44,19 @@ OUTCOMES = {
 }
 
 
+PRESENCES = frozenset({"ready", "not_ready", "logged_out"})
+
+
 class ChannelAdapter(Protocol):
-    """Carries out the engine's decisions for one channel (voice, chat)."""
+    """Carries out the engine's decisions for one channel (voice, chat).
+
+    ``after_batch`` runs once the decisions of one engine input are all applied,
+    so an adapter can act on them together (ring every agent of a ring_all at once).
+    """
 
     async def apply(self, decision: acd.Decision) -> None: ...
+
+    async def after_batch(self) -> None: ...
 
 
 class RoutingService:
@@ -145,6 +154,7 @@ class RoutingService:
     async def _apply_all(self, outputs: list[acd.Output]) -> None:
         logs = [o for o in outputs if isinstance(o, acd.LogEvent)]
         self.stats.feed(outputs)
+        touched: set[ChannelAdapter | None] = set()
         if logs:
             await self.store.log_events([
                 {"event": e.kind, "at": e.time, "interaction_id": e.task_id, "queue": e.queue,
@@ -155,6 +165,9 @@ class RoutingService:
             elif isinstance(output, acd.AgentStateChanged):
                 await self.store.record_agent_state(output.agent_id, output.state.value,
                                                     output.reason, at=output.time)
+                if output.state.value in PRESENCES:  # idle: the summary is the presence
+                    await self.store.save_presence(output.agent_id, output.state.value,
+                                                   reason=output.reason, at=output.time)
                 self.bus.publish("agent.state", {"state": output.state.value,
                                                  "reason": output.reason},
                                  at=output.time, agent_id=output.agent_id)
@@ -162,24 +175,31 @@ class RoutingService:
                 log.debug("routing.ignored", extra={"input": output.input,
                                                     "reason": output.reason})
             else:
-                await self._to_adapter(output)
+                touched.add(await self._to_adapter(output))
+        for adapter in touched:
+            if adapter is not None:
+                try:
+                    await adapter.after_batch()
+                except Exception:
+                    log.exception("routing.adapter_failed", extra={"decision": "after_batch"})
         # Decisions later in the batch (WithdrawOffer after ABANDON) still need the channel.
         for event in logs:
             if event.kind in OUTCOMES and event.task_id:
                 self._task_channel.pop(event.task_id, None)
 
-    async def _to_adapter(self, decision: acd.Decision) -> None:
+    async def _to_adapter(self, decision: acd.Decision) -> ChannelAdapter | None:
         task_id = getattr(decision, "task_id", None)
         channel = getattr(decision, "channel", None) or self._task_channel.get(task_id or "")
         adapter = self._adapters.get(channel or "")
         if adapter is None:
             log.error("routing.no_adapter", extra={"channel": channel,
                                                    "decision": type(decision).__name__})
-            return
+            return None
         try:
             await adapter.apply(decision)
         except Exception:
             log.exception("routing.adapter_failed", extra={"decision": type(decision).__name__})
+        return adapter
 
     async def _record(self, event: acd.LogEvent) -> None:
         """Keep the interaction record in step with the queue log."""

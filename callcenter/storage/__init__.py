@@ -11,6 +11,7 @@ from .masking import mask_email, mask_identity, mask_number
 from .models import (
     IDENTITY_KINDS,
     USER_ROLES,
+    AgentPresence,
     Callback,
     ConfigChange,
     Customer,
@@ -32,6 +33,7 @@ __all__ = [
     "DEFAULT_SESSION_TTL",
     "IDENTITY_KINDS",
     "USER_ROLES",
+    "AgentPresence",
     "Callback",
     "ConfigChange",
     "Customer",

@@ -260,3 +260,14 @@ class Callback:
             f" status={self.status!r}, attempts={self.attempts}, interaction_id="
             f"{self.interaction_id!r})"
         )
+
+
+@dataclass(slots=True)
+class AgentPresence:
+    """An agent's saved presence: what a restarted engine signs them back in with."""
+
+    agent_id: str
+    presence: str  # ready | not_ready | logged_out
+    reason: str | None
+    device: str | None
+    updated_at: float

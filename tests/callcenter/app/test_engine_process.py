@@ -91,3 +91,43 @@ def test_run_serves_reloads_and_stops_cleanly(tmp_path):
             proc.kill()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", ports["ami"]), timeout=1)
+
+
+def test_a_killed_engine_leaves_asterisk_running_and_the_next_one_takes_it_over(tmp_path):
+    """SIGKILL (a crash, the OOM killer) is not a stop: Asterisk and its calls stay up."""
+    directory = tmp_path / "config"
+    ports = configure(directory, tmp_path)
+    command = [sys.executable, "-m", "callcenter.cli"]
+    first = subprocess.Popen([*command, "run", "--config", str(directory)],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+    second = None
+    log: list[str] = []
+    try:
+        wait_for_line(first, "callcenter running", log, timeout=60)
+        refused = subprocess.run([*command, "run", "--config", str(directory)], cwd=REPO,
+                                 capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 1 and "already runs" in refused.stderr
+
+        first.kill()
+        first.wait(timeout=10)
+        with socket.create_connection(("127.0.0.1", ports["ami"]), timeout=2):
+            pass  # Asterisk outlived its engine
+
+        second = subprocess.Popen([*command, "run", "--config", str(directory)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                  cwd=REPO)
+        wait_for_line(second, "app.asterisk_adopted", log, timeout=60)
+        wait_for_line(second, "callcenter running", log, timeout=60)
+
+        stopped = subprocess.run([*command, "stop", "--config", str(directory)], cwd=REPO,
+                                 capture_output=True, text=True, timeout=90)
+        assert stopped.returncode == 0 and "stopped the engine" in stopped.stdout
+        assert second.wait(timeout=10) == 0
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+        subprocess.run([*command, "stop", "--config", str(directory)], cwd=REPO,
+                       capture_output=True, timeout=90)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", ports["ami"]), timeout=1)

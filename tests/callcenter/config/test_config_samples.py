@@ -18,7 +18,9 @@ def test_samples_load_without_warnings() -> None:
     config = result.config
     assert config.directory == SAMPLES.absolute()
     assert list(config.queues) == ["sales", "support", "vip"]
-    assert config.callcenter.asterisk.inbound_numbers == ("4008001234",)
+    assert config.callcenter.asterisk.inbound_numbers == ("4008001234", "4008009999")
+    assert config.ivr.entry_for("4008009999") == ("to_vip", "zh")  # the VIP line: no menu
+    assert config.ivr.entry_for("4008001234") == ("welcome", "zh")
 
 
 def test_samples_shape() -> None:
@@ -78,7 +80,7 @@ def test_check_config_ok() -> None:
     code, text = check_config(SAMPLES, env={})
     assert code == 0, text
     assert text.startswith("config OK: 3 queues (sales, support, vip), 6 agents, 1 supervisor")
-    assert "400 number 4008001234" in text
+    assert "400 numbers 4008001234, 4008009999" in text
 
 
 def test_config_is_frozen() -> None:

@@ -88,8 +88,9 @@ async def test_old_database_upgraded_in_place_and_nothing_reapplied(tmp_path: Pa
             "SELECT applied_at FROM schema_migrations WHERE version = 1"
         ).fetchone()[0]
 
-    # Current code upgrades it in place: data kept, 0001 untouched, 0002 applied.
-    async with await Store.open(db) as store:
+    # Current code upgrades it in place: data kept, 0001 untouched, the later ones applied.
+    async with await Store.open(db, migrations_dir=_copy_migrations(tmp_path / "two", {1, 2})) \
+            as store:
         assert await store.schema_version() == 2
         applied = await store.applied_migrations()
         assert [(v, n) for v, n, _ in applied] == [(1, "initial"), (2, "operations")]
@@ -100,7 +101,7 @@ async def test_old_database_upgraded_in_place_and_nothing_reapplied(tmp_path: Pa
         assert user.username == "alice"
 
     # A later non-idempotent migration (ALTER TABLE + INSERT) is applied exactly once.
-    newer = _copy_migrations(tmp_path / "newer")
+    newer = _copy_migrations(tmp_path / "newer", {1, 2})
     (newer / "0003_nickname.sql").write_text(
         "-- test migration; a comment with a ; inside\n"
         "ALTER TABLE customers ADD COLUMN nickname TEXT;\n"
@@ -122,16 +123,17 @@ async def test_old_database_upgraded_in_place_and_nothing_reapplied(tmp_path: Pa
 
 async def test_failed_migration_leaves_database_untouched(tmp_path: Path) -> None:
     db = tmp_path / "cc.db"
-    async with await Store.open(db) as store:
+    current = _copy_migrations(tmp_path / "current", {1, 2})
+    async with await Store.open(db, migrations_dir=current) as store:
         await store.log_event("ENTERQUEUE", at=5.0, queue="q")
-    broken = _copy_migrations(tmp_path / "broken")
+    broken = _copy_migrations(tmp_path / "broken", {1, 2})
     (broken / "0003_broken.sql").write_text(
         "CREATE TABLE half_done (x INTEGER);\nINSERT INTO no_such_table VALUES (1);\n"
     )
     with pytest.raises(MigrationError, match="0003_broken"):
         await Store.open(db, migrations_dir=broken)
     assert "half_done" not in _tables(db)
-    async with await Store.open(db) as store:
+    async with await Store.open(db, migrations_dir=current) as store:
         assert await store.schema_version() == 2
         assert [e.event for e in await store.events_between(0, 10)] == ["ENTERQUEUE"]
 

@@ -98,7 +98,7 @@ async def test_a_call_in_progress_across_an_engine_restart_is_closed_when_it_end
     await first_run.stop()
 
     second_run = await voice_app()
-    await wait_until(lambda: second_run.voice._orphans, timeout=10, what="the call adopted")
+    await wait_until(lambda: second_run.voice.recovery.orphans, timeout=10, what="the call adopted")
     assert call.state == CallState.ANSWERED  # the restart dropped nothing
     await asyncio.to_thread(call.hangup)
 

@@ -88,6 +88,9 @@ class ChatAdapter:
         elif isinstance(decision, acd.WithdrawOffer):
             self.offers.withdrawn(decision)
 
+    async def after_batch(self) -> None:
+        pass
+
 
 class VoiceSink:
     """The voice side of routing is not under test in these tests: decisions for calls
@@ -98,6 +101,9 @@ class VoiceSink:
 
     async def apply(self, decision: acd.Decision) -> None:
         self.decisions.append(decision)
+
+    async def after_batch(self) -> None:
+        pass
 
 
 class RecordingVoice:

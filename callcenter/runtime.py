@@ -1,0 +1,72 @@
+"""One running engine per configuration: its pid file, and ``callcenter stop``.
+
+The engine and its managed Asterisk have separate lives: the engine dying
+(a crash, the OOM killer, SIGKILL) leaves Asterisk and every call in it
+running, and the next engine takes them over. Only an operator's stop
+(``callcenter stop``, or SIGTERM / Ctrl-C of ``callcenter run``) stops both.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from callcenter.config.models import Config
+
+
+class AlreadyRunning(RuntimeError):
+    """Another engine runs with this configuration; the message says which."""
+
+
+def pid_file(config: Config) -> Path:
+    return Path(config.callcenter.storage.path).parent / "callcenter.pid"
+
+
+def managed_instance_name(config: Config) -> str:
+    """One managed Asterisk per AMI port: a test's engine never touches `make run`'s."""
+    port = config.callcenter.ami.port
+    return "callcenter" if port == 5038 else f"callcenter-{port}"
+
+
+def running_engine(path: Path) -> int | None:
+    """The pid in ``path`` if that process is alive and is an engine."""
+    try:
+        pid = int(path.read_text().strip())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (OSError, ValueError):
+        return None
+    if b"callcenter" not in command or stat.rpartition(")")[2].split()[0] == "Z":
+        return None
+    return pid
+
+
+def claim(path: Path) -> None:
+    """Record this process as the engine, unless another one is alive."""
+    other = running_engine(path)
+    if other is not None and other != os.getpid():
+        raise AlreadyRunning(f"an engine already runs with this configuration (pid {other}); "
+                             "stop it first with: callcenter stop")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{os.getpid()}\n")
+
+
+def release(path: Path) -> None:
+    if running_engine(path) == os.getpid():
+        path.unlink(missing_ok=True)
+
+
+def stop_engine(path: Path, timeout: float = 60.0) -> int | None:
+    """SIGTERM the running engine (it stops its Asterisk) and wait; its pid, or None."""
+    pid = running_engine(path)
+    if pid is None:
+        return None
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while running_engine(path) == pid and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if running_engine(path) == pid:
+        raise TimeoutError(f"the engine (pid {pid}) did not stop within {timeout:.0f}s")
+    return pid

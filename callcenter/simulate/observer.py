@@ -1,0 +1,235 @@
+"""An AMI observer independent of the engine: what happened to every caller, by Asterisk.
+
+It logs in on its own AMI session, reads events only (it never sends an action
+that changes anything, except ``core restart now`` when a fault test asks it
+to), and keeps for each caller channel of the carrier trunk: when it arrived,
+when it first waited on hold, when it was first dialled to an agent, which
+agents' legs shared a bridge with it, and when and how it ended. From that,
+``Tally`` counts what a call center cares about: callers dropped unserved,
+callers served twice, channels left behind, and callers served out of order.
+
+A minimal AMI reader (not panoramisk, not the engine's ``AmiLink``) so that a
+bug in the engine's AMI handling cannot hide itself from the observer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+CALLER_PREFIX = "PJSIP/carrier-"
+
+
+@dataclass
+class Caller:
+    uid: str
+    arrived: float
+    queue: str | None = None
+    held: float | None = None  # first CallCenterWaiting
+    standby: bool = False  # waited for an absent engine
+    first_dial: float | None = None
+    agents: set[str] = field(default_factory=set)  # agent legs bridged with this caller
+    ended: float | None = None
+    cause: str = ""
+    lost_with_asterisk: bool = False  # alive when Asterisk itself restarted
+
+    @property
+    def served(self) -> bool:
+        return bool(self.agents)
+
+
+@dataclass
+class Tally:
+    callers: int
+    served: int
+    dropped: int  # ended without meeting an agent (Asterisk restarts excluded)
+    served_twice: int
+    lost_with_asterisk: int
+    leaked: int
+    order_violations: int
+    still_waiting: int
+    resume_s: float | None
+    outage_callers: int  # arrived while the engine (or link, or Asterisk) was away
+    outage_served: int
+
+
+class AmiObserver:
+    def __init__(self, *, host: str, port: int, username: str, secret: str) -> None:
+        self._login = (host, port, username, secret)
+        self.callers: dict[str, Caller] = {}
+        self._bridges: dict[str, set[str]] = defaultdict(set)
+        self._writer: asyncio.StreamWriter | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+        self.dials: list[float] = []  # every DialBegin time, to see when service resumed
+        self.reconnected_at: list[float] = []
+        self._closing = False
+        self._listing: list[dict[str, str]] = []
+        self._listed = asyncio.Event()
+
+    async def start(self, timeout: float = 10.0) -> None:
+        self._task = asyncio.create_task(self._run(), name="ami-observer")
+        async with asyncio.timeout(timeout):
+            await self.connected.wait()
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._writer is not None:
+            self._writer.close()
+
+    async def _run(self) -> None:
+        host, port, username, secret = self._login
+        first = True
+        while not self._closing:
+            try:
+                reader, writer = await asyncio.open_connection(host, port)
+            except OSError:
+                await asyncio.sleep(0.2)
+                continue
+            self._writer = writer
+            writer.write(f"Action: Login\r\nUsername: {username}\r\nSecret: {secret}\r\n"
+                         f"Events: call,user,system\r\n\r\n".encode())
+            await writer.drain()
+            with contextlib.suppress(ConnectionError, OSError, asyncio.IncompleteReadError):
+                await self._read(reader, first)
+            first = False
+            self.connected.clear()
+            now = time.time()
+            for caller in self.callers.values():  # Asterisk went away: its calls with it
+                if caller.ended is None:
+                    caller.lost_with_asterisk = True
+                    caller.ended = now
+            self._bridges.clear()
+            await asyncio.sleep(0.2)
+
+    async def _read(self, reader: asyncio.StreamReader, first: bool) -> None:
+        await reader.readline()  # the banner
+        message: dict[str, str] = {}
+        while True:
+            line = await reader.readline()
+            if not line:
+                raise ConnectionError("AMI closed")
+            text = line.decode("utf-8", "replace").rstrip("\r\n")
+            if text:
+                key, _, value = text.partition(": ")
+                message[key] = value
+                continue
+            if message.get("Event") == "FullyBooted" and not self.connected.is_set():
+                self.connected.set()
+                if not first:
+                    self.reconnected_at.append(time.time())
+            if "Event" in message:
+                self._on_event(message)
+            message = {}
+
+    async def command(self, command: str) -> None:
+        """Send a CLI command (fault injection only, e.g. ``core restart now``)."""
+        if self._writer is None:
+            raise ConnectionError("observer not connected")
+        self._writer.write(f"Action: Command\r\nCommand: {command}\r\n\r\n".encode())
+        await self._writer.drain()
+
+    def _on_event(self, event: dict[str, str]) -> None:
+        name = event.get("Event")
+        if event.get("ActionID") == "observer-list":
+            if name == "CoreShowChannel":
+                self._listing.append(event)
+            elif name == "CoreShowChannelsComplete":
+                self._listed.set()
+            return
+        at = float(event.get("Timestamp") or time.time())
+        uid = event.get("Uniqueid", "")
+        if name == "Newchannel" and event.get("Channel", "").startswith(CALLER_PREFIX):
+            self.callers[uid] = Caller(uid=uid, arrived=at)
+            return
+        caller = self.callers.get(uid)
+        if name == "UserEvent" and caller is not None:
+            kind = event.get("UserEvent")
+            if kind == "CallCenterWaiting":
+                caller.queue = caller.queue or event.get("Queue")
+                caller.held = caller.held or at
+            elif kind == "CallCenterStandby":
+                caller.standby = True
+        elif name == "DialBegin":
+            self.dials.append(at)
+            if caller is not None and caller.first_dial is None:
+                caller.first_dial = at
+        elif name == "BridgeEnter":
+            members = self._bridges[event.get("BridgeUniqueid", "")]
+            members.add(uid)
+            self._pair(members)
+        elif name == "BridgeLeave":
+            self._bridges[event.get("BridgeUniqueid", "")].discard(uid)
+        elif name == "Hangup" and caller is not None:
+            caller.ended, caller.cause = at, event.get("Cause", "")
+
+    def _pair(self, members: set[str]) -> None:
+        in_bridge = [self.callers[m] for m in members if m in self.callers]
+        agents = [m for m in members if m not in self.callers]
+        for caller in in_bridge:
+            caller.agents.update(agents)
+
+    async def live_channels(self) -> list[str]:
+        """The channels Asterisk holds now (CoreShowChannels), for leaks at the end."""
+        if self._writer is None:
+            raise ConnectionError("observer not connected")
+        self._listing = []
+        self._listed = asyncio.Event()
+        self._writer.write(b"Action: CoreShowChannels\r\nActionID: observer-list\r\n\r\n")
+        await self._writer.drain()
+        async with asyncio.timeout(10):
+            await self._listed.wait()
+        return [f"{c.get('Channel')} {c.get('Context')},{c.get('Extension')} "
+                f"{c.get('Application')} {c.get('ChannelStateDesc')}" for c in self._listing]
+
+    def tally(self, *, leaked: int, outage: tuple[float, float] | None,
+              resumed_at: float | None, order_tolerance: float = 0.5) -> Tally:
+        callers = list(self.callers.values())
+        ended = [c for c in callers if c.ended is not None and not c.lost_with_asterisk]
+        dropped = [c for c in ended if not c.served]
+        waiting = [c for c in callers if c.ended is None]
+        outage_callers = ([c for c in callers if outage[0] <= c.arrived <= outage[1]]
+                          if outage else [])
+        resume = None
+        if resumed_at is not None:
+            after = [t for t in self.dials if t >= resumed_at]
+            resume = (min(after) - resumed_at) if after else float("inf")
+        return Tally(
+            callers=len(callers), served=sum(c.served for c in callers),
+            dropped=len(dropped), served_twice=sum(len(c.agents) > 1 for c in callers),
+            lost_with_asterisk=sum(c.lost_with_asterisk for c in callers), leaked=leaked,
+            order_violations=_order_violations(callers, order_tolerance),
+            still_waiting=len(waiting), resume_s=resume,
+            outage_callers=len(outage_callers),
+            outage_served=sum(c.served for c in outage_callers))
+
+
+def _order_violations(callers: list[Caller], tolerance: float) -> int:
+    """Pairs in one queue where the later caller was first dialled clearly before the earlier.
+
+    Offers of one instant go out together and Asterisk runs each caller's Dial
+    in its own thread, so a ``tolerance`` covers their order among themselves.
+    """
+    by_queue: dict[str, list[Caller]] = defaultdict(list)
+    for caller in callers:
+        if caller.queue and caller.first_dial is not None and not caller.lost_with_asterisk:
+            by_queue[caller.queue].append(caller)
+    violations = 0
+    for members in by_queue.values():
+        members.sort(key=lambda c: c.arrived)
+        latest_dial = float("-inf")
+        for caller in members:  # the dial of every earlier caller, against this one
+            if caller.first_dial is not None and caller.first_dial + tolerance < latest_dial:
+                violations += 1
+            latest_dial = max(latest_dial, caller.first_dial or latest_dial)
+    return violations

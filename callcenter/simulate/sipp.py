@@ -1,0 +1,114 @@
+"""SIPp (Debian's ``sip-tester``) as callers and agents' phones, on loopback only.
+
+* callers come from the carrier address (127.0.0.2, matched to the trunk by
+  ``type=identify``) and dial 400 numbers from an injection file;
+* agents' phones register from one address and port (``register.xml``, one
+  registration per agent, with digest authentication), then one SIPp on that
+  same address and port answers every agent's calls (``agent.xml``).
+
+Scenario templates live beside this file; ``@NAME@`` placeholders are filled in
+when a run starts (SIPp reads numbers, not keywords, in timeouts).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+SCENARIOS = Path(__file__).resolve().parent / "sipp"
+
+
+class SippError(RuntimeError):
+    """SIPp is missing or a run failed; the message says which and why."""
+
+
+def _loopback(address: str) -> str:
+    if not ipaddress.ip_address(address).is_loopback:
+        raise SippError(f"{address} is not a loopback address: load stays on this machine")
+    return address
+
+
+def sipp_binary() -> str:
+    path = shutil.which("sipp")
+    if path is None:
+        raise SippError("sipp is not installed (Debian: apt-get install sip-tester)")
+    return path
+
+
+def render(name: str, out: Path, **values: int) -> Path:
+    text = (SCENARIOS / f"{name}.xml").read_text()
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", str(value))
+    target = out / f"{name}.xml"
+    target.write_text(text)
+    return target
+
+
+def injection(out: Path, name: str, rows: list[tuple[str, ...]]) -> Path:
+    path = out / f"{name}.csv"
+    path.write_text("SEQUENTIAL\n" + "".join(";".join(row) + ";\n" for row in rows))
+    return path
+
+
+@dataclass
+class SippEndpoint:
+    """Where Asterisk's SIP listens, and the loopback addresses our SIPps use."""
+
+    asterisk_port: int
+    caller_ip: str = "127.0.0.2"
+    caller_port: int = 5070
+    agent_ip: str = "127.0.0.3"
+    agent_port: int = 5090
+    media_port: int = 16000
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.asterisk_port}"
+
+
+def register_agents(endpoint: SippEndpoint, work: Path, phones: list[tuple[str, str]],
+                    timeout: float = 60.0) -> None:
+    """Register every (extension, password) from the agents' address; raise if any fails."""
+    scenario = render("register", work)
+    accounts = injection(work, "agents", phones)
+    command = [sipp_binary(), endpoint.target, "-sf", str(scenario), "-inf", str(accounts),
+               "-i", _loopback(endpoint.agent_ip), "-p", str(endpoint.agent_port),
+               "-m", str(len(phones)), "-r", "50", "-rp", "1000", "-nostdin",
+               "-timeout", f"{int(timeout)}s", "-trace_err", "-error_file",
+               str(work / "register-errors.log")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout + 10,
+                            cwd=work)
+    if result.returncode != 0:
+        errors = (work / "register-errors.log")
+        raise SippError(f"agent registration failed (sipp exit {result.returncode}): "
+                        f"{errors.read_text()[-2000:] if errors.exists() else result.stderr}")
+
+
+def answer_as_agents(endpoint: SippEndpoint, work: Path, *, ring_ms: int,
+                     talk_ms: int) -> subprocess.Popen:
+    """One SIPp answering every agent's calls until it is stopped."""
+    scenario = render("agent", work, RING_MS=ring_ms, TALK_MS=talk_ms)
+    command = [sipp_binary(), "-sf", str(scenario), "-i", _loopback(endpoint.agent_ip),
+               "-p", str(endpoint.agent_port), "-mp", str(endpoint.media_port), "-aa",
+               "-nostdin", "-trace_err", "-error_file", str(work / "agents-errors.log")]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            cwd=work)
+
+
+def place_calls(endpoint: SippEndpoint, work: Path, calls: list[tuple[str, str]], *,
+                rate: float, patience_ms: int, timeout: float) -> subprocess.Popen:
+    """Callers dialling (number, caller id) in order at ``rate`` calls per second."""
+    scenario = render("caller", work, PATIENCE_MS=patience_ms)
+    plan = injection(work, "calls", calls)
+    command = [sipp_binary(), endpoint.target, "-sf", str(scenario), "-inf", str(plan),
+               "-i", _loopback(endpoint.caller_ip), "-p", str(endpoint.caller_port),
+               "-mp", str(endpoint.media_port + 2000), "-r", f"{rate:g}", "-rp", "1000",
+               "-m", str(len(calls)), "-l", str(len(calls)), "-aa", "-nostdin",
+               "-timeout", f"{int(timeout)}s", "-trace_err", "-error_file",
+               str(work / "callers-errors.log"), "-trace_stat", "-stf",
+               str(work / "callers-stats.csv")]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, cwd=work)

@@ -1,0 +1,72 @@
+"""Agents' phones as Asterisk sees them: registered, and not busy with a call of their own.
+
+An unregistered phone, or one busy on a call this engine did not place (a
+personal call, or a call a previous run connected), takes the agent's voice
+capacity away until it is free again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from callcenter.ami import AmiError
+from callcenter.ami.link import AmiEvent
+from callcenter.voice import recipes
+from callcenter.voice.base import VoiceDeps
+
+log = logging.getLogger(__name__)
+
+_UNAVAILABLE_DEVICE_STATES = {"UNAVAILABLE", "INVALID", "UNKNOWN"}
+
+
+class Devices:
+    def __init__(self, deps: VoiceDeps) -> None:
+        self.deps = deps
+        self._changes: dict[str, int] = {}  # device -> state changes seen, to order reads
+
+    async def on_device_state(self, event: AmiEvent) -> None:
+        device = event.get("Device")
+        if device.startswith("PJSIP/"):
+            self._changes[device] = self._changes.get(device, 0) + 1
+            extension = self.deps.extension_of(device.removeprefix("PJSIP/"))
+            self.deps.agents.device_health(extension, self.usable(extension, event.get("State")))
+
+    def usable(self, extension: str, state: str) -> bool:
+        """Registered and not busy with a call of its own (ours don't count)."""
+        if state in _UNAVAILABLE_DEVICE_STATES:
+            return False
+        if state == "NOT_INUSE":
+            return True
+        agent_id = next((a for a, s in self.deps.agents.sessions.items()
+                         if s.device == extension), None)
+        if agent_id is None:
+            return True
+        return any((c.connected and c.agent_id == agent_id)
+                   or any(r.agent_id == agent_id for r in c.rings.values())
+                   for c in self.deps.book)
+
+    def probe(self, extension: str) -> None:
+        """Ask Asterisk now whether an agent's phone is reachable (answers come later)."""
+        self.deps.in_background(self.sync([extension]))
+
+    async def sync(self, extensions: list[str] | None = None) -> None:
+        """Read the device states of logged-in agents' phones (all, or the ones named).
+
+        A state change event that arrives while the list is on its way is newer than
+        the list: the list does not overwrite it.
+        """
+        before = dict(self._changes)
+        try:
+            states = await self.deps.link.event_list(recipes.DEVICE_STATE_LIST)
+        except AmiError as exc:
+            log.warning("voice.device_states_unreadable", extra={"error": str(exc)})
+            return
+        by_device = {e.get("Device"): e.get("State") for e in states}
+        wanted = extensions if extensions is not None else [
+            s.device for s in self.deps.agents.sessions.values() if s.device]
+        for extension in wanted:
+            device = f"PJSIP/{self.deps.endpoint(extension)}"
+            if self._changes.get(device) != before.get(device):
+                continue
+            state = by_device.get(device, "UNAVAILABLE")
+            self.deps.agents.device_health(extension, self.usable(extension, state))

@@ -1,0 +1,56 @@
+"""The contract with the dialplan (``asterisk/conf/extensions.conf``), named once.
+
+Every channel variable, context and UserEvent that the engine and the dialplan
+share is here; nothing else in the code base spells them. A test checks that
+each name below appears in ``extensions.conf`` and that the dialplan uses no
+``CC_`` variable, ``cc-`` context or ``CallCenter`` event missing from here.
+"""
+
+from __future__ import annotations
+
+# ---- contexts ------------------------------------------------------------------
+HOLD = "cc-hold"  # waiting for an agent: music, position announcements
+OFFER = "cc-offer"  # the caller's channel dials the agent (CC_DIAL)
+AGENT_RING = "cc-agent-ring"  # pre-dial handler on the agent's leg
+AGENT_ANSWER = "cc-agent-answer"  # pre-bridge handler: waits for the engine's verdict
+END = "cc-end"  # the conversation is over: the caller's call ends
+EXIT = "cc-exit"  # leaving the queue without an agent
+SPY = "cc-spy"  # a supervisor's ChanSpy
+CALLBACK = "cc-callback"  # the agent answered a callback: dial the customer
+IVR = "cc-ivr"  # the IVR over FastAGI, or standby while the engine is away
+
+# ---- variables the IVR sets on the caller's channel (AGI SET VARIABLE) -----------
+ROUTE = "CC_ROUTE"  # "queue", "exit" or "hangup"; set last, so a half-done IVR is none
+TASK = "CC_TASK"  # the interaction id, on the caller's channel only
+LEG_TASK = "CC_LEG_TASK"  # the same id, inherited by the agent's leg
+QUEUE = "CC_QUEUE"
+ANNOUNCE = "CC_ANNOUNCE"
+ANNOUNCE_INTERVAL = "CC_ANNOUNCE_INTERVAL"
+CALLBACK_ENABLED = "CC_CALLBACK"
+RING_LABEL = "CC_RING_LABEL"  # what the agent's phone shows, inherited by the agent's leg
+RING_SECONDS = "CC_RING_SECONDS"
+EXIT_REASON = "CC_EXIT_REASON"
+STANDBY_SINCE = "CC_STANDBY_SINCE"  # epoch the caller began waiting for an absent engine
+
+# ---- variables the engine sets over AMI ----------------------------------------------
+POSITION = "CC_POSITION"
+EWT_MINUTES = "CC_EWT_MINUTES"
+DIAL = "CC_DIAL"  # the agent device(s) the caller's channel dials in cc-offer
+CONNECTED = "CC_CONNECTED"  # on the caller: the bridge that follows is the conversation
+VERDICT = "CC_VERDICT"  # on the agent's answered leg: "accept" or "refuse"
+SPY_TARGET = "CC_SPY_TARGET"
+SPY_OPTIONS = "CC_SPY_OPTIONS"
+CALLBACK_DIAL = "CC_CALLBACK_DIAL"
+OFFER_ID = "CC_OFFER"  # on a callback's agent leg (Originate)
+
+# ---- UserEvents the dialplan sends ---------------------------------------------------
+EV_WAITING = "CallCenterWaiting"  # the caller is on hold (again): it can be offered
+EV_ANSWER = "CallCenterAnswer"  # an agent answered: Task, Endpoint; waits for VERDICT
+EV_CALLBACK = "CallCenterCallback"  # the caller asked to be called back
+EV_STANDBY = "CallCenterStandby"  # a caller waits for an engine that was not there
+
+VERDICT_ACCEPT = "accept"
+VERDICT_REFUSE = "refuse"
+
+# ---- the holding loop's applications (CoreShowChannels' Application) ----------------
+DIALING_APPLICATIONS = frozenset({"Dial"})

@@ -1,0 +1,94 @@
+"""From the IVR into the queue: the interaction record, the task, the dialplan's variables."""
+
+from __future__ import annotations
+
+import logging
+
+import acd
+from callcenter.storage.masking import mask_number
+from callcenter.voice import dialplan
+from callcenter.voice.base import VoiceDeps
+from callcenter.voice.calls import VoiceCall
+from ivr.fastagi import AgiCall
+from ivr.runner import IvrOutcome
+
+log = logging.getLogger(__name__)
+
+# The agent's phone rings at least this much longer than the engine's offer
+# deadline, so the engine's deadline (not Dial's) decides a ring-no-answer.
+RING_MARGIN_SECONDS = 5
+
+
+def ring_seconds(offer_timeout: float) -> str:
+    return str(int(offer_timeout + RING_MARGIN_SECONDS))
+
+
+class Intake:
+    def __init__(self, deps: VoiceDeps) -> None:
+        self.deps = deps
+
+    async def route_call(self, call: AgiCall, outcome: IvrOutcome) -> dict[str, str]:
+        """The IVR has finished: queue the call (or not) and tell the dialplan.
+
+        A caller who waited for an absent engine (``standby_since``) keeps the
+        time they started waiting as their arrival, so callers who came in during
+        an outage are served in the order they called.
+        """
+        deps = self.deps
+        now = deps.clock()
+        arrived = min(now, call.standby_since) if call.standby_since else now
+        number = call.caller_number if call.caller_number not in ("", "unknown") else ""
+        customer = (await deps.store.find_or_create_customer("phone", number, now=now)
+                    if number else None)
+        customer_id = customer.id if customer else None
+        choices = [c.as_dict() for c in outcome.choices]
+        attributes = {"language": outcome.language, "label": outcome.label,
+                      "variables": outcome.variables, "dialed": call.dialed_number}
+        if outcome.route != "queue" or outcome.queue is None:
+            await deps.store.create_interaction(
+                "voice", medium="pstn", customer_id=customer_id, ivr_choices=choices,
+                arrived_at=arrived, ended_at=now, outcome="ivr", caller_masked=number or None,
+                attributes=attributes)
+            return {dialplan.ROUTE: "hangup"}
+        config = deps.config()
+        queue = config.queues[outcome.queue]
+        interaction = await deps.store.create_interaction(
+            "voice", medium="pstn", customer_id=customer_id, queue=outcome.queue,
+            ivr_choices=choices, arrived_at=arrived, caller_masked=number or None,
+            attributes=attributes)
+        voice_call = VoiceCall(task_id=interaction.id, caller_uid=call.uniqueid,
+                               queue=outcome.queue, caller_number=number,
+                               customer_id=customer_id)
+        deps.book.add(voice_call)
+        wait_for_last_agent = queue.preferred_agent_seconds
+        preferred = (await self._last_agent(customer_id)
+                     if customer_id is not None and wait_for_last_agent else None)
+        task = acd.Task(id=interaction.id, channel=acd.VOICE, queue=outcome.queue,
+                        skills=outcome.skills, priority=0 if outcome.priority is None else
+                        max(0, outcome.priority - queue.priority),
+                        arrival=arrived, attributes={"language": outcome.language},
+                        preferred_agent=preferred,
+                        preferred_wait_seconds=wait_for_last_agent if preferred else 0)
+        log.info("voice.queued", extra={"task": task.id, "queue": task.queue,
+                                        "caller": mask_number(number)})
+        outputs = deps.routing.arrive(task)
+        if any(isinstance(o, acd.RejectArrival) and o.task_id == task.id for o in outputs):
+            voice_call.ended = True
+            deps.book.remove(voice_call)
+            return {dialplan.EXIT_REASON: "refused", dialplan.ROUTE: "exit"}
+        announce = queue.announce.position or queue.announce.expected_wait
+        label = f'"{outcome.queue} {mask_number(number)}" <{outcome.queue}>'
+        return {dialplan.TASK: task.id, f"__{dialplan.LEG_TASK}": task.id,
+                dialplan.QUEUE: outcome.queue,
+                dialplan.ANNOUNCE: "yes" if announce else "no",
+                dialplan.ANNOUNCE_INTERVAL: str(int(queue.announce.interval_seconds)),
+                dialplan.CALLBACK_ENABLED: "yes" if queue.callback.enabled else "no",
+                f"__{dialplan.RING_LABEL}": label,
+                dialplan.RING_SECONDS: ring_seconds(queue.offer_timeout_seconds),
+                dialplan.ROUTE: "queue"}
+
+    async def _last_agent(self, customer_id: int) -> str | None:
+        for entry in await self.deps.store.customer_history(customer_id, limit=5):
+            if entry.interaction.agent_id and entry.interaction.channel == acd.VOICE:
+                return entry.interaction.agent_id
+        return None

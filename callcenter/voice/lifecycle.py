@@ -1,0 +1,178 @@
+"""A queued call from hold to its end: announcements, leaving, hang-ups, transfer, wrap-up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import acd
+from callcenter.ami.link import AmiEvent
+from callcenter.voice import dialplan, recipes
+from callcenter.voice.base import VoiceDeps, VoiceError
+from callcenter.voice.calls import VoiceCall
+from callcenter.voice.intake import ring_seconds
+
+log = logging.getLogger(__name__)
+
+
+class Lifecycle:
+    def __init__(self, deps: VoiceDeps, *, on_waiting: Callable[[VoiceCall], Awaitable[None]],
+                 on_finished: Callable[[VoiceCall], None]) -> None:
+        self.deps = deps
+        self._on_waiting = on_waiting
+        self._on_finished = on_finished  # recordings are archived from here
+
+    # ---- decisions from the engine ---------------------------------------------
+
+    async def announce(self, announce: acd.AnnouncePosition) -> None:
+        call = self.deps.book.get(announce.task_id)
+        if call is None or call.ended or call.callback:
+            return
+        call.position = (announce.position, announce.expected_wait)
+        minutes = 0 if announce.expected_wait is None else max(
+            1, round(announce.expected_wait / 60))
+        await self.deps.send(recipes.announce(call.caller_uid, announce.position, minutes),
+                             "announce")
+        self.deps.notifier.position(call.task_id, call.queue, announce.position,
+                                    announce.expected_wait)
+
+    async def leave(self, task_id: str, reason: str) -> None:
+        call = self.deps.book.get(task_id)
+        if call is None or call.ended:
+            return
+        call.ended = True
+        if call.callback:
+            return
+        await self.deps.send(recipes.leave_queue(call.caller_uid, reason), "leave queue")
+
+    async def escalate(self, action: acd.EscalationAction) -> None:
+        call = self.deps.book.get(action.task_id)
+        if call is None or call.ended:
+            return
+        if action.action == acd.EscalationActionKind.OFFER_CALLBACK:
+            await self.deps.send([recipes.setvar(call.caller_uid, dialplan.CALLBACK_ENABLED,
+                                                 "yes")], "offer callback")
+        elif action.action == acd.EscalationActionKind.VOICEMAIL:
+            routing = self.deps.routing
+            routing.submit(lambda now: routing.engine.task_cancelled(
+                call.task_id, now, "voicemail"))
+            await self.leave(call.task_id, "voicemail")
+
+    # ---- events from Asterisk ------------------------------------------------------
+
+    async def on_user_event(self, event: AmiEvent) -> None:
+        kind = event.get("UserEvent")
+        call = self.deps.book.get(event.get("Task"))
+        if call is None or call.caller_uid != event.get("Uniqueid"):
+            return
+        if kind == dialplan.EV_WAITING:
+            if call.position is not None:
+                await self.deps.send([recipes.setvar(call.caller_uid, dialplan.POSITION,
+                                                     str(call.position[0]))], "position")
+            await self._on_waiting(call)
+        elif kind == dialplan.EV_CALLBACK and not call.connected and not call.ended:
+            await self._callback_requested(call)
+
+    async def on_hangup(self, event: AmiEvent) -> None:
+        uid = event.get("Uniqueid")
+        book = self.deps.book
+        call = book.by_caller(uid)
+        if call is not None:
+            await self.caller_gone(call)
+            return
+        call = book.by_leg(uid)
+        if call is None:
+            return
+        book.drop_leg(uid)
+        if uid == call.agent_uid and call.connected:
+            await self._end(call, by="agent")
+
+    async def caller_gone(self, call: VoiceCall) -> None:
+        if call.callback and not call.connected:
+            return  # asked to be called back: keeps the place in the queue
+        if call.connected:
+            await self._end(call, by="caller")
+            return
+        if not call.ended:
+            call.ended = True
+            routing = self.deps.routing
+            routing.submit(lambda now: routing.engine.task_cancelled(
+                call.task_id, now, "abandon"))
+            # Asterisk's Dial stops any agent still ringing for this caller.
+        self._forget(call)
+
+    async def agent_gone(self, call: VoiceCall) -> None:
+        """The agent's leg vanished while we were not looking (reconcile)."""
+        if call.connected:
+            await self._end(call, by="agent")
+
+    # ---- agents' requests ---------------------------------------------------------------
+
+    async def transfer(self, agent_id: str, *, queue: str | None = None,
+                       to_agent: str | None = None) -> dict[str, str]:
+        """Blind transfer of the agent's call to a queue and/or a named agent.
+
+        The caller goes back to the holding loop (the same interaction, its IVR
+        choices and recording go on); the engine queues it again and the agent
+        goes to wrap-up.
+        """
+        deps = self.deps
+        call = deps.book.of_agent(agent_id)
+        if call is None:
+            raise VoiceError(f"{agent_id} is not on a call")
+        config = deps.config()
+        target = queue or call.queue
+        if target not in config.queues or "voice" not in config.queues[target].channels:
+            raise VoiceError(f"{target!r} is not a voice queue")
+        if to_agent is not None and config.agent(to_agent) is None:
+            raise VoiceError(f"no agent {to_agent!r}")
+        routing = deps.routing
+        outputs = routing.submit(lambda now: routing.engine.transfer(
+            call.task_id, now, queue=target, agent_id=to_agent))
+        ignored = next((o for o in outputs if isinstance(o, acd.Ignored)), None)
+        if ignored is not None:
+            raise VoiceError(f"cannot transfer: {ignored.reason}")
+        deps.book.drop_leg(call.agent_uid)
+        call.connected, call.queue, call.position = False, target, None
+        call.clear_agent()
+        await deps.send([recipes.setvar(call.caller_uid, dialplan.QUEUE, target),
+                         recipes.setvar(call.caller_uid, dialplan.RING_SECONDS, ring_seconds(
+                             config.queues[target].offer_timeout_seconds)),
+                         *recipes.back_to_hold(call.caller_uid)], "transfer")
+        deps.offers.wrapup(agent_id, call.task_id, call.queue)
+        log.info("voice.transferred", extra={"task": call.task_id, "queue": target,
+                                             "agent": to_agent})
+        return {"task_id": call.task_id, "queue": target, "agent": to_agent or ""}
+
+    # ---- inside -----------------------------------------------------------------------
+
+    async def _callback_requested(self, call: VoiceCall) -> None:
+        deps = self.deps
+        call.callback = True
+        await deps.store.update_interaction(call.task_id, outcome="callback")
+        request = await deps.store.add_callback(call.caller_number, queue=call.queue,
+                                                interaction_id=call.task_id,
+                                                customer_id=call.customer_id,
+                                                requested_at=deps.clock())
+        call.callback_id = request.id
+        log.info("voice.callback_requested", extra={"task": call.task_id})
+
+    async def _end(self, call: VoiceCall, by: str) -> None:
+        if call.ended:
+            return
+        call.ended = True
+        agent_id = call.agent_id
+        routing = self.deps.routing
+        routing.submit(lambda now: routing.engine.task_ended(call.task_id, now, by))
+        # The dialplan ends the caller's side itself (cc-end); a callback's agent leg
+        # (an Originate, no dialplan after the bridge) is hung up here.
+        if call.callback and call.agent_uid:
+            await self.deps.send([recipes.hangup(call.agent_uid)], "end callback")
+        if agent_id:
+            self.deps.offers.wrapup(agent_id, call.task_id, call.queue)
+        log.info("voice.ended", extra={"task": call.task_id, "agent": agent_id, "by": by})
+        self._forget(call)
+
+    def _forget(self, call: VoiceCall) -> None:
+        self._on_finished(call)
+        self.deps.book.remove(call)

@@ -1,0 +1,29 @@
+"""Every event payload the voice side publishes on the bus (besides the agent's offers).
+
+* ``caller.position`` ``{task_id, position, expected_wait}`` (queue) — a waiting caller's place;
+* ``recording.complete`` ``{task_id}`` — the call's recording files are archived.
+
+Offers, withdrawals, ringing, connected and wrap-up go to the agent through
+``callcenter.agents.notifier.OfferNotifier``, one writer for every channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from callcenter.bus import EventBus
+
+
+class VoiceNotifier:
+    def __init__(self, bus: EventBus, clock: Callable[[], float]) -> None:
+        self.bus = bus
+        self.clock = clock
+
+    def position(self, task_id: str, queue: str, position: int,
+                 expected_wait: float | None) -> None:
+        self.bus.publish("caller.position", {"task_id": task_id, "position": position,
+                                             "expected_wait": expected_wait},
+                         at=self.clock(), queue=queue)
+
+    def recording_complete(self, task_id: str) -> None:
+        self.bus.publish("recording.complete", {"task_id": task_id}, at=self.clock())

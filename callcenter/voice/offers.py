@@ -1,0 +1,243 @@
+"""Offers of a queued call: ring from the caller's channel, confirm the answer, or take back.
+
+The rules (see ``recipes.py`` for the AMI side):
+
+* an offer is dialled only while the caller is on hold; offers made while the
+  caller is elsewhere (still in the IVR's last step, or coming back from a ring)
+  wait for the ``CallCenterWaiting`` that says the caller is on hold again;
+  offers of one engine batch (``ring_all``) are dialled together;
+* an answer is only a request: the engine accepts it (the offer is still live)
+  or refuses it (withdrawn, timed out, another agent was first), and only an
+  accepted answer is bridged. That is what keeps a caller from being served
+  twice or dropped when an answer crosses a withdrawal;
+* a busy, unreachable or ring-timed-out device is a reject; a withdrawal hangs
+  up the agent's leg (or does as soon as Asterisk reports it);
+* a callback (no caller channel) rings the agent with ``Originate`` first,
+  and the answer is the accept.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import acd
+from callcenter.ami.link import AmiEvent
+from callcenter.storage.masking import mask_number
+from callcenter.voice import recipes
+from callcenter.voice.base import VoiceDeps
+from callcenter.voice.calls import Ring, VoiceCall
+
+log = logging.getLogger(__name__)
+
+# OriginateResponse Reason codes (AST_CONTROL_*): 3 = ringing timed out.
+_NO_ANSWER = "3"
+# DialEnd statuses that mean the agent's device did not take the call.
+_REJECTING_STATUSES = {"BUSY", "CONGESTION", "CHANUNAVAIL", "NOANSWER", "DONTCALL", "TORTURE",
+                       "INVALIDARGS"}
+
+
+class Offers:
+    def __init__(self, deps: VoiceDeps) -> None:
+        self.deps = deps
+        self._to_dial: dict[str, VoiceCall] = {}
+
+    # ---- decisions from the engine ---------------------------------------------
+
+    async def offer(self, offer: acd.Offer) -> None:
+        deps = self.deps
+        call = deps.book.get(offer.task_id)
+        device = deps.agents.device_of(offer.agent_id)
+        if call is None or call.ended or device is None:
+            self._reject(offer.offer_id)
+            return
+        ring = Ring(offer.offer_id, offer.agent_id, deps.endpoint(device))
+        call.rings[offer.offer_id] = ring
+        call.offer_id, call.agent_id = offer.offer_id, offer.agent_id
+        await deps.offers.offered(offer)
+        log.info("voice.offer", extra={"task": call.task_id, "agent": offer.agent_id,
+                                       "device": ring.endpoint, "offer": offer.offer_id})
+        if call.callback:
+            await self._originate_callback(call, ring, offer)
+        else:
+            self._to_dial[call.task_id] = call
+
+    async def after_batch(self) -> None:
+        """Dial what this batch of decisions offered (all of a ring_all at once)."""
+        calls, self._to_dial = list(self._to_dial.values()), {}
+        for call in calls:
+            await self.dial(call)
+
+    async def dial(self, call: VoiceCall) -> None:
+        """Ring every undialled live offer, if the caller is on hold to do it."""
+        rings = [r for r in call.rings.values() if not r.dialled and not r.withdrawn]
+        if not rings or not call.holding or call.ended or call.connected or call.callback:
+            return
+        for ring in rings:
+            ring.dialled = True
+        call.holding, call.dialling = False, True
+        endpoints = [r.endpoint for r in rings]
+        if not await self.deps.send(recipes.offer(call.caller_uid, endpoints), "offer"):
+            call.holding, call.dialling = True, False  # still on hold: the engine decides
+            for ring in rings:
+                ring.dialled = False
+
+    async def withdraw(self, withdraw: acd.WithdrawOffer) -> None:
+        deps = self.deps
+        deps.offers.withdrawn(withdraw)
+        call = deps.book.get(withdraw.task_id)
+        ring = call.rings.get(withdraw.offer_id) if call else None
+        if call is None or ring is None:
+            return
+        log.info("voice.offer_withdrawn", extra={"task": call.task_id, "agent": ring.agent_id,
+                                                 "reason": withdraw.reason})
+        if not ring.dialled:
+            call.rings.pop(ring.offer_id, None)
+        else:
+            ring.withdrawn = True
+            if ring.leg_uid:
+                await deps.send([recipes.hangup(ring.leg_uid)], "stop ringing")
+        if call.offer_id == withdraw.offer_id and not call.connected:
+            call.clear_agent()
+
+    # ---- events from Asterisk ------------------------------------------------------
+
+    async def on_waiting(self, call: VoiceCall) -> None:
+        """The caller is on hold (again): rings that ended are over; dial what is live."""
+        call.holding, call.dialling = True, False
+        for ring in list(call.rings.values()):
+            self.deps.book.drop_leg(ring.leg_uid)
+            if ring.withdrawn:
+                call.rings.pop(ring.offer_id, None)
+            else:
+                ring.dialled, ring.leg_uid, ring.channel = False, None, None
+        if not call.connected:
+            call.agent_uid = call.agent_channel = None
+        await self.dial(call)
+
+    async def on_dial_begin(self, event: AmiEvent) -> None:
+        deps = self.deps
+        call = deps.book.by_caller(event.get("Uniqueid"))
+        if call is None:
+            return
+        endpoint = event.get("DialString") or _endpoint_of(event.get("DestChannel"))
+        ring = call.ring_for(endpoint)
+        if ring is None:
+            return
+        ring.leg_uid, ring.channel = event.get("DestUniqueid"), event.get("DestChannel")
+        deps.book.add_leg(ring.leg_uid, call)
+        if ring.withdrawn:
+            await deps.send([recipes.hangup(ring.leg_uid)], "stop ringing")
+            return
+        call.agent_uid, call.agent_channel = ring.leg_uid, ring.channel
+
+    async def on_dial_end(self, event: AmiEvent) -> None:
+        call = self.deps.book.by_leg(event.get("DestUniqueid"))
+        status = event.get("DialStatus")
+        if call is None or status not in _REJECTING_STATUSES:
+            return
+        ring = next((r for r in call.rings.values()
+                     if r.leg_uid == event.get("DestUniqueid")), None)
+        if ring is None:
+            return
+        call.rings.pop(ring.offer_id, None)
+        self.deps.book.drop_leg(ring.leg_uid)
+        if call.offer_id == ring.offer_id and not call.connected:
+            call.clear_agent()
+        log.info("voice.ring_failed", extra={"task": call.task_id, "agent": ring.agent_id,
+                                             "status": status})
+        if not ring.withdrawn:
+            self._reject(ring.offer_id)
+
+    async def on_answer(self, event: AmiEvent) -> None:
+        """An agent answered and waits in the pre-bridge handler: accept or refuse."""
+        deps = self.deps
+        leg = event.get("Uniqueid")
+        call = deps.book.get(event.get("Task"))
+        ring = call.ring_for(event.get("Endpoint")) if call else None
+        accepted = False
+        if call is not None and ring is not None and not ring.withdrawn and not call.connected:
+            offer_id = ring.offer_id
+            outputs = deps.routing.submit(
+                lambda now: deps.routing.engine.offer_accepted(offer_id, now))
+            accepted = not any(isinstance(o, acd.Ignored) for o in outputs)
+        if call is None or ring is None or not accepted:
+            log.info("voice.answer_refused", extra={"task": event.get("Task"),
+                                                    "device": event.get("Endpoint")})
+            await deps.send(recipes.verdict("", leg, accept=False), "refuse")
+            return
+        ring.leg_uid = ring.leg_uid or leg
+        ring.channel = ring.channel or event.get("Channel")
+        deps.book.add_leg(ring.leg_uid, call)
+        call.connect(ring)
+        deps.agents.forget_offer(ring.offer_id)
+        log.info("voice.answered", extra={"task": call.task_id, "agent": ring.agent_id,
+                                          "caller": mask_number(call.caller_number)})
+        deps.offers.connected(ring.agent_id, call.task_id, acd.VOICE)
+        await deps.send(recipes.verdict(call.caller_uid, leg, accept=True), "accept")
+
+    async def on_ringing(self, event: AmiEvent) -> None:
+        call = self.deps.book.by_leg(event.get("Uniqueid"))
+        if call is not None and event.get("ChannelStateDesc") == "Ringing":
+            ring = next((r for r in call.rings.values()
+                         if r.leg_uid == event.get("Uniqueid")), None)
+            if ring is not None:
+                self.deps.offers.ringing(ring.agent_id, call.task_id, ring.offer_id)
+
+    async def on_originate_response(self, event: AmiEvent) -> None:
+        """Callbacks only: the agent's phone answered (accept) or could not (reject)."""
+        deps = self.deps
+        call = deps.book.by_leg(event.get("Uniqueid"))
+        ring = next((r for r in call.rings.values()
+                     if r.leg_uid == event.get("Uniqueid")), None) if call else None
+        if call is None or ring is None:
+            return
+        if event.get("Response") == "Success":
+            offer_id = ring.offer_id
+            call.connect(ring)
+            deps.agents.forget_offer(offer_id)
+            deps.routing.submit(lambda now: deps.routing.engine.offer_accepted(offer_id, now))
+            deps.offers.connected(ring.agent_id, call.task_id, acd.VOICE)
+            if call.callback_id is not None:
+                await deps.store.update_callback(call.callback_id, status="done",
+                                                 completed_at=deps.clock(), count_attempt=True)
+            return
+        if event.get("Reason") == _NO_ANSWER:
+            return  # the engine's own offer deadline decides a ring-no-answer
+        call.rings.pop(ring.offer_id, None)
+        deps.book.drop_leg(ring.leg_uid)
+        call.clear_agent()
+        if not ring.withdrawn:
+            self._reject(ring.offer_id)
+
+    # ---- inside ------------------------------------------------------------------------
+
+    async def _originate_callback(self, call: VoiceCall, ring: Ring, offer: acd.Offer) -> None:
+        deps = self.deps
+        ring.leg_uid, ring.dialled = uuid.uuid4().hex, True
+        call.agent_uid = ring.leg_uid
+        deps.book.add_leg(ring.leg_uid, call)
+        config = deps.config()
+        timeout_ms = int((config.queues[offer.queue].offer_timeout_seconds + 5) * 1000)
+        action = recipes.originate_callback(
+            endpoint=ring.endpoint, leg_uid=ring.leg_uid, task_id=call.task_id,
+            offer_id=offer.offer_id, timeout_ms=timeout_ms,
+            caller_id=f'"{offer.queue} {mask_number(call.caller_number)}" <{offer.queue}>',
+            customer_dial=config.callcenter.asterisk.callback_dial.format(
+                number=call.caller_number))
+        if not await deps.send([action], "callback"):
+            call.rings.pop(ring.offer_id, None)
+            deps.book.drop_leg(ring.leg_uid)
+            call.clear_agent()
+            self._reject(offer.offer_id)
+
+    def _reject(self, offer_id: str) -> None:
+        routing = self.deps.routing
+        self.deps.agents.forget_offer(offer_id)
+        routing.submit(lambda now: routing.engine.offer_rejected(offer_id, now))
+
+
+def _endpoint_of(channel: str) -> str:
+    """``PJSIP/1001-0000002a`` -> ``1001``."""
+    name = channel.partition("/")[2]
+    return name.rpartition("-")[0] or name

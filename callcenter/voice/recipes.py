@@ -1,0 +1,114 @@
+"""The AMI call recipe: every action the engine sends to Asterisk, as a pure function.
+
+Each function returns the action as a dict for ``AmiLink.action``; none does I/O.
+Channels are addressed by uniqueid (names change on masquerades).
+
+How a queued call meets its agent (Asterisk 22):
+
+1. the caller waits in ``cc-hold`` (music, announcements);
+2. ``offer``: ``Setvar CC_DIAL`` then ``Redirect`` the caller to ``cc-offer``,
+   where the caller's own channel runs ``Dial`` (music while it rings);
+3. the agent answers; the pre-bridge handler sends ``CallCenterAnswer`` and
+   waits; the engine answers with ``verdict``: on accept it first sets
+   ``CC_CONNECTED`` on the caller, then ``CC_VERDICT=accept`` on the agent's leg,
+   and Dial bridges the two; on refuse the leg is dropped and the caller goes
+   back to hold in their place;
+4. when the bridge ends, the dialplan hangs the caller up (``cc-end``).
+
+The agent's leg is never yanked out of a dialplan and no channel is bridged
+that the engine did not confirm: a caller meets at most one agent per offer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from callcenter.voice import dialplan
+
+Action = dict[str, Any]
+
+
+def setvar(uid: str, name: str, value: str) -> Action:
+    return {"Action": "Setvar", "Channel": uid, "Variable": name, "Value": value}
+
+
+def getvar(uid: str, name: str) -> Action:
+    return {"Action": "Getvar", "Channel": uid, "Variable": name}
+
+
+def redirect(uid: str, context: str, exten: str = "s", priority: int = 1) -> Action:
+    return {"Action": "Redirect", "Channel": uid, "Context": context, "Exten": exten,
+            "Priority": str(priority)}
+
+
+def hangup(uid: str, cause: int = 16) -> Action:
+    return {"Action": "Hangup", "Channel": uid, "Cause": str(cause)}
+
+
+def dial_string(endpoints: list[str]) -> str:
+    """``PJSIP/a&PJSIP/b``: one device, or several at once for ``ring_all``."""
+    return "&".join(f"PJSIP/{endpoint}" for endpoint in endpoints)
+
+
+def offer(caller_uid: str, endpoints: list[str]) -> list[Action]:
+    """Ring the agents' devices from the caller's channel (steps 2 of the recipe)."""
+    return [setvar(caller_uid, dialplan.DIAL, dial_string(endpoints)),
+            redirect(caller_uid, dialplan.OFFER)]
+
+
+def verdict(caller_uid: str, agent_uid: str, accept: bool) -> list[Action]:
+    """The engine's answer to an agent's answer (step 3): CC_CONNECTED goes first."""
+    if not accept:
+        return [setvar(agent_uid, dialplan.VERDICT, dialplan.VERDICT_REFUSE)]
+    return [setvar(caller_uid, dialplan.CONNECTED, "yes"),
+            setvar(agent_uid, dialplan.VERDICT, dialplan.VERDICT_ACCEPT)]
+
+
+def back_to_hold(caller_uid: str) -> list[Action]:
+    """Blind transfer: the caller leaves the agent's bridge for the holding loop."""
+    return [setvar(caller_uid, dialplan.CONNECTED, ""), redirect(caller_uid, dialplan.HOLD)]
+
+
+def leave_queue(caller_uid: str, reason: str) -> list[Action]:
+    return [setvar(caller_uid, dialplan.EXIT_REASON, reason),
+            redirect(caller_uid, dialplan.EXIT)]
+
+
+def announce(caller_uid: str, position: int, minutes: int) -> list[Action]:
+    return [setvar(caller_uid, dialplan.POSITION, str(position)),
+            setvar(caller_uid, dialplan.EWT_MINUTES, str(minutes))]
+
+
+def record(caller_uid: str, mixed: str, caller_leg: str | None,
+           agent_leg: str | None) -> Action:
+    """MixMonitor on the caller: ``r()`` what the caller says, ``t()`` what they hear."""
+    options = f"r({caller_leg})t({agent_leg})" if caller_leg and agent_leg else ""
+    return {"Action": "MixMonitor", "Channel": caller_uid, "File": mixed, "Options": options}
+
+
+def originate_callback(*, endpoint: str, leg_uid: str, task_id: str, offer_id: str,
+                       caller_id: str, customer_dial: str, timeout_ms: int) -> Action:
+    """A callback rings the agent first; on answer the dialplan dials the customer."""
+    return {"Action": "Originate", "Channel": f"PJSIP/{endpoint}", "ChannelId": leg_uid,
+            "Timeout": str(timeout_ms), "Async": "true", "CallerID": caller_id,
+            "Context": dialplan.CALLBACK, "Exten": "s", "Priority": "1",
+            "Variable": [f"{dialplan.TASK}={task_id}", f"{dialplan.OFFER_ID}={offer_id}",
+                         f"{dialplan.CALLBACK_DIAL}={customer_dial}"]}
+
+
+def originate_spy(*, endpoint: str, uid: str, target_channel: str, options: str,
+                  caller_id: str) -> Action:
+    return {"Action": "Originate", "Channel": f"PJSIP/{endpoint}", "ChannelId": uid,
+            "Context": dialplan.SPY, "Exten": "s", "Priority": "1", "Async": "true",
+            "Timeout": "30000", "CallerID": caller_id,
+            "Variable": [f"{dialplan.SPY_TARGET}={target_channel}",
+                         f"{dialplan.SPY_OPTIONS}={options}"]}
+
+
+def spy_mode(uid: str, options: str) -> list[Action]:
+    """Switch a running spy's mode without ringing the supervisor again."""
+    return [setvar(uid, dialplan.SPY_OPTIONS, options), redirect(uid, dialplan.SPY)]
+
+
+CORE_SHOW_CHANNELS: Action = {"Action": "CoreShowChannels"}
+DEVICE_STATE_LIST: Action = {"Action": "DeviceStateList"}

@@ -1,0 +1,150 @@
+"""Rebuilding what the engine knows from Asterisk: after a restart, after a blind spot.
+
+* ``adopt`` (first AMI connection of a run): callers a previous run left on
+  hold, or ringing an agent, are queued again with their original arrival
+  time, oldest first, so they keep their place; a ring the previous run began
+  is stopped (this run never made that offer); calls already talking finish
+  in Asterisk and their record is closed when the caller hangs up; pending
+  callbacks are queued again; records of calls that ended while no engine
+  was running are closed.
+* ``reconcile`` (the AMI link came back): live channels are compared with
+  what we track; whatever ended while we were blind is ended in the engine
+  too; a caller who came back to hold meanwhile can be offered again.
+* device states are read in both cases, so an agent whose phone is busy
+  with a call this run did not place is not offered another.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import acd
+from callcenter.ami import AmiError
+from callcenter.ami.link import AmiEvent
+from callcenter.voice import dialplan, recipes
+from callcenter.voice.base import VoiceDeps
+from callcenter.voice.calls import VoiceCall
+from callcenter.voice.devices import Devices
+from callcenter.voice.lifecycle import Lifecycle
+from callcenter.voice.offers import Offers
+
+log = logging.getLogger(__name__)
+
+_CALLER_CONTEXTS = {dialplan.HOLD, dialplan.OFFER}
+
+
+class Recovery:
+    def __init__(self, deps: VoiceDeps, *, offers: Offers, lifecycle: Lifecycle,
+                 devices: Devices) -> None:
+        self.deps = deps
+        self.offers = offers
+        self.lifecycle = lifecycle
+        self.devices = devices
+        # calls a previous run connected: caller uid -> interaction, closed on hangup
+        self.orphans: dict[str, str] = {}
+
+    async def on_link_up(self, event: AmiEvent) -> None:
+        if event.get("Connects") == "1":
+            await self.adopt()
+        else:
+            await self.reconcile()
+
+    async def on_hangup(self, event: AmiEvent) -> None:
+        orphan = self.orphans.pop(event.get("Uniqueid"), None)
+        if orphan is not None:
+            await self.deps.store.update_interaction(orphan, ended_at=self.deps.clock(),
+                                                     outcome="answered")
+
+    async def _channels(self) -> list[AmiEvent] | None:
+        try:
+            return await self.deps.link.event_list(recipes.CORE_SHOW_CHANNELS)
+        except AmiError as exc:
+            log.error("voice.channels_unreadable", extra={"error": str(exc)})
+            return None
+
+    async def _var(self, uid: str, name: str) -> str:
+        try:
+            return (await self.deps.link.action(recipes.getvar(uid, name))).get("Value", "")
+        except AmiError:
+            return ""
+
+    async def adopt(self) -> None:
+        deps = self.deps
+        channels = await self._channels()
+        if channels is None:
+            return
+        waiting: list[tuple[float, VoiceCall, bool]] = []
+        adopted: set[str] = set()
+        for channel in channels:
+            if channel.get("Context") not in _CALLER_CONTEXTS:
+                continue
+            uid = channel.get("Uniqueid")
+            task_id = await self._var(uid, dialplan.TASK)
+            record = await deps.store.get_interaction(task_id) if task_id else None
+            if record is None or record.ended_at is not None or record.queue is None:
+                continue
+            adopted.add(record.id)
+            if await self._var(uid, dialplan.CONNECTED):
+                self.orphans[uid] = record.id  # talking: Asterisk finishes the call
+                continue
+            if record.queue not in deps.config().queues:
+                continue
+            number = await self._var(uid, "CALLERID(num)")
+            ringing = channel.get("Application") in dialplan.DIALING_APPLICATIONS
+            call = VoiceCall(task_id=record.id, caller_uid=uid, queue=record.queue,
+                             caller_number=number, customer_id=record.customer_id,
+                             holding=not ringing, dialling=ringing)
+            waiting.append((record.arrived_at or 0.0, call, ringing))
+            if ringing:  # a ring this run never offered: stop it; the caller returns to hold
+                for leg in channels:
+                    if leg.get("Linkedid") == channel.get("Linkedid") and \
+                            leg.get("Uniqueid") != uid:
+                        await deps.send([recipes.hangup(leg.get("Uniqueid"))], "adopt ring")
+        for callback in await deps.store.list_pending_callbacks():
+            record = (await deps.store.get_interaction(callback.interaction_id)
+                      if callback.interaction_id else None)
+            if record is None or record.ended_at is not None or record.id in adopted:
+                continue
+            if record.queue not in deps.config().queues:
+                continue
+            adopted.add(record.id)
+            call = VoiceCall(task_id=record.id, caller_uid=f"callback-{callback.id}",
+                             queue=record.queue, caller_number=callback.number,
+                             customer_id=record.customer_id, callback=True,
+                             callback_id=callback.id)
+            waiting.append((record.arrived_at or 0.0, call, False))
+        for arrived, call, _ in sorted(waiting, key=lambda w: w[0]):
+            deps.book.add(call)
+            deps.routing.arrive(acd.Task(id=call.task_id, channel=acd.VOICE, queue=call.queue,
+                                         arrival=arrived))
+        for record in await deps.store.open_interactions(channel=acd.VOICE):
+            if record.id not in adopted:  # it ended while no engine was running
+                await deps.store.update_interaction(
+                    record.id, ended_at=deps.clock(),
+                    outcome="answered" if record.answered_at is not None else "lost")
+        await self.devices.sync()
+        log.info("voice.adopted", extra={"waiting": len(waiting), "talking": len(self.orphans),
+                                         "channels": len(channels)})
+
+    async def reconcile(self) -> None:
+        channels = await self._channels()
+        if channels is None:
+            return
+        rows = {c.get("Uniqueid"): c for c in channels}
+        for call in list(self.deps.book):
+            if call.connected and call.agent_uid and call.agent_uid not in rows:
+                await self.lifecycle.agent_gone(call)
+                continue
+            if call.callback:
+                continue
+            row = rows.get(call.caller_uid)
+            if row is None:
+                await self.lifecycle.caller_gone(call)
+            elif not call.connected and row.get("Context") == dialplan.HOLD:
+                await self.offers.on_waiting(call)  # back on hold while we were blind
+        for uid in [u for u in self.orphans if u not in rows]:
+            await self.deps.store.update_interaction(self.orphans.pop(uid),
+                                                     ended_at=self.deps.clock(),
+                                                     outcome="answered")
+        await self.devices.sync()
+        log.info("voice.reconciled", extra={"channels": len(rows), "calls": len(self.deps.book)})
