@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import tone, write_wav
+from rec_testkit import tone, write_wav
 
 from recordings.audio import (
     Audio,

@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import KoreanSpeech
+from rec_testkit import KoreanSpeech
 
 from recordings.audio import resample, to_pcm16
 from recordings.pipeline import decode_file

@@ -9,7 +9,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from conftest import KoreanSpeech, tone, write_wav
+from rec_testkit import KoreanSpeech, tone, write_wav
 
 from recordings.pipeline import decode_file
 from recordings.recognizer import ModelConfig, Recognizer
