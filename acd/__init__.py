@@ -5,8 +5,8 @@ decisions; :class:`Stats` turns the same outputs into queue statistics.
 See ``acd/README.md`` for the API and ``acd/_state.py`` for the rules.
 """
 
-from ._state import AgentState, Presence, TaskState
-from .engine import AcdError, AgentView, Engine, WaitingTask, qualifies
+from ._state import AgentState, Presence, TaskState, qualifies
+from .engine import AcdError, Engine
 from .events import (
     TERMINAL_KINDS,
     AgentStateChanged,
@@ -34,6 +34,7 @@ from .model import (
     Task,
 )
 from .stats import QueueCounters, QueueNow, Stats
+from .views import AgentView, WaitingTask
 
 __all__ = [
     "TERMINAL_KINDS",

@@ -11,7 +11,7 @@ from acd.events import LEAVE_TIMEOUT, REFUSE_CHANNEL
 
 def _class_heaps(e: Engine, queue: str) -> list[tuple[int, int, int]]:
     """(tasks, agents, oldest) heap sizes of each class of a queue (internals)."""
-    classes = e._queues[queue].classes.values()  # white-box: private on purpose
+    classes = e._core.queues[queue].classes.values()  # white-box: private on purpose
     return [(len(c.tasks), len(c.agents), len(c.oldest)) for c in classes]
 
 

@@ -1,4 +1,4 @@
-"""State tables, config parsing/validation, and the input-record entry point."""
+"""State tables, config parsing/validation, and the public input methods end to end."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from acd import (
     Task,
     TaskState,
 )
-from acd import inputs as ev
 from acd._state import (
     PRESENCE,
     TASK,
@@ -108,24 +107,24 @@ def test_agent_from_dict_accepts_a_list_of_queues() -> None:
         Membership(weight=0)
 
 
-def test_handle_dispatches_input_records() -> None:
+def test_every_input_method_does_its_part() -> None:
     e = Engine([Queue("q", wrapup_seconds=5)])
-    e.handle(ev.AgentLogin(agent("a"), 0))
-    out = e.handle(ev.TaskArrived(voice("t1"), 1))
+    e.agent_login(agent("a"), 0)
+    out = e.task_arrived(voice("t1"), 1)
     (o,) = offers(out)
-    e.handle(ev.OfferAccepted(o.offer_id, 2))
-    out = e.handle(ev.TaskEnded("t1", 10, by="caller"))
+    e.offer_accepted(o.offer_id, 2)
+    out = e.task_ended("t1", 10, by="caller")
     assert logs(out, "COMPLETECALLER")
-    assert logs(e.handle(ev.Advance(15)), "WRAPUP")
-    e.handle(ev.AgentSetState("a", "not_ready", 16, reason="break"))
+    assert logs(e.advance(15), "WRAPUP")
+    e.agent_set_state("a", "not_ready", 16, reason="break")
     assert e.agent("a").reason == "break"  # type: ignore[union-attr]
-    e.handle(ev.UpdateAgent(agent("a", skills={"x": 1}), 17))
-    e.handle(ev.UpdateQueues([Queue("q")], 18))
-    e.handle(ev.TaskArrived(Task("t2", "voice", "q"), 19))
-    assert logs(e.handle(ev.TaskCancelled("t2", 20)), "ABANDON")
-    assert logs(e.handle(ev.AgentLogout("a", 21)), "AGENTLOGOFF")
-    e.handle(ev.WrapupDone("a", 22))
-    e.handle(ev.Transfer("nope", 23))
+    e.update_agent(agent("a", skills={"x": 1}), 17)
+    e.update_queues([Queue("q")], 18)
+    e.task_arrived(Task("t2", "voice", "q"), 19)
+    assert logs(e.task_cancelled("t2", 20), "ABANDON")
+    assert logs(e.agent_logout("a", 21), "AGENTLOGOFF")
+    e.wrapup_done("a", 22)
+    e.transfer("nope", 23)
 
 
 def test_set_state_rejects_unknown_states() -> None:

@@ -1,0 +1,86 @@
+"""Live queue reload: new definitions apply to the tasks already waiting.
+
+A changed queue drops its classes (rebuilt on demand from the new
+definition); each of its tasks re-derives requirement, priority and
+escalation state from the new ladder (passed steps apply silently) and keeps
+its place. A queue missing from the new set is retired, not removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ._state import LOGGED_OUT, OFFERED, WAITING, neg_priority
+from .indexes import delist, drop_classes, join, set_priority
+from .model import Queue
+from .records import Core, QueueRec, TaskRec
+from .tasks import apply_step, relist
+from .timers import T_ESC, T_LIST, T_MAXWAIT, schedule
+
+
+def apply_definitions(core: Core, new: Mapping[str, Queue], now: float) -> list[QueueRec]:
+    """Install the new queue set; returns the queues that are new or changed."""
+    changed: list[QueueRec] = []
+    for name, cfg in new.items():
+        qr = core.queues.get(name)
+        if qr is None:  # new: members join; tasks may overflow into it
+            qr = core.queues[name] = QueueRec(cfg)
+            for a in core.agents.values():
+                m = a.cfg.queues.get(name)
+                if m is not None and a.presence is not LOGGED_OUT:
+                    join(core, qr, a, m, now)
+            changed.append(qr)
+        elif qr.cfg != cfg or qr.retired:
+            qr.retired = False
+            qr.set_cfg(cfg)
+            changed.append(qr)
+    for name, qr in core.queues.items():
+        if name not in new:
+            qr.retired = True
+    return changed
+
+
+def rebuild(core: Core, changed: list[QueueRec], now: float, out: list) -> None:
+    """Re-index every task touching a changed queue (home or overflow) and re-route it."""
+    drop_classes(changed)
+    names = {q.name for q in changed}
+    for t in list(core.tasks.values()):
+        if t.state is not WAITING and t.state is not OFFERED:
+            continue
+        touched = t.home.name in names or any(n in names for n in t.overflow)
+        if not touched:
+            continue
+        if t.state is WAITING:
+            delist(core, t)
+        t.home_cls = None
+        t.listings = None
+        if t.home.name in names:
+            refold(core, t, now)
+    core.guard_dirty = True
+    for t in list(core.tasks.values()):
+        if t.state is WAITING and not t.queued:
+            relist(core, t, now, out)
+
+
+def refold(core: Core, t: TaskRec, now: float) -> None:
+    """Re-derive escalation state from the (new) queue definition."""
+    cfg = t.home.cfg
+    t.level_cap = None
+    t.alts = {}
+    t.overflow = []
+    t.boost = 0
+    set_priority(t, neg_priority(cfg, t.task))
+    t.esc_gen += 1
+    waited = now - t.entered
+    steps = cfg.escalation
+    k = 0
+    while k < len(steps) and steps[k].after_seconds <= waited:
+        apply_step(t, k, now, [], emit=False)
+        k += 1
+    t.steps = k
+    if k < len(steps):
+        schedule(core, t.entered + steps[k].after_seconds, T_ESC, t, (t.visit, t.esc_gen))
+    if cfg.max_wait_seconds is not None and not t.timed_out:
+        schedule(core, t.entered + cfg.max_wait_seconds, T_MAXWAIT, t, (t.visit, t.esc_gen))
+    if not t.public and t.reserved_for is None:
+        schedule(core, t.entered + cfg.delay_seconds, T_LIST, t, t.visit)

@@ -1,0 +1,88 @@
+"""Read-only views of tasks and agents, for adapters and dashboards (not the routing path)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ._state import TASK_ORDER, WAITING, AgentState, Presence, Req, TaskState
+from .indexes import expected_wait
+from .records import AgentRec, QueueRec, TaskRec
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingTask:
+    """A task in a queue (waiting or being offered), with its place in line."""
+
+    task_id: str
+    queue: str
+    channel: str
+    state: TaskState
+    priority: int
+    position: int | None  # None while offered (out of the line)
+    expected_wait: float | None
+    waited: float
+    listed: bool  # competing for every qualified agent (rule Q2)
+    reserved_for: str | None  # preferred agent while its window runs
+    listings: tuple[tuple[str, Req], ...]  # (queue, requirement) it is listed in
+    declined: frozenset[str]
+    order: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentView:
+    agent_id: str
+    state: AgentState
+    presence: Presence
+    reason: str | None
+    holding: dict[str, int] = field(default_factory=dict)
+    offers: tuple[str, ...] = ()
+    connected: tuple[str, ...] = ()
+    wrapping: tuple[str, ...] = ()
+    answered: int = 0
+    missed_in_a_row: int = 0
+
+
+def task_view(t: TaskRec, pos: int | None, now: float) -> WaitingTask:
+    q = t.home
+    lst = t.listings if t.listed and t.listings is not None else []
+    return WaitingTask(
+        t.id,
+        q.name,
+        t.channel,
+        t.state,
+        -t.neg_prio,
+        pos,
+        expected_wait(q, pos, t.channel) if pos is not None else None,
+        now - t.entered,
+        t.listed,
+        t.reserved_for.id if (t.reserved_for is not None and not t.public) else None,
+        tuple((c.q.name, c.req) for c in lst),
+        frozenset(t.declined or ()),
+        t.order,
+    )
+
+
+def line_views(q: QueueRec, now: float) -> list[WaitingTask]:
+    """The queue's tasks in line order (rule O1); offered ones have no position."""
+    res = []
+    pos = 0
+    for t in sorted(q.tasks.values(), key=TASK_ORDER):
+        if t.state is WAITING:
+            pos += 1
+        res.append(task_view(t, pos if t.state is WAITING else None, now))
+    return res
+
+
+def agent_view(a: AgentRec) -> AgentView:
+    return AgentView(
+        a.id,
+        a.reported,
+        a.presence,
+        a.reason,
+        {k: v for k, v in a.holding.items() if v},
+        tuple(a.offers),
+        tuple(a.connected),
+        tuple(a.wraps),
+        a.answered,
+        a.missed,
+    )
