@@ -174,6 +174,7 @@ class DecodePool:
         self._dispatchers: list[asyncio.Task[None]] = []
         self._started = False
         self._closing = False
+        self._closed: asyncio.Event | None = None
         self._putting = 0
         self._submitted = self._completed = self._failed = self._restarts = 0
 
@@ -208,11 +209,20 @@ class DecodePool:
     async def close(self, *, cancel_pending: bool = False, timeout: float = 30.0) -> None:
         """Stop taking jobs; finish the queued ones (or fail them with ``cancel_pending``),
         then stop the workers (killed if they do not exit within ``timeout``)."""
-        if self._closing and not self._started:
+        if self._closing:  # idempotent: a second close waits for the first
+            if self._closed is not None:
+                await self._closed.wait()
             return
         self._closing = True
         if not self._started:
             return
+        self._closed = asyncio.Event()
+        try:
+            await self._shutdown(cancel_pending, timeout)
+        finally:
+            self._closed.set()
+
+    async def _shutdown(self, cancel_pending: bool, timeout: float) -> None:
         assert self._queue is not None
         while self._putting:  # let blocked submitters in (or fail them)
             if cancel_pending:
@@ -352,9 +362,14 @@ class DecodePool:
             with contextlib.suppress(EOFError, OSError):
                 reply = parent.recv()
         if reply is None or reply[0] != "ready":
+            if reply is not None:
+                reason = str(reply[1])
+            elif not ready:
+                reason = f"no answer within {self._start_timeout:g}s"
+            else:
+                process.join(1.0)
+                reason = f"exited with code {process.exitcode}"
             self._kill(slot)
-            reason = reply[1] if reply else (
-                "timed out" if not ready else f"exited with code {process.exitcode}")
             raise RuntimeError(f"speech worker {slot.index} did not start: {reason}")
         slot.pid = int(reply[1])
         log.info("stt.worker_started", extra={"slot": slot.index, "pid": slot.pid})

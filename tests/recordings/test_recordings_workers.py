@@ -111,6 +111,7 @@ async def test_close_fails_what_is_queued_and_refuses_new_jobs(beep: str) -> Non
     with pytest.raises(PoolClosed):
         await pool.submit(DecodeJob(beep, fake()))
     assert pool.worker_pids() == []
+    await asyncio.wait_for(pool.close(), 5)  # closing twice is harmless
 
 
 def test_fork_is_refused() -> None:
@@ -126,3 +127,10 @@ async def test_real_vosk_in_a_worker_matches_in_process_decoding(
         result = await pool.submit(DecodeJob(path, ko_model, speaker="caller"))
     assert result.ok, result.errors
     assert result.decoding is not None and result.decoding.words == local.words
+
+
+async def test_a_worker_that_cannot_start_says_why(tmp_path: Path) -> None:
+    missing = ModelConfig("zh", str(tmp_path / "no-model"), "vosk")
+    with pytest.raises(RuntimeError, match="vosk model folder not found"):
+        async with DecodePool(workers=1, preload=[missing]):
+            pass
