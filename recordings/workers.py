@@ -32,6 +32,7 @@ import multiprocessing
 import multiprocessing.connection as mpc
 import os
 import signal
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -135,6 +136,7 @@ class _Slot:
     pid: int | None = None
     busy: bool = False
     starts: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass
@@ -230,17 +232,21 @@ class DecodePool:
             await asyncio.sleep(0.02)
         if cancel_pending:
             self._fail_queued("pool closed before the job ran")
-        for _ in self._dispatchers:
-            await self._queue.put(None)
         try:
             async with asyncio.timeout(timeout):
+                for _ in self._dispatchers:
+                    await self._queue.put(None)
                 await asyncio.gather(*self._dispatchers, return_exceptions=True)
         except TimeoutError:
+            log.warning("stt.close_timeout", extra={"seconds": timeout})
+            for slot in self._slots:  # unblocks the threads waiting on them
+                process = slot.process
+                with contextlib.suppress(ValueError, AttributeError):
+                    if process is not None and process.is_alive():
+                        process.kill()
             for task in self._dispatchers:
                 task.cancel()
             await asyncio.gather(*self._dispatchers, return_exceptions=True)
-            for slot in self._slots:
-                self._kill(slot)
         self._fail_queued("pool closed before the job ran")
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(loop.run_in_executor(self._threads, self._stop_worker, s)
@@ -321,6 +327,11 @@ class DecodePool:
                 else:
                     self._finish(item, DecodeResult(item.job, False, None, self._max_attempts,
                                                     errors[-1], tuple(errors), pid))
+            except asyncio.CancelledError:  # close() gave up waiting: answer, then stop
+                reason = "pool closed while the job ran"
+                self._finish(item, DecodeResult(item.job, False, None, len(errors) + 1,
+                                                reason, (*errors, reason)))
+                raise
             except Exception as exc:  # a bug here must still answer the submitter
                 self._finish(item, DecodeResult(item.job, False, None, len(errors) + 1,
                                                 f"pool error: {exc!r}", (*errors, repr(exc))))
@@ -343,35 +354,36 @@ class DecodePool:
 
     # ---- blocking parts, run in the pool's threads
     def _ensure_worker(self, slot: _Slot) -> None:
-        if slot.process is not None and slot.process.is_alive():
-            return
-        if slot.process is not None:
+        with slot.lock:
+            if slot.process is not None and slot.process.is_alive():
+                return
             self._reap(slot)
-        if slot.starts:
-            self._restarts += 1
-        slot.starts += 1
-        parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker_main, name=f"stt-worker-{slot.index}",
-                                    args=(child, self._preload, self._log_level), daemon=True)
-        process.start()
-        child.close()
-        slot.process, slot.conn = process, parent
-        ready = mpc.wait([parent, process.sentinel], self._start_timeout)
-        reply: tuple[str, Any] | None = None
-        if parent in ready:
-            with contextlib.suppress(EOFError, OSError):
-                reply = parent.recv()
-        if reply is None or reply[0] != "ready":
-            if reply is not None:
-                reason = str(reply[1])
-            elif not ready:
-                reason = f"no answer within {self._start_timeout:g}s"
-            else:
-                process.join(1.0)
-                reason = f"exited with code {process.exitcode}"
-            self._kill(slot)
-            raise RuntimeError(f"speech worker {slot.index} did not start: {reason}")
-        slot.pid = int(reply[1])
+            if slot.starts:
+                self._restarts += 1
+            slot.starts += 1
+            parent, child = self._ctx.Pipe()
+            process = self._ctx.Process(target=_worker_main, name=f"stt-worker-{slot.index}",
+                                        args=(child, self._preload, self._log_level),
+                                        daemon=True)
+            process.start()
+            child.close()
+            slot.process, slot.conn = process, parent
+            ready = mpc.wait([parent, process.sentinel], self._start_timeout)
+            reply: tuple[str, Any] | None = None
+            if parent in ready:
+                with contextlib.suppress(EOFError, OSError):
+                    reply = parent.recv()
+            if reply is None or reply[0] != "ready":
+                if reply is not None:
+                    reason = str(reply[1])
+                elif not ready:
+                    reason = f"no answer within {self._start_timeout:g}s"
+                else:
+                    process.join(1.0)
+                    reason = f"exited with code {process.exitcode}"
+                self._kill_locked(slot)
+                raise RuntimeError(f"speech worker {slot.index} did not start: {reason}")
+            slot.pid = int(reply[1])
         log.info("stt.worker_started", extra={"slot": slot.index, "pid": slot.pid})
 
     def _exchange(self, slot: _Slot, job: DecodeJob) -> tuple[str, Any, int | None]:
@@ -380,31 +392,40 @@ class DecodePool:
             self._ensure_worker(slot)
         except RuntimeError as exc:
             return "error", str(exc), None
-        assert slot.conn is not None and slot.process is not None
-        pid = slot.pid
+        with slot.lock:
+            process, conn, pid = slot.process, slot.conn, slot.pid
+        if process is None or conn is None:
+            return "crash", "worker stopped", pid
         try:
-            slot.conn.send(job)
-        except (OSError, ValueError) as exc:
-            self._kill(slot)
-            return "crash", f"could not reach worker {pid}: {exc}", pid
-        ready = mpc.wait([slot.conn, slot.process.sentinel], self._job_timeout)
-        if slot.conn in ready:
-            try:
-                status, payload = slot.conn.recv()
-                return status, payload, pid
-            except (EOFError, OSError):
-                pass
+            conn.send(job)
+            ready = mpc.wait([conn, process.sentinel], self._job_timeout)
+            if conn in ready:
+                with contextlib.suppress(EOFError, OSError):
+                    status, payload = conn.recv()
+                    return status, payload, pid
+        except (OSError, ValueError) as exc:  # pipe broken, or closed by a shutdown
+            self._kill(slot, process)
+            return "crash", f"lost worker {pid}: {exc}", pid
         if not ready:
-            self._kill(slot)
+            self._kill(slot, process)
             return "timeout", f"worker {pid} timed out after {self._job_timeout}s", pid
-        slot.process.join(1.0)
-        code = slot.process.exitcode
-        self._kill(slot)
+        try:
+            process.join(1.0)
+            code = process.exitcode
+        except ValueError:  # already reaped by a shutdown
+            code = None
+        self._kill(slot, process)
         how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         log.warning("stt.worker_died", extra={"slot": slot.index, "pid": pid, "how": how})
         return "crash", f"worker {pid} died ({how})", pid
 
-    def _kill(self, slot: _Slot) -> None:
+    def _kill(self, slot: _Slot, process: Any = None) -> None:
+        """Kill and reap the slot's process (only if it is still ``process``, when given)."""
+        with slot.lock:
+            if process is None or slot.process is process:
+                self._kill_locked(slot)
+
+    def _kill_locked(self, slot: _Slot) -> None:
         if slot.process is not None and slot.process.is_alive():
             slot.process.kill()
         self._reap(slot)
@@ -420,10 +441,11 @@ class DecodePool:
         slot.pid = None
 
     def _stop_worker(self, slot: _Slot) -> None:
-        if slot.process is None:
-            return
-        if slot.conn is not None:
-            with contextlib.suppress(OSError, ValueError):
-                slot.conn.send(None)
-        slot.process.join(5.0)
-        self._kill(slot)
+        with slot.lock:
+            if slot.process is None:
+                return
+            if slot.conn is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    slot.conn.send(None)
+            slot.process.join(5.0)
+            self._kill_locked(slot)

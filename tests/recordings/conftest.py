@@ -47,3 +47,11 @@ def vosk_ko(ko_model: ModelConfig):
     recognizer = get_recognizer("vosk")
     recognizer.load(ko_model)
     return recognizer
+
+
+@pytest.fixture(scope="session")
+def decoded_1s(korean_speech: KoreanSpeech, ko_model: ModelConfig, vosk_ko):
+    """The 8 kHz speech after 1 s of silence, decoded in this process (once)."""
+    from recordings.pipeline import decode_file
+
+    return decode_file(korean_speech.padded(1.0), ko_model, vosk_ko)

@@ -29,11 +29,6 @@ def syllables(text: str) -> int:
     return len(re.findall(r"[\uac00-\ud7a3]", text))
 
 
-@pytest.fixture(scope="module")
-def decoded_1s(korean_speech: KoreanSpeech, ko_model: ModelConfig, vosk_ko: Recognizer):
-    return decode_file(korean_speech.padded(1.0), ko_model, vosk_ko)
-
-
 def test_telephone_audio_decodes_in_the_call_time_base(
         decoded_1s, korean_speech: KoreanSpeech) -> None:
     words = decoded_1s.words

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from rec_testkit import KoreanSpeech, tone, write_wav
 
-from recordings.pipeline import decode_file
-from recordings.recognizer import ModelConfig, Recognizer
+from recordings.recognizer import ModelConfig
 from recordings.workers import DecodeJob, DecodePool, PoolClosed
 
 pytestmark = pytest.mark.timeout(120)
@@ -114,15 +113,26 @@ async def test_close_fails_what_is_queued_and_refuses_new_jobs(beep: str) -> Non
     await asyncio.wait_for(pool.close(), 5)  # closing twice is harmless
 
 
+async def test_close_that_times_out_still_answers_the_running_job(beep: str) -> None:
+    pool = DecodePool(workers=1)
+    await pool.start()
+    running = await pool.enqueue(DecodeJob(beep, fake(sleep=30)))
+    await asyncio.sleep(0.3)
+    await asyncio.wait_for(pool.close(timeout=0.5), 15)
+    result = await asyncio.wait_for(running, 5)
+    assert not result.ok and result.error == "pool closed while the job ran"
+    assert pool.worker_pids() == []
+
+
 def test_fork_is_refused() -> None:
     with pytest.raises(ValueError, match="fork"):
         DecodePool(start_method="fork")
 
 
 async def test_real_vosk_in_a_worker_matches_in_process_decoding(
-        korean_speech: KoreanSpeech, ko_model: ModelConfig, vosk_ko: Recognizer) -> None:
+        korean_speech: KoreanSpeech, ko_model: ModelConfig, decoded_1s) -> None:
     path = str(korean_speech.padded(1.0))
-    local = decode_file(path, ko_model, vosk_ko)
+    local = decoded_1s  # the same file decoded in this process
     async with DecodePool(workers=1, preload=[ko_model]) as pool:
         result = await pool.submit(DecodeJob(path, ko_model, speaker="caller"))
     assert result.ok, result.errors
