@@ -33,7 +33,7 @@ from ._state import (
     next_task_state,
     queue_empty,
 )
-from .agents import finish_wrap, flush_states, release, set_presence
+from .agents import finish_wrap, flush_states, set_presence
 from .events import (
     K_AGENTLOGIN,
     K_AGENTLOGOFF,
@@ -41,7 +41,6 @@ from .events import (
     K_FULL,
     K_JOINEMPTY,
     K_REFUSED,
-    K_REJECT,
     LEAVE_TIMEOUT,
     REFUSE_CHANNEL,
     REFUSE_EMPTY,
@@ -63,8 +62,6 @@ from .tasks import (
     announce,
     check_leave_empty,
     connect,
-    decline,
-    drop_offer,
     end_connected,
     end_pref_window,
     enter,
@@ -72,6 +69,7 @@ from .tasks import (
     leave,
     offer_failed,
     offer_timeout,
+    reject,
     transfer_out,
     withdraw,
 )
@@ -177,20 +175,11 @@ class Engine:
     def offer_rejected(self, offer_id: str, now: float) -> list[Output]:
         """The agent declined: the task goes back to its original place."""
         now, out = self._begin(now)
-        core = self._core
-        o = core.offers.get(offer_id)
+        o = self._core.offers.get(offer_id)
         if o is None:
             out.append(Ignored("offer_rejected", offer_id, "offer is no longer live"))
-            return self._end(now, out)
-        t, a = o.task, o.agent
-        drop_offer(core, o)
-        release(a, t.channel)
-        out.append(LogEvent(now, K_REJECT, t.id, t.home.name, a.id, {"offer": o.id}))
-        decline(t, a)
-        core.dirty[a.id] = a
-        if not t.offers:
-            offer_failed(core, t, now, out)
-        dispatch_agent(core, a, now, out)
+        else:
+            reject(self._core, o, now, out)
         return self._end(now, out)
 
     def agent_login(self, agent: Agent, now: float, ready: bool = True) -> list[Output]:

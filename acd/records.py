@@ -1,55 +1,45 @@
 """The engine's mutable records, and ``Core``, the one place that holds them all.
 
-Plain slotted classes rather than dataclasses: several are built and read on
-every routing decision. Only the engine's own modules change them; adapters
-see the frozen views of ``acd.views``.
+Slotted classes, as several are built and read on every routing decision.
+Records compare by identity (``eq=False`` on the dataclasses; no repr where
+records point at each other). Only the engine's own modules change them;
+adapters see the frozen views of ``acd.views``.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from dataclasses import dataclass, field
 from heapq import heappop
 from typing import Any
 
 from ._state import AgentState, Presence, Req, TaskState, requirement
-from .model import VOICE, Agent, Queue, Task
+from .model import VOICE, Agent, Queue, Strategy, Task
 
 
+@dataclass(slots=True, eq=False)
 class OfferRec:
     """One live offer of a task to an agent (``live`` turns False when it ends)."""
 
-    __slots__ = ("agent", "deadline", "id", "live", "task")
-
-    def __init__(self, oid: str, task: TaskRec, agent: AgentRec, deadline: float | None):
-        self.id = oid
-        self.task = task
-        self.agent = agent
-        self.deadline = deadline
-        self.live = True
+    id: str
+    task: TaskRec
+    agent: AgentRec
+    deadline: float | None
+    live: bool = True
 
 
+@dataclass(slots=True, eq=False)
 class WrapRec:
     """A wrap-up in progress: it holds a slot of ``channel`` until it ends."""
 
-    __slots__ = ("agent", "channel", "live", "queue", "start", "talk", "task_id")
-
-    def __init__(
-        self,
-        agent: AgentRec,
-        task_id: str,
-        queue: QueueRec,
-        channel: str,
-        start: float,
-        talk: float,
-    ):
-        self.agent = agent
-        self.task_id = task_id
-        self.queue = queue
-        self.channel = channel
-        self.start = start
-        self.talk = talk
-        self.live = True
+    agent: AgentRec
+    task_id: str
+    queue: QueueRec
+    channel: str
+    start: float
+    talk: float
+    live: bool = True
 
 
 class TaskRec:
@@ -124,6 +114,23 @@ class TaskRec:
         self.timed_out = False
         self.ann_pos = 0
 
+    def forget_visit(self, never: str | None) -> None:
+        """Start a new queue visit after a transfer: escalation, declines (but
+        ``never``, the transferring agent), listings and reservation reset to
+        the values a fresh record has."""
+        self.steps = 0
+        self.boost = 0
+        self.level_cap = None
+        self.alts = {}
+        self.overflow = []
+        self.declined = {never} if never else None
+        self.timed_out = False
+        self.ann_pos = 0
+        self.home_cls = None
+        self.listings = None
+        self.public = False
+        self.reserved_for = None
+
 
 class AgentRec:
     """An agent's presence, holdings (rule A1) and its place in the indexes.
@@ -186,90 +193,67 @@ class AgentRec:
         self.voice_while_chat = cfg.voice_while_chat
 
 
+@dataclass(slots=True, eq=False, repr=False)
 class QueueRec:
     """A queue: its definition, members, waiting line counts and classes."""
 
-    __slots__ = (
-        "aht",
-        "ann_at",
-        "base_req",
-        "cfg",
-        "classes",
-        "count",
-        "fresh",
-        "line",
-        "members",
-        "name",
-        "next_pos",
-        "positions",
-        "retired",
-        "rr_last",
-        "rr_round",
-        "staffed",
-        "strategy",
-        "tasks",
-    )
+    cfg: Queue
+    name: str = field(init=False)
+    strategy: Strategy = field(init=False)
+    base_req: Req = field(init=False)  # rule Q1 for a task that adds nothing to it
+    rr_round: int = field(init=False)  # round_robin memory: (round, last position offered)
+    rr_last: int = field(init=False)
+    classes: dict[tuple[str, Req], ClassRec] = field(default_factory=dict)
+    fresh: dict[tuple[Any, ...], ClassRec] = field(default_factory=dict)  # by task skills
+    members: dict[str, tuple[int, float, int, AgentRec]] = field(default_factory=dict)
+    """Logged-in members: (penalty, weight, position, agent)."""
+    positions: dict[str, int] = field(default_factory=dict)  # kept across logins
+    next_pos: int = 0
+    tasks: dict[str, TaskRec] = field(default_factory=dict)  # waiting or offered
+    count: int = 0
+    line: dict[int, int] = field(default_factory=dict)  # waiting tasks per neg_prio
+    staffed: dict[str, int] = field(default_factory=dict)  # ready members' slots per channel
+    aht: float | None = None  # smoothed handle time
+    ann_at: float | None = None  # next position announcement
+    retired: bool = False
 
-    def __init__(self, cfg: Queue):
-        self.name = cfg.name
-        self.classes: dict[tuple[str, Req], ClassRec] = {}
-        self.fresh: dict[tuple[Any, ...], ClassRec] = {}  # home class by task skills
-        self.members: dict[str, tuple[int, float, int, AgentRec]] = {}  # penalty, weight, pos
-        self.positions: dict[str, int] = {}
-        self.next_pos = 0
-        self.tasks: dict[str, TaskRec] = {}
-        self.line: dict[int, int] = {}  # waiting tasks per neg_prio
-        self.count = 0
-        self.staffed: dict[str, int] = {}
-        self.aht: float | None = None
-        self.ann_at: float | None = None
-        self.retired = False
-        self.set_cfg(cfg)
+    def __post_init__(self) -> None:
+        self.name = self.cfg.name
+        self.set_cfg(self.cfg)
 
     def set_cfg(self, cfg: Queue) -> None:
         self.cfg = cfg
         self.strategy = cfg.strategy
-        self.base_req: Req = requirement(cfg.skills, {}, None, {})
+        self.base_req = requirement(cfg.skills, {}, None, {})
         self.rr_round = 0
         self.rr_last = -1
 
 
+@dataclass(slots=True, eq=False, repr=False)
 class ClassRec:
-    """Tasks of one (queue, channel, requirement) and the agents able to take them.
+    """Tasks of one (queue, channel, requirement) and the agents able to take them."""
 
-    ``tasks`` is a heap of ``(neg_prio, order, seq, uid, ver, task)`` (rule
-    O1), ``agents`` the pool of ``strategies.py``, ``oldest`` a heap of
-    ``(entered, uid, ver, task)`` kept only for a blend-guarded voice class.
-    """
+    q: QueueRec
+    channel: str
+    req: Req
+    tasks: list[tuple[Any, ...]] = field(default_factory=list)
+    """Heap of ``(neg_prio, order, seq, uid, ver, task)``: the listed tasks (rule O1)."""
+    live: int = 0
+    """How many entries of ``tasks`` are live (the rest are stale)."""
+    agents: list[tuple[Any, ...]] = field(default_factory=list)
+    """The pool of able qualified agents, in strategy order (``strategies.py``)."""
+    qualified: dict[str, AgentRec] = field(default_factory=dict)
+    scores: dict[str, int] = field(default_factory=dict)  # best_skill keys
+    clock: dict[tuple[int, int], float] = field(default_factory=dict)  # random race clocks
+    protect_after: float | None = field(init=False)
+    """The blend guard's limit (rule B1): only for a voice class of a guarded queue."""
+    oldest: list[tuple[Any, ...]] = field(default_factory=list)
+    """Heap of ``(entered, uid, ver, task)``, kept only when ``protect_after`` is set."""
+    dead: bool = False  # its queue was redefined: rebuilt on demand
 
-    __slots__ = (
-        "agents",
-        "channel",
-        "clock",
-        "dead",
-        "live",
-        "oldest",
-        "protect_after",
-        "q",
-        "qualified",
-        "req",
-        "scores",
-        "tasks",
-    )
-
-    def __init__(self, q: QueueRec, channel: str, req: Req):
-        self.q = q
-        self.channel = channel
-        self.req = req
-        self.tasks: list[tuple[Any, ...]] = []
-        self.live = 0
-        self.oldest: list[tuple[Any, ...]] = []
-        self.agents: list[tuple[Any, ...]] = []
-        self.qualified: dict[str, AgentRec] = {}
-        self.scores: dict[str, int] = {}
-        self.clock: dict[tuple[int, int], float] = {}
-        self.protect_after = q.cfg.blend.protect_voice_after_seconds if channel == VOICE else None
-        self.dead = False
+    def __post_init__(self) -> None:
+        blend = self.q.cfg.blend.protect_voice_after_seconds
+        self.protect_after = blend if self.channel == VOICE else None
 
     def oldest_listed_since(self) -> float | None:
         """When the longest-listed live task entered its queue (dropping stale heads)."""

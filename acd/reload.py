@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ._state import LOGGED_OUT, OFFERED, WAITING, neg_priority
+from .events import Output
 from .indexes import delist, drop_classes, join, set_priority
 from .model import Queue
 from .records import Core, QueueRec, TaskRec
@@ -40,7 +41,7 @@ def apply_definitions(core: Core, new: Mapping[str, Queue], now: float) -> list[
     return changed
 
 
-def rebuild(core: Core, changed: list[QueueRec], now: float, out: list) -> None:
+def rebuild(core: Core, changed: list[QueueRec], now: float, out: list[Output]) -> None:
     """Re-index every task touching a changed queue (home or overflow) and re-route it."""
     drop_classes(changed)
     names = {q.name for q in changed}

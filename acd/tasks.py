@@ -40,6 +40,7 @@ from .events import (
     K_ESCALATE,
     K_EXITEMPTY,
     K_EXITWITHTIMEOUT,
+    K_REJECT,
     K_RINGCANCELED,
     K_RINGNOANSWER,
     K_TRANSFER,
@@ -92,19 +93,8 @@ def enter(
     t.home = q
     t.visit += 1
     t.entered = now
-    if how is TRANSFER:  # a fresh TaskRec already has these values
-        t.steps = 0
-        t.boost = 0
-        t.level_cap = None
-        t.alts = {}
-        t.overflow = []
-        t.declined = {never} if never else None
-        t.timed_out = False
-        t.ann_pos = 0
-        t.home_cls = None
-        t.listings = None
-        t.public = False
-        t.reserved_for = None
+    if how is TRANSFER:
+        t.forget_visit(never)
     cfg = q.cfg
     t.neg_prio = neg_priority(cfg, t.task)
     q.tasks[t.id] = t
@@ -151,7 +141,7 @@ def make_public(core: Core, t: TaskRec, now: float, out: list[Output]) -> None:
     t.reserved_for = None
     if t.state is not WAITING:
         return
-    if t.queued:  # only if reserved for its preferred agent until now
+    if t.queued:  # only while reserved for its preferred agent
         delist(core, t)
     if t.listings is None:
         t.listings = compute_listings(core, t, now)
@@ -230,6 +220,7 @@ def transfer_out(
 
 
 def drop_offer(core: Core, o: OfferRec) -> None:
+    """The offer is over (its slot stays taken only if it was accepted)."""
     o.live = False
     del core.offers[o.id]
     del o.task.offers[o.id]
@@ -257,14 +248,6 @@ def withdraw_all(
     return freed
 
 
-def decline(t: TaskRec, a: AgentRec) -> None:
-    """Rule Q3: not offered to ``a`` again during this visit."""
-    if t.declined is None:
-        t.declined = {a.id}
-    else:
-        t.declined.add(a.id)
-
-
 def connect(core: Core, o: OfferRec, now: float, out: list[Output]) -> None:
     """The agent accepted: the task is connected, ring_all siblings withdrawn (M3)."""
     t, a = o.task, o.agent
@@ -287,18 +270,37 @@ def connect(core: Core, o: OfferRec, now: float, out: list[Output]) -> None:
         dispatch_agent(core, b, now, out)
 
 
+def reject(core: Core, o: OfferRec, now: float, out: list[Output]) -> None:
+    """The agent declined the offer (a reject does not count as a miss, rule A4)."""
+    t, a = o.task, o.agent
+    drop_offer(core, o)
+    release(a, t.channel)
+    out.append(LogEvent(now, K_REJECT, t.id, t.home.name, a.id, {"offer": o.id}))
+    _let_go(core, t, a, now, out)
+
+
 def offer_timeout(core: Core, o: OfferRec, now: float, out: list[Output]) -> None:
-    """Nobody answered: withdraw, count the miss (rule A4), re-queue the task."""
+    """Nobody answered: withdraw and count the miss (rule A4)."""
     t, a = o.task, o.agent
     drop_offer(core, o)
     release(a, t.channel)
     q = t.home
     out.append(WithdrawOffer(o.id, t.id, a.id, WITHDRAW_TIMEOUT))
     out.append(LogEvent(now, K_RINGNOANSWER, t.id, q.name, a.id, {"offer": o.id}))
-    decline(t, a)
     a.missed += 1
     if missed_too_often(a.missed, q.cfg.missed_offers_before_not_ready) and a.presence is READY:
         set_presence(core, a, PresenceInput.SET_NOT_READY, "missed offers", now, out)
+    _let_go(core, t, a, now, out)
+
+
+def _let_go(core: Core, t: TaskRec, a: AgentRec, now: float, out: list[Output]) -> None:
+    """After a reject or a miss: the agent is never offered the task again this
+    visit (rule Q3); the task goes back to its place once its last offer is
+    gone, and the agent may take other work."""
+    if t.declined is None:
+        t.declined = {a.id}
+    else:
+        t.declined.add(a.id)
     core.dirty[a.id] = a
     if not t.offers:
         offer_failed(core, t, now, out)
@@ -321,6 +323,7 @@ def offer_failed(core: Core, t: TaskRec, now: float, out: list[Output]) -> None:
 
 
 def remove_from_queue(core: Core, t: TaskRec, how: TaskInput) -> None:
+    """The task ends without being connected: out of its queue and the engine."""
     q = t.home
     if t.state is WAITING:
         line_remove(t)

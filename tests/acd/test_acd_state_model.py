@@ -1,4 +1,4 @@
-"""State tables, config parsing/validation, and the public input methods end to end."""
+"""State tables, rule predicates, config parsing/validation, and the input methods end to end."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from acd_testkit import agent, logs, offers, voice
 from acd import (
     Agent,
     AgentState,
+    BlendRule,
+    EmptyPolicy,
     Engine,
     EscalationStep,
     Membership,
@@ -23,10 +25,20 @@ from acd._state import (
     PresenceInput,
     TaskInput,
     TransitionError,
+    able,
+    escalated_requirement,
+    guarded,
+    missed_too_often,
+    neg_priority,
     next_presence,
     next_task_state,
+    preferred_wait_applies,
+    qualifies,
+    queue_empty,
+    requirement,
     summary_state,
 )
+from acd.records import AgentRec
 
 
 def test_task_table_has_no_way_out_of_ended_and_rejects_unknown_moves() -> None:
@@ -132,3 +144,68 @@ def test_set_state_rejects_unknown_states() -> None:
     e.agent_login(agent("a"), 0)
     with pytest.raises(ValueError):
         e.agent_set_state("a", "busy", 1)
+
+
+# ---------------------------------------------------------------- rule predicates
+
+
+def _rec(presence: Presence = Presence.READY, **cfg: object) -> AgentRec:
+    a = AgentRec(Agent("a", **cfg))  # type: ignore[arg-type]
+    a.presence = presence
+    return a
+
+
+def test_able_follows_rule_a3() -> None:
+    held: dict[str, AgentRec] = {}
+    a = _rec(capacity={"voice": 1, "chat": 2})
+    assert able(a, "voice", 0, held) and able(a, "chat", 0, held)
+    assert not able(_rec(Presence.NOT_READY), "voice", 0, held)
+    assert not able(a, "email", 0, held)  # no capacity on that channel
+    a.holding, a.text_holding = {"chat": 1}, 1
+    assert not able(a, "voice", 0, held)  # voice while holding text needs voice_while_chat
+    assert able(a, "chat", 0, held)
+    a.holding, a.text_holding = {"voice": 1}, 0
+    assert not able(a, "chat", 0, held)  # text while holding voice needs chat_while_voice
+    b = _rec(capacity={"voice": 1, "chat": 2}, chat_while_voice=True, voice_while_chat=True)
+    b.holding, b.text_holding = {"chat": 2}, 2
+    assert able(b, "voice", 0, held) and not able(b, "chat", 0, held)  # chat slots full
+    assert held == {}
+
+
+def test_blend_guard_holds_text_offers_back_and_notes_the_agent() -> None:
+    e = Engine([Queue("vq", blend=BlendRule(10))])
+    e.task_arrived(voice("v1", "vq"), 0)
+    (c,) = e._core.queues["vq"].classes.values()  # white-box: the guarded voice class
+    a = _rec(capacity={"voice": 1, "chat": 1})
+    a.guards = [c]
+    held: dict[str, AgentRec] = {}
+    assert not guarded(a, 9.9) and able(a, "chat", 9.9, held)
+    assert guarded(a, 10) and not able(a, "chat", 10, held)  # rule B1
+    assert held == {"a": a}
+    assert able(a, "voice", 10, {})  # voice offers are never blocked
+
+
+def test_requirement_rule_q1() -> None:
+    assert requirement({"en": 1}, {"en": 3, "fr": 1}, None, {}) == ((("en", 3), ("fr", 1)),)
+    req = requirement({"en": 3}, {}, 2, {"de": 3})
+    assert req == ((("en", 2),), (("de", 2),))  # capped by min_level, OR any extra skill
+    assert qualifies({"de": 2}, req) and qualifies({"en": 2}, req)
+    assert not qualifies({"en": 1, "de": 1}, req)
+    cap, extra = escalated_requirement(3, {"de": 2}, EscalationStep(5, 1, {"de": 4, "fr": 1}))
+    assert (cap, extra) == (1, {"de": 2, "fr": 1})  # lowest cap, lower level kept
+
+
+def test_small_rules() -> None:
+    assert missed_too_often(3, 3) and not missed_too_often(2, 3) and not missed_too_often(9, 0)
+    ready, out = _rec(), _rec(Presence.LOGGED_OUT)
+    assert preferred_wait_applies(ready, 5, "voice")
+    assert not preferred_wait_applies(out, 5, "voice")  # rule Q2: logged in at entry
+    assert not preferred_wait_applies(ready, 0, "voice")
+    assert not preferred_wait_applies(ready, 5, "chat")  # no capacity for the channel
+    busy = _rec(Presence.NOT_READY)
+    assert queue_empty({}, EmptyPolicy.NO_AGENTS_LOGGED_IN)
+    assert not queue_empty({"a": busy}, EmptyPolicy.NO_AGENTS_LOGGED_IN)
+    assert queue_empty({"a": busy}, EmptyPolicy.NO_AGENTS_AVAILABLE)  # rule Q5
+    assert not queue_empty({"a": busy, "b": ready}, EmptyPolicy.NO_AGENTS_AVAILABLE)
+    assert not queue_empty({}, EmptyPolicy.ALWAYS)
+    assert neg_priority(Queue("q", priority=2), Task("t", "voice", "q", priority=1)) == -3
