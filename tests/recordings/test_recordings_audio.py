@@ -149,3 +149,13 @@ def test_normalize_and_pcm16() -> None:
     assert float(np.abs(capped.samples).max()) == pytest.approx(1e-3, rel=1e-2)
     pcm = to_pcm16(Audio(np.array([0.0, 0.5, -1.0, 2.0], np.float32), 8000))
     assert np.frombuffer(pcm, "<i2").tolist() == [0, 16384, -32767, 32767]
+
+
+def test_rational_ratio_resampling_is_accurate() -> None:
+    # 22050 -> 16000 is 320/441: the general polyphase path (espeak-ng writes 22.05 kHz).
+    out = resample(Audio(tone(1000, 1.0, 22050), 22050), 16000)
+    assert len(out.samples) == 16000
+    ideal = tone(1000, 1.0, 16000)
+    assert np.max(np.abs(out.samples[1000:-1000] - ideal[1000:-1000])) < 0.01
+    back = resample(out, 22050)
+    assert np.max(np.abs(back.samples[2000:-2000] - tone(1000, 1.0, 22050)[2000:-2000])) < 0.01

@@ -167,3 +167,16 @@ def test_sample_yaml_is_valid_and_shows_every_rule() -> None:
     assert any(p.isascii() for p in phrases) and any(not p.isascii() for p in phrases)
     assert config.rules_for("vip").pass_score == 90
     assert isinstance(config.rules_for(None).talk_share, TalkShareRule)
+
+
+def test_vosk_style_spaced_chinese_matches_phrases() -> None:
+    # vosk's Chinese models put a space between words and write no punctuation.
+    t = Transcript.from_lines([
+        ("agent", 0, 3, "您 好 欢迎 致电"), ("caller", 3.5, 6, "我 想 查 一下 账单"),
+        ("agent", 6.5, 9, "先 核实 一下 您 的 身份 证 后 四 位"),
+        ("caller", 9.5, 11, "一 二 三 四"),
+        ("agent", 11.5, 14, "这个 我 不 知道 感谢 您 的 来电 再见"),
+    ])
+    result = inspect(t, RULES)
+    assert result.codes() == ["forbidden:不知道"]
+    assert result.flags[0].utterances[0].index == 4

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recordings.recognizer import Word
 from recordings.transcript import (
@@ -98,3 +101,26 @@ def test_from_lines_for_written_transcripts() -> None:
     t = Transcript.from_lines([("agent", 2.0, 4.0, "b"), ("caller", 0.0, 3.0, "a")])
     assert [u.text for u in t.utterances] == ["a", "b"]
     assert [(i.start, i.end) for i in t.overtalk()] == [(2.0, 3.0)]
+
+
+spans_strategy = st.lists(
+    st.tuples(st.integers(0, 200), st.integers(1, 30))
+    .map(lambda t: (t[0] / 10, (t[0] + t[1]) / 10)), max_size=12)
+
+
+def covered(spans: list[tuple[float, float]], x: float) -> bool:
+    return any(s <= x < e for s, e in spans)
+
+
+@settings(max_examples=150, deadline=None)
+@given(spans_strategy, spans_strategy)
+def test_span_algebra_matches_pointwise_coverage(a, b) -> None:
+    ma, mb = merge_spans(a), merge_spans(b)
+    assert all(x[1] < y[0] for x, y in itertools.pairwise(ma))  # sorted, disjoint, not touching
+    both = intersect(ma, mb)
+    holes = gaps(ma, 0.0, 25.0)
+    for i in range(0, 250):
+        x = i / 10 + 0.05  # sample points between the 0.1 s grid
+        assert covered(ma, x) == covered(a, x)
+        assert covered(both, x) == (covered(a, x) and covered(b, x))
+        assert covered(holes, x) == (not covered(a, x))

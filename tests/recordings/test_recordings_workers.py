@@ -4,6 +4,7 @@ and real vosk decoding in a worker process."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 from pathlib import Path
@@ -144,3 +145,19 @@ async def test_a_worker_that_cannot_start_says_why(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="vosk model folder not found"):
         async with DecodePool(workers=1, preload=[missing]):
             pass
+
+
+async def test_logs_never_carry_a_whole_phone_number(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    junk = tmp_path / "in-13812345678-20261130.wav"  # MixMonitor names often hold the number
+    junk.write_bytes(b"garbage")
+    caplog.set_level(logging.DEBUG, logger="recordings")
+    async with DecodePool(workers=1, max_attempts=2, retry_delay=0.01) as pool:
+        result = await pool.submit(DecodeJob(str(junk), fake()))
+    assert not result.ok and "13812345678" in result.error  # the caller gets the full reason
+    records = [r for r in caplog.records if r.name.startswith("recordings")]
+    assert {r.getMessage() for r in records} >= {"stt.attempt_failed", "stt.job_failed"}
+    for record in records:
+        text = record.getMessage() + repr(vars(record))
+        assert "13812345678" not in text
+        assert "5678" in record.__dict__.get("file", "5678")
