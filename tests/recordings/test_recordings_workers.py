@@ -9,9 +9,11 @@ import os
 import signal
 from pathlib import Path
 
+import numpy as np
 import pytest
 from rec_testkit import KoreanSpeech, tone, write_wav
 
+from recordings.call import transcribe_call
 from recordings.recognizer import ModelConfig
 from recordings.workers import DecodeJob, DecodePool, PoolClosed
 
@@ -161,3 +163,27 @@ async def test_logs_never_carry_a_whole_phone_number(
         text = record.getMessage() + repr(vars(record))
         assert "13812345678" not in text
         assert "5678" in record.__dict__.get("file", "5678")
+
+
+async def test_transcribe_call_merges_the_legs_and_reports_a_failed_one(tmp_path: Path) -> None:
+    rate = 8000
+    caller = np.concatenate([tone(300, 1.0, rate, 0.3), np.zeros(2 * rate, np.float32)])
+    agent = np.concatenate([np.zeros(int(1.5 * rate), np.float32), tone(500, 1.0, rate, 0.3),
+                            np.zeros(rate // 2, np.float32)])
+    legs = {"caller": str(write_wav(tmp_path / "in.wav", caller, rate)),
+            "agent": str(write_wav(tmp_path / "out.wav", agent, rate))}
+    async with DecodePool(workers=2, max_attempts=1) as pool:
+        call = await transcribe_call(pool, legs, fake(), call_id="c1")
+        assert call.complete and call.results["agent"].job.job_id == "c1-agent"
+        t = call.transcript
+        assert [u.speaker for u in t.utterances] == ["caller", "agent"]
+        assert t.duration == pytest.approx(3.0) and t.language == "xx"
+        # Activity is the legs' voice activity: caller 0-1 s, agent 1.5-2.5 s.
+        assert t.activity["caller"][0] == pytest.approx((0.0, 1.0), abs=0.03)
+        assert t.activity["agent"][0] == pytest.approx((1.5, 2.5), abs=0.03)
+        [gap] = t.silences(0.3)
+        assert (gap.start, gap.end) == pytest.approx((1.0, 1.5), abs=0.03)
+        broken = dict(legs, agent=str(tmp_path / "missing.wav"))
+        partial = await transcribe_call(pool, broken, fake())
+    assert not partial.complete and "FileNotFoundError" in partial.failed["agent"]
+    assert [u.speaker for u in partial.transcript.utterances] == ["caller"]
