@@ -111,10 +111,10 @@ _instances_lock = threading.Lock()
 
 def get_recognizer(backend: str) -> Recognizer:
     """The process-wide instance of a backend, built on first use from its name."""
+    target = BACKENDS.get(backend, backend)
     with _instances_lock:
-        found = _instances.get(backend)
+        found = _instances.get(target)  # an alias and its import path share one instance
         if found is None:
-            target = BACKENDS.get(backend, backend)
             module_name, sep, attr = target.partition(":")
             if not sep:
                 raise ValueError(f"unknown speech backend {backend!r}: use one of "
@@ -123,7 +123,7 @@ def get_recognizer(backend: str) -> Recognizer:
             found = factory()
             if not isinstance(found, Recognizer):
                 raise TypeError(f"{target} does not implement Recognizer")
-            _instances[backend] = found
+            _instances[target] = found
         return found
 
 
