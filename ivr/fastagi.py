@@ -41,8 +41,8 @@ class AgiCall:
     dialed_number: str
     headers: dict[str, str]
     standby_since: float | None = None
-    """When the caller began waiting for an engine that was not there (the dialplan's
-    standby loop), so their arrival is kept; None when the engine answered at once."""
+    """When the call arrived, if the caller then had to wait for an engine that was not
+    there (the dialplan's standby loop), so their place is kept; else None."""
 
 
 RoutedHandler = Callable[[AgiCall, IvrOutcome], Awaitable[dict[str, str]]]

@@ -13,8 +13,10 @@ ours, because its own has gaps a contact center cannot live with:
 * callbacks run inside ``data_received`` and -> events go into one ordered queue, consumed
   coroutine handlers run out of order           by one task; a failing handler is logged
                                                 and the link lives on;
-* it reconnects on a fixed delay             -> we reconnect with capped exponential backoff
-                                                and tell the application, in the same
+* it reconnects on a fixed delay, and a      -> we reconnect with capped exponential backoff
+  refused connection keeps retrying on its      (one connection at a time: a manager the
+  own forever (a second event stream once       link gave up on never retries nor delivers)
+  Asterisk is back)                             and tell the application, in the same
                                                 ordered stream, so it can rebuild state.
 
 Asterisk drops a client that is slow to read (``writetimeout``): nothing here
@@ -92,8 +94,14 @@ class _Manager(Manager):
     async def send_awaiting_actions(self, *_: Any) -> None:
         self.awaiting_actions.clear()
 
+    def connection_made(self, f: asyncio.Future[Any]) -> None:
+        if f.cancelled() or f.exception() is not None:
+            return  # panoramisk would retry forever from here; the link decides instead
+        super().connection_made(f)
+
     def dispatch(self, event: Message) -> list[str]:
-        self._link._enqueue(AmiEvent.from_message(event))
+        if self is self._link._manager:  # a manager the link gave up on says nothing
+            self._link._enqueue(AmiEvent.from_message(event))
         return []
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -211,6 +219,7 @@ class AmiLink:
     async def _connect_once(self) -> _Manager:
         manager = _Manager(self, **self._config, ping_delay=0, reconnect_timeout=0,
                            loop=asyncio.get_running_loop())
+        self._manager = manager  # from now on only this manager's events are delivered
         try:
             await asyncio.wait_for(manager.connect(), self.connect_timeout)
             login = manager.authenticated_future

@@ -36,7 +36,7 @@ import aiohttp
 from ruamel.yaml import YAML
 
 from callcenter.simulate import sipp
-from callcenter.simulate.observer import AmiObserver, Tally
+from callcenter.simulate.observer import AmiObserver, Caller, Tally
 
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[2]
@@ -48,7 +48,8 @@ class LoadPlan:
     queues: int = 2
     agents_per_queue: int = 10
     rate: float = 4.0  # calls per second
-    arrivals_s: float = 24.0  # callers keep arriving this long
+    arrivals_s: float = 24.0  # callers keep arriving this long (rate x this = calls)
+    waiting: int | None = None  # keep about this many callers waiting (SIPp's call limit)
     talk_ms: int = 5000
     ring_ms: int = 150
     fault: str = "baseline"
@@ -68,6 +69,7 @@ class RunResult:
     tally: Tally
     engine_log: str
     leaked_channels: list[str] = field(default_factory=list)
+    callers: list[Caller] = field(default_factory=list)
 
     def line(self) -> str:
         t = self.tally
@@ -76,7 +78,8 @@ class RunResult:
                 f"dropped={t.dropped} served_twice={t.served_twice} leaked={t.leaked} "
                 f"order_violations={t.order_violations} waiting={t.still_waiting} "
                 f"lost_with_asterisk={t.lost_with_asterisk} outage_callers={t.outage_callers} "
-                f"outage_served={t.outage_served} resume_s={resume}")
+                f"outage_served={t.outage_served} resume_s={resume} "
+                f"agents_after_resume={t.agents_after_resume}")
 
 
 def _free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -240,8 +243,9 @@ async def run(plan: LoadPlan, work: Path) -> RunResult:
         calls = [(queue_number(rng.randrange(plan.queues)), f"1{rng.randrange(10**10):010d}")
                  for _ in range(total)]
         budget = plan.arrivals_s + plan.drain_s + plan.outage_s + plan.talk_ms / 1000 + 30
+        limit = plan.agents + plan.waiting if plan.waiting else None
         callers = sipp.place_calls(endpoint, work, calls, rate=plan.rate,
-                                   patience_ms=int(budget * 1000), timeout=budget)
+                                   patience_ms=int(budget * 1000), timeout=budget, limit=limit)
         await asyncio.sleep(plan.fault_at_s)
         outage, resumed_at = await _inject(plan, engine, observer, ports)
         deadline = time.monotonic() + budget
@@ -250,7 +254,7 @@ async def run(plan: LoadPlan, work: Path) -> RunResult:
         await _settle(observer)
         leaked = await observer.live_channels()
         tally = observer.tally(leaked=len(leaked), outage=outage, resumed_at=resumed_at)
-        return RunResult(plan, tally, engine.tail(), leaked)
+        return RunResult(plan, tally, engine.tail(), leaked, list(observer.callers.values()))
     finally:
         for proc in (callers, agents_proc):
             if proc is not None and proc.poll() is None:

@@ -55,6 +55,7 @@ class Tally:
     order_violations: int
     still_waiting: int
     resume_s: float | None
+    agents_after_resume: int  # agents' phones rung after service resumed
     outage_callers: int  # arrived while the engine (or link, or Asterisk) was away
     outage_served: int
 
@@ -67,7 +68,7 @@ class AmiObserver:
         self._writer: asyncio.StreamWriter | None = None
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
-        self.dials: list[float] = []  # every DialBegin time, to see when service resumed
+        self.dials: list[tuple[float, str]] = []  # (time, agent device) of every DialBegin
         self.reconnected_at: list[float] = []
         self._closing = False
         self._listing: list[dict[str, str]] = []
@@ -161,7 +162,8 @@ class AmiObserver:
             elif kind == "CallCenterStandby":
                 caller.standby = True
         elif name == "DialBegin":
-            self.dials.append(at)
+            device = event.get("DestChannel", "").partition("/")[2].rpartition("-")[0]
+            self.dials.append((at, device))
             if caller is not None and caller.first_dial is None:
                 caller.first_dial = at
         elif name == "BridgeEnter":
@@ -189,7 +191,7 @@ class AmiObserver:
         await self._writer.drain()
         async with asyncio.timeout(10):
             await self._listed.wait()
-        return [f"{c.get('Channel')} {c.get('Context')},{c.get('Extension')} "
+        return [f"{c.get('Channel')} {c.get('Context')},{c.get('Exten')} "
                 f"{c.get('Application')} {c.get('ChannelStateDesc')}" for c in self._listing]
 
     def tally(self, *, leaked: int, outage: tuple[float, float] | None,
@@ -200,16 +202,17 @@ class AmiObserver:
         waiting = [c for c in callers if c.ended is None]
         outage_callers = ([c for c in callers if outage[0] <= c.arrived <= outage[1]]
                           if outage else [])
-        resume = None
+        resume, agents_after = None, 0
         if resumed_at is not None:
-            after = [t for t in self.dials if t >= resumed_at]
-            resume = (min(after) - resumed_at) if after else float("inf")
+            after = [(t, device) for t, device in self.dials if t >= resumed_at]
+            resume = (min(after)[0] - resumed_at) if after else float("inf")
+            agents_after = len({device for _, device in after})
         return Tally(
             callers=len(callers), served=sum(c.served for c in callers),
             dropped=len(dropped), served_twice=sum(len(c.agents) > 1 for c in callers),
             lost_with_asterisk=sum(c.lost_with_asterisk for c in callers), leaked=leaked,
             order_violations=_order_violations(callers, order_tolerance),
-            still_waiting=len(waiting), resume_s=resume,
+            still_waiting=len(waiting), resume_s=resume, agents_after_resume=agents_after,
             outage_callers=len(outage_callers),
             outage_served=sum(c.served for c in outage_callers))
 

@@ -73,7 +73,9 @@ def register_agents(endpoint: SippEndpoint, work: Path, phones: list[tuple[str, 
                     timeout: float = 60.0) -> None:
     """Register every (extension, password) from the agents' address; raise if any fails."""
     scenario = render("register", work)
-    accounts = injection(work, "agents", phones)
+    accounts = injection(work, "agents", [
+        (extension, f"[authentication username={extension} password={password}]")
+        for extension, password in phones])
     command = [sipp_binary(), endpoint.target, "-sf", str(scenario), "-inf", str(accounts),
                "-i", _loopback(endpoint.agent_ip), "-p", str(endpoint.agent_port),
                "-m", str(len(phones)), "-r", "50", "-rp", "1000", "-nostdin",
@@ -99,14 +101,16 @@ def answer_as_agents(endpoint: SippEndpoint, work: Path, *, ring_ms: int,
 
 
 def place_calls(endpoint: SippEndpoint, work: Path, calls: list[tuple[str, str]], *,
-                rate: float, patience_ms: int, timeout: float) -> subprocess.Popen:
-    """Callers dialling (number, caller id) in order at ``rate`` calls per second."""
+                rate: float, patience_ms: int, timeout: float,
+                limit: int | None = None) -> subprocess.Popen:
+    """Callers dialling (number, caller id) in order at ``rate`` calls per second, at most
+    ``limit`` at once (agents + callers to keep waiting, for a steady queue)."""
     scenario = render("caller", work, PATIENCE_MS=patience_ms)
     plan = injection(work, "calls", calls)
     command = [sipp_binary(), endpoint.target, "-sf", str(scenario), "-inf", str(plan),
                "-i", _loopback(endpoint.caller_ip), "-p", str(endpoint.caller_port),
                "-mp", str(endpoint.media_port + 2000), "-r", f"{rate:g}", "-rp", "1000",
-               "-m", str(len(calls)), "-l", str(len(calls)), "-aa", "-nostdin",
+               "-m", str(len(calls)), "-l", str(limit or len(calls)), "-aa", "-nostdin",
                "-timeout", f"{int(timeout)}s", "-trace_err", "-error_file",
                str(work / "callers-errors.log"), "-trace_stat", "-stf",
                str(work / "callers-stats.csv")]

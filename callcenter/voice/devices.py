@@ -17,6 +17,7 @@ from callcenter.voice.base import VoiceDeps
 log = logging.getLogger(__name__)
 
 _UNAVAILABLE_DEVICE_STATES = {"UNAVAILABLE", "INVALID", "UNKNOWN"}
+DEVICE_LIST_TIMEOUT = 2.0
 
 
 class Devices:
@@ -49,17 +50,27 @@ class Devices:
         """Ask Asterisk now whether an agent's phone is reachable (answers come later)."""
         self.deps.in_background(self.sync([extension]))
 
-    async def sync(self, extensions: list[str] | None = None) -> None:
+    def resync(self) -> None:
+        """Read every agent's phone state, in the background (after a (re)connect)."""
+        self.deps.in_background(self.sync())
+
+    async def sync(self, extensions: list[str] | None = None, *, tries: int = 5) -> None:
         """Read the device states of logged-in agents' phones (all, or the ones named).
 
         A state change event that arrives while the list is on its way is newer than
-        the list: the list does not overwrite it.
+        the list: the list does not overwrite it. Asterisk just restarted leaves the
+        first DeviceStateList unanswered (seen with 22): ask again, briefly.
         """
         before = dict(self._changes)
-        try:
-            states = await self.deps.link.event_list(recipes.DEVICE_STATE_LIST)
-        except AmiError as exc:
-            log.warning("voice.device_states_unreadable", extra={"error": str(exc)})
+        for attempt in range(1, tries + 1):
+            try:
+                states = await self.deps.link.event_list(recipes.DEVICE_STATE_LIST,
+                                                         timeout=DEVICE_LIST_TIMEOUT)
+                break
+            except AmiError as exc:
+                log.warning("voice.device_states_unreadable", extra={"error": str(exc),
+                                                                     "attempt": attempt})
+        else:
             return
         by_device = {e.get("Device"): e.get("State") for e in states}
         wanted = extensions if extensions is not None else [

@@ -18,6 +18,7 @@ EXIT = "cc-exit"  # leaving the queue without an agent
 SPY = "cc-spy"  # a supervisor's ChanSpy
 CALLBACK = "cc-callback"  # the agent answered a callback: dial the customer
 IVR = "cc-ivr"  # the IVR over FastAGI, or standby while the engine is away
+INTERNAL = "cc-internal"  # agents' own phones (pjsip.conf's cc-phone template)
 
 # ---- variables the IVR sets on the caller's channel (AGI SET VARIABLE) -----------
 ROUTE = "CC_ROUTE"  # "queue", "exit" or "hangup"; set last, so a half-done IVR is none
@@ -30,7 +31,8 @@ CALLBACK_ENABLED = "CC_CALLBACK"
 RING_LABEL = "CC_RING_LABEL"  # what the agent's phone shows, inherited by the agent's leg
 RING_SECONDS = "CC_RING_SECONDS"
 EXIT_REASON = "CC_EXIT_REASON"
-STANDBY_SINCE = "CC_STANDBY_SINCE"  # epoch the caller began waiting for an absent engine
+ARRIVED = "CC_ARRIVED"  # epoch (ms) the call reached the dialplan
+STANDBY = "CC_STANDBY"  # = CC_ARRIVED once the caller had to wait for an absent engine
 
 # ---- variables the engine sets over AMI ----------------------------------------------
 POSITION = "CC_POSITION"
@@ -52,5 +54,6 @@ EV_STANDBY = "CallCenterStandby"  # a caller waits for an engine that was not th
 VERDICT_ACCEPT = "accept"
 VERDICT_REFUSE = "refuse"
 
-# ---- the holding loop's applications (CoreShowChannels' Application) ----------------
+# ---- what a channel is doing (CoreShowChannels' Application) -----------------------
 DIALING_APPLICATIONS = frozenset({"Dial"})
+STANDBY_APPLICATIONS = frozenset({"MusicOnHold"})  # cc-ivr's standby, between tries

@@ -30,9 +30,9 @@ class Intake:
     async def route_call(self, call: AgiCall, outcome: IvrOutcome) -> dict[str, str]:
         """The IVR has finished: queue the call (or not) and tell the dialplan.
 
-        A caller who waited for an absent engine (``standby_since``) keeps the
-        time they started waiting as their arrival, so callers who came in during
-        an outage are served in the order they called.
+        A caller who had to wait for an absent engine (``standby_since``) keeps the
+        time they called as their arrival, so callers who came in during an outage
+        are served in the order they called.
         """
         deps = self.deps
         now = deps.clock()

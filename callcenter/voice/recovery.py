@@ -33,6 +33,12 @@ log = logging.getLogger(__name__)
 _CALLER_CONTEXTS = {dialplan.HOLD, dialplan.OFFER}
 
 
+def _creation_order(channel: AmiEvent) -> tuple[int, int]:
+    """Uniqueids are ``<epoch>.<counter>``: Asterisk's counter orders channel creation."""
+    epoch, _, counter = channel.get("Uniqueid").partition(".")
+    return (int(epoch) if epoch.isdigit() else 0, int(counter) if counter.isdigit() else 0)
+
+
 class Recovery:
     def __init__(self, deps: VoiceDeps, *, offers: Offers, lifecycle: Lifecycle,
                  devices: Devices) -> None:
@@ -117,14 +123,24 @@ class Recovery:
             deps.book.add(call)
             deps.routing.arrive(acd.Task(id=call.task_id, channel=acd.VOICE, queue=call.queue,
                                          arrival=arrived))
+        await self._wake_standby(channels)
         for record in await deps.store.open_interactions(channel=acd.VOICE):
             if record.id not in adopted:  # it ended while no engine was running
                 await deps.store.update_interaction(
                     record.id, ended_at=deps.clock(),
                     outcome="answered" if record.answered_at is not None else "lost")
-        await self.devices.sync()
+        self.devices.resync()
         log.info("voice.adopted", extra={"waiting": len(waiting), "talking": len(self.orphans),
                                          "channels": len(channels)})
+
+    async def _wake_standby(self, channels: list[AmiEvent]) -> None:
+        """Callers who waited for this engine try the IVR now, oldest first (not at their
+        next retry), so they keep their place against callers arriving from now on."""
+        standby = [c for c in channels if c.get("Context") == dialplan.IVR
+                   and c.get("Application") in dialplan.STANDBY_APPLICATIONS]
+        for channel in sorted(standby, key=_creation_order):
+            await self.deps.send([recipes.redirect(channel.get("Uniqueid"), dialplan.IVR,
+                                                   channel.get("Exten"))], "wake standby")
 
     async def reconcile(self) -> None:
         channels = await self._channels()
@@ -146,5 +162,5 @@ class Recovery:
             await self.deps.store.update_interaction(self.orphans.pop(uid),
                                                      ended_at=self.deps.clock(),
                                                      outcome="answered")
-        await self.devices.sync()
+        self.devices.resync()
         log.info("voice.reconciled", extra={"channels": len(rows), "calls": len(self.deps.book)})

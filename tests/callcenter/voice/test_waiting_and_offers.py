@@ -8,6 +8,8 @@ import pytest
 from conftest import agent_state, dial_queue, eventually, queued, wait_until
 from pyVoIP.VoIP import CallState
 
+from callcenter.simulate.phone import energy, tone
+
 pytestmark = pytest.mark.asterisk
 
 
@@ -108,3 +110,48 @@ async def test_caller_hanging_up_while_the_agent_rings_stops_the_ringing(voice_a
         return (await app.store.get_interaction(task_id)).outcome == "abandoned"
 
     await eventually(abandoned, what="the abandon to be recorded")
+
+
+async def test_an_answer_the_engine_no_longer_wants_is_refused_and_the_caller_waits_on(
+        voice_app, phones, monkeypatch):
+    """An agent answers just as the offer is taken back (under load the hang-up that
+    withdraws a ring can arrive late): the engine refuses that answer, the agent's leg
+    is dropped before any bridge, and the caller goes back to hold in their place and
+    is served by the next agent: neither dropped nor served twice."""
+    from callcenter.voice import recipes
+
+    lost_hangup = recipes.hangup
+    monkeypatch.setattr(recipes, "hangup", lambda uid, cause=16: {"Action": "Ping"})
+    app = await voice_app(lambda queues: queues["sales"].update(offer_timeout_seconds=2))
+    slow = await phones("1001", "dev-sip-1001", auto_answer=False)
+    other = await phones("1002", "dev-sip-1002", auto_answer=True)
+    app.agents.login("zhangwei", device="1001", ready=True)  # longest idle: offered first
+    await asyncio.sleep(0.5)
+    app.agents.login("lina", device="1002", ready=True)
+    caller = await phones("caller", "caller")
+    call = await dial_queue(caller, "sales")
+    (task_id,) = await queued(app)
+    await wait_until(lambda: slow.incoming, timeout=10, what="the first agent's phone")
+    ring = next(iter(app.voice.calls[task_id].rings.values()))
+    assert ring.agent_id == "zhangwei"
+    await wait_until(lambda: ring.withdrawn, timeout=5,
+                     what="the offer to be withdrawn (its hang-up lost)")
+    assert slow.incoming[0].state == CallState.RINGING  # still ringing: the hang-up was lost
+
+    await asyncio.to_thread(slow.incoming[0].voip.answer)  # the late answer
+    await wait_until(lambda: other.incoming, timeout=10, what="the next agent's phone")
+    await wait_until(lambda: app.voice.calls[task_id].connected, what="the next agent")
+    assert app.voice.calls[task_id].agent_id == "lina"
+    assert await asyncio.to_thread(slow.incoming[0].wait_state, CallState.ENDED, 5)
+    assert call.state == CallState.ANSWERED  # the caller never dropped
+    heard, _ = await asyncio.gather(asyncio.to_thread(other.incoming[0].listen, 1.0),
+                                    asyncio.to_thread(call.play, tone(440, 1.0)))
+    assert energy(heard) > 0.1
+    monkeypatch.setattr(recipes, "hangup", lost_hangup)
+    await asyncio.to_thread(call.hangup)
+
+    async def answered_by_lina() -> bool:
+        record = await app.store.get_interaction(task_id)
+        return record.outcome == "answered" and record.agent_id == "lina"
+
+    await eventually(answered_by_lina, what="the record: answered by lina")
