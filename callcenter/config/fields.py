@@ -85,6 +85,8 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 Seconds = Annotated[int, Field(ge=0)]
 PositiveSeconds = Annotated[int, Field(ge=1)]
 NonEmptyStr = Annotated[str, Field(min_length=1)]
+DtmfKey = Literal["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"]
+"""A phone key: IVR menus (``ivr.yaml``) and the callback key (``queues.yaml``) share it."""
 
 
 def _resolve_path(value: Path, info: ValidationInfo) -> Path:
@@ -223,24 +225,26 @@ class ClosedAction(Strict):
     """An IVR node id, or ``voicemail``."""
 
 
+def _known_zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise config_error(
+            "{value} is not a known time zone; use an IANA name like Asia/Shanghai", value
+        ) from None
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
+
+
 class BusinessHours(Strict):
     """When a queue (or an IVR ``hours`` node's schedule) is open."""
 
-    timezone: str = "Asia/Shanghai"
+    timezone: TimeZoneName = "Asia/Shanghai"
     weekly: Weekly
     holidays: tuple[date, ...] = ()
     closed_action: ClosedAction = Field(default_factory=ClosedAction)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise config_error(
-                "{value} is not a known time zone; use an IANA name like Asia/Shanghai", value
-            ) from None
-        return value
 
     def is_open(self, when: datetime) -> bool:
         """Whether the schedule is open at ``when`` (an aware datetime; naive = UTC)."""
@@ -260,6 +264,7 @@ __all__ = [
     "WEEKDAYS",
     "BusinessHours",
     "ClosedAction",
+    "DtmfKey",
     "Extension",
     "Ident",
     "Lang",
@@ -274,6 +279,7 @@ __all__ = [
     "Seconds",
     "Strict",
     "TimeRange",
+    "TimeZoneName",
     "Weekly",
     "config_error",
 ]

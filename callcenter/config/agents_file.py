@@ -1,0 +1,86 @@
+"""Models of ``agents.yaml``: teams and the people who log in.
+
+Re-exported by ``models``; import them from there.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+
+from .fields import Extension, Ident, Lang, Level, NonEmptyStr, Strict, config_error
+
+Role = Literal["agent", "supervisor", "admin"]
+
+
+class Team(Strict):
+    name: NonEmptyStr
+
+
+class Capacity(Strict):
+    """How many contacts of each channel an agent handles at once."""
+
+    voice: int = Field(1, ge=0, le=1)
+    chat: int = Field(3, ge=0, le=20)
+
+
+class Agent(Strict):
+    """A person who logs in: agent, supervisor or admin.
+
+    Without an extension a person takes no calls, whatever ``capacity.voice`` says.
+    """
+
+    id: Ident
+    """Login name."""
+    name: NonEmptyStr
+    extension: Extension | None = None
+    """The PJSIP endpoint name of their phone, digits (e.g. "1001")."""
+    sip_password: SecretStr | None = None
+    skills: dict[Ident, Level] = Field(default_factory=dict)
+    queues: tuple[Ident, ...] | None = None
+    """Explicit queue membership; null = every queue whose skills they meet."""
+    capacity: Capacity = Field(default_factory=Capacity)
+    chat_while_voice: bool = False
+    voice_while_chat: bool = True
+    team: Ident | None = None
+    languages: tuple[Lang, ...] = Field(("zh",), min_length=1)
+    role: Role = "agent"
+    teams_supervised: tuple[Ident, ...] = ()
+    password: SecretStr | None = None
+    """Initial console password (the agent changes it on first login)."""
+
+    @field_validator("teams_supervised")
+    @classmethod
+    def _only_supervisors(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if value and info.data.get("role") == "agent":
+            raise config_error("only a supervisor or admin supervises teams; set role: supervisor")
+        return value
+
+    @model_validator(mode="after")
+    def _sip_password(self) -> Agent:
+        if self.extension is not None and self.sip_password is None:
+            raise config_error(
+                f"has extension {self.extension} but no sip_password; set sip_password "
+                '(e.g. "${CALLCENTER_SIP_PASSWORD_' + self.extension + '}")'
+            )
+        return self
+
+    @property
+    def takes_voice(self) -> bool:
+        return self.extension is not None and self.capacity.voice > 0
+
+    @property
+    def takes_chat(self) -> bool:
+        return self.capacity.chat > 0
+
+    def meets(self, skills: dict[str, int]) -> bool:
+        """Whether this agent has every skill at (at least) the required level."""
+        return all(self.skills.get(s, 0) >= lvl for s, lvl in skills.items())
+
+
+class AgentsConfig(Strict):
+    """``agents.yaml``."""
+
+    teams: dict[Ident, Team] = Field(default_factory=dict)
+    agents: tuple[Agent, ...] = ()

@@ -1,0 +1,184 @@
+"""Models of ``callcenter.yaml``: connections, ports, paths and channels.
+
+Re-exported by ``models``; import them from there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+
+from .fields import (
+    NonEmptyStr,
+    PhoneNumber,
+    Port,
+    ResolvedPath,
+    Strict,
+    TimeZoneName,
+    config_error,
+)
+
+
+class AmiConfig(Strict):
+    """How the engine reaches Asterisk's manager interface."""
+
+    host: NonEmptyStr = "127.0.0.1"
+    port: Port = 5038
+    username: NonEmptyStr = "callcenter"
+    secret: SecretStr = SecretStr("callcenter")
+    action_timeout_seconds: float = Field(10, gt=0, le=300)
+    ping_interval_seconds: float = Field(5, gt=0, le=300)
+    reconnect_max_delay_seconds: float = Field(5, gt=0, le=600)
+
+
+class AsteriskConfig(Strict):
+    """The Asterisk the engine drives (a private local one when ``managed``)."""
+
+    managed: bool = True
+    sip_port: Port = 5060
+    rtp_start: Port = 10000
+    rtp_end: Port = 10999
+    agi_host: NonEmptyStr = "127.0.0.1"
+    agi_port: Port = 4573
+    host_root: str = ""
+    """Prefix under which Asterisk's files appear on this host ("" = same host)."""
+    inbound_numbers: tuple[PhoneNumber, ...] = ()
+    """The 400 numbers callers dial, digits only."""
+    agent_endpoint_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]*$")] = ""
+    callback_dial: Annotated[str, Field(pattern=r"\{number\}")] = "PJSIP/{number}@carrier"
+    """Dial string for calling a customer back; ``{number}`` is their number."""
+    files_dir: str = "/var/lib/asterisk/callcenter"
+    """A folder Asterisk and the engine share (Asterisk's view; on this host it is
+    ``host_root`` + this): generated endpoints in ``include/``, the recordings
+    spool in ``recordings/`` and rendered prompts in ``sounds/``. A managed
+    Asterisk uses its own instance folder instead."""
+
+    @field_validator("rtp_end")
+    @classmethod
+    def _rtp_range(cls, value: int, info: ValidationInfo) -> int:
+        start = info.data.get("rtp_start")
+        if start is not None and value <= start:
+            raise config_error(f"must be greater than rtp_start ({start})")
+        return value
+
+    @field_validator("inbound_numbers")
+    @classmethod
+    def _unique_numbers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        dup = sorted({n for n in value if value.count(n) > 1})
+        if dup:
+            raise config_error("listed twice: " + ", ".join(dup))
+        return value
+
+
+class WebConfig(Strict):
+    """The agent/supervisor/admin web console."""
+
+    bind: NonEmptyStr = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    """0 picks any free port (tests); the running engine prints the one it got."""
+    public_origin: str = "http://127.0.0.1:8080"
+    """Scheme://host[:port] browsers use; checked against Origin headers."""
+    session_secret: SecretStr = SecretStr("change-me-dev-only")
+    login_attempts_per_minute: int = Field(10, ge=1, le=1000)
+
+    @field_validator("public_origin")
+    @classmethod
+    def _origin(cls, value: str) -> str:
+        value = value.rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+            raise config_error(
+                "{value} is not an origin; write scheme://host[:port], "
+                "e.g. https://cc.example.com",
+                value,
+            )
+        return value
+
+    @field_validator("session_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 8:
+            raise config_error("is too short; use at least 8 characters (32 random ones is best)")
+        return value
+
+
+class StorageConfig(Strict):
+    """Where the engine keeps its SQLite database."""
+
+    path: ResolvedPath = Path("var/callcenter.sqlite3")
+
+
+class RecordingsConfig(Strict):
+    """Call recordings and their transcription."""
+
+    directory: ResolvedPath = Path("var/recordings")
+    vosk_model: ResolvedPath | None = None
+    """A Vosk model directory; null = use the packaged model if one is installed."""
+    transcribe: bool = True
+
+
+class WeChatConfig(Strict):
+    """A WeChat official account feeding chats into the queues."""
+
+    enabled: bool = False
+    app_id: str = ""
+    app_secret: SecretStr = SecretStr("")
+    token: SecretStr = SecretStr("")
+    encoding_aes_key: SecretStr = SecretStr("")
+    api_base: str = "https://api.weixin.qq.com"
+
+    @field_validator("encoding_aes_key")
+    @classmethod
+    def _aes_key(cls, value: SecretStr) -> SecretStr:
+        n = len(value.get_secret_value())
+        if n not in (0, 43):
+            raise config_error(f"must be exactly 43 characters (it has {n})")
+        return value
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> WeChatConfig:
+        if self.enabled:
+            missing = [
+                name
+                for name, val in (
+                    ("app_id", self.app_id),
+                    ("app_secret", self.app_secret.get_secret_value()),
+                    ("token", self.token.get_secret_value()),
+                )
+                if not val
+            ]
+            if missing:
+                raise config_error("enabled but empty: " + ", ".join(missing))
+        return self
+
+
+class WebChatConfig(Strict):
+    """The chat widget served by the web console."""
+
+    enabled: bool = True
+
+
+class ChatConfig(Strict):
+    wechat: WeChatConfig = Field(default_factory=WeChatConfig)
+    web: WebChatConfig = Field(default_factory=WebChatConfig)
+
+
+class LoggingConfig(Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+
+class CallcenterConfig(Strict):
+    """``callcenter.yaml``: connections, ports, paths and channels."""
+
+    timezone: TimeZoneName = "Asia/Shanghai"
+    """Where the contact center's day starts and ends: daily counters, "today"."""
+    ami: AmiConfig = Field(default_factory=AmiConfig)
+    asterisk: AsteriskConfig = Field(default_factory=AsteriskConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    recordings: RecordingsConfig = Field(default_factory=RecordingsConfig)
+    chat: ChatConfig = Field(default_factory=ChatConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
