@@ -3,7 +3,8 @@
 What must never be lost lives here: customers and their identities, every interaction
 (call, chat) with its queue, agent, times and outcome, chat messages, recordings,
 transcripts and summaries; plus the queue event log, agent states, console users and
-sessions, the configuration audit trail and callback requests.
+sessions, the configuration audit trail and callback requests. ``store.py`` says which
+module holds which kind of record.
 """
 
 from .errors import MigrationError, NotFound, StorageError

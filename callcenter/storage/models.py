@@ -15,6 +15,7 @@ from .masking import mask_identity, mask_number
 __all__ = [
     "IDENTITY_KINDS",
     "USER_ROLES",
+    "AgentPresence",
     "Callback",
     "ConfigChange",
     "Customer",
