@@ -128,7 +128,7 @@ class Engine:
                 reason, kind = REFUSE_EMPTY, K_JOINEMPTY
         if reason is not None:
             t.state = next_task_state(t.state, REFUSE)
-            out.append(RejectArrival(task.id, task.queue, reason))
+            out.append(RejectArrival(task.id, task.queue, reason, task.channel))
             out.append(LogEvent(now, kind, task.id, task.queue, None, {"reason": reason}))
             return self._end(now, out)
         assert q is not None

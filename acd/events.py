@@ -43,6 +43,7 @@ class WithdrawOffer:
     task_id: str
     agent_id: str
     reason: str
+    channel: str
 
 
 WITHDRAW_ANSWERED_ELSEWHERE = "answered_elsewhere"  # ring_all: another agent accepted
@@ -63,6 +64,7 @@ class AnnouncePosition:
     queue: str
     position: int
     expected_wait: float | None
+    channel: str = "voice"  # only voice callers hear their place
 
 
 @dataclass(slots=True)
@@ -72,6 +74,7 @@ class RejectArrival:
     task_id: str
     queue: str
     reason: str
+    channel: str
 
 
 REFUSE_FULL = "full"
@@ -92,6 +95,7 @@ class LeaveQueue:
     task_id: str
     queue: str
     reason: str
+    channel: str
 
 
 LEAVE_TIMEOUT = "timeout"
@@ -111,6 +115,7 @@ class EscalationAction:
     action: str
     target: str | None
     step: int
+    channel: str
 
 
 @dataclass(slots=True)

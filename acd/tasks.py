@@ -232,7 +232,7 @@ def withdraw(core: Core, o: OfferRec, reason: str, now: float, out: list[Output]
     t, a = o.task, o.agent
     drop_offer(core, o)
     release(a, t.channel)
-    out.append(WithdrawOffer(o.id, t.id, a.id, reason))
+    out.append(WithdrawOffer(o.id, t.id, a.id, reason, t.channel))
     out.append(LogEvent(now, K_RINGCANCELED, t.id, t.home.name, a.id, {"offer": o.id}))
 
 
@@ -285,7 +285,7 @@ def offer_timeout(core: Core, o: OfferRec, now: float, out: list[Output]) -> Non
     drop_offer(core, o)
     release(a, t.channel)
     q = t.home
-    out.append(WithdrawOffer(o.id, t.id, a.id, WITHDRAW_TIMEOUT))
+    out.append(WithdrawOffer(o.id, t.id, a.id, WITHDRAW_TIMEOUT, t.channel))
     out.append(LogEvent(now, K_RINGNOANSWER, t.id, q.name, a.id, {"offer": o.id}))
     a.missed += 1
     if missed_too_often(a.missed, q.cfg.missed_offers_before_not_ready) and a.presence is READY:
@@ -351,7 +351,7 @@ def leave(core: Core, t: TaskRec, reason: str, now: float, out: list[Output]) ->
     pos = position(t)
     remove_from_queue(core, t, LEAVE)
     kind = K_EXITWITHTIMEOUT if reason == LEAVE_TIMEOUT else K_EXITEMPTY
-    out.append(LeaveQueue(t.id, q.name, reason))
+    out.append(LeaveQueue(t.id, q.name, reason, t.channel))
     out.append(LogEvent(now, kind, t.id, q.name, None, {"wait": now - t.entered, "position": pos}))
 
 
@@ -429,7 +429,8 @@ def apply_step(t: TaskRec, k: int, now: float, out: list[Output], emit: bool) ->
         }
         out.append(LogEvent(now, K_ESCALATE, t.id, q.name, None, data))
         if step.action is not None:
-            out.append(EscalationAction(t.id, q.name, str(step.action), step.overflow_queue, k))
+            out.append(EscalationAction(t.id, q.name, str(step.action), step.overflow_queue, k,
+                                           t.channel))
 
 
 def announce(core: Core, q: QueueRec, now: float, out: list[Output]) -> None:

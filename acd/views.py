@@ -40,6 +40,12 @@ class AgentView:
     wrapping: tuple[str, ...] = ()
     answered: int = 0
     missed_in_a_row: int = 0
+    offered_tasks: tuple[str, ...] = ()  # the tasks of ``offers``, in the same order
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """Every task the agent holds: offered, connected or in wrap-up."""
+        return (*self.offered_tasks, *self.connected, *self.wrapping)
 
 
 def task_view(t: TaskRec, pos: int | None, now: float) -> WaitingTask:
@@ -85,4 +91,5 @@ def agent_view(a: AgentRec) -> AgentView:
         tuple(a.wraps),
         a.answered,
         a.missed,
+        tuple(o.task.id for o in a.offers.values()),
     )

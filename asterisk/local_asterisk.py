@@ -140,18 +140,23 @@ def _port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def _pid(base: Path) -> int | None:
-    """The instance's live Asterisk process: not a zombie, not a reused pid."""
-    pidfile = base / "run" / "asterisk.pid"
+def live_pid(pidfile: Path, program: bytes) -> int | None:
+    """The pid in ``pidfile`` if that process is alive (not a zombie) and its command
+    line names ``program`` (not a pid reused by something else since)."""
     try:
         pid = int(pidfile.read_text().strip())
         stat = Path(f"/proc/{pid}/stat").read_text()
         command = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return None
-    if stat.rpartition(")")[2].split()[0] == "Z" or b"asterisk" not in command:
+    if stat.rpartition(")")[2].split()[0] == "Z" or program not in command:
         return None
     return pid
+
+
+def _pid(base: Path) -> int | None:
+    """The instance's live Asterisk process."""
+    return live_pid(base / "run" / "asterisk.pid", b"asterisk")
 
 
 def fingerprint(params: dict[str, str]) -> str:

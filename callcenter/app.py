@@ -1,68 +1,52 @@
-"""The composition root: builds every part from the configuration and wires them.
+"""The composition root: builds the ground from the configuration and loops over the
+features' plugins. Nothing else constructs a service; the plugins build their own.
 
-Nothing else in the code base constructs adapters or reaches across features;
-this module does, once, in ``App.start``. The order matters:
-
-storage -> engine + routing -> AMI link -> voice -> IVR server -> web,
-and the reverse on the way down, so no event finds its handler gone.
+Order on the way up: storage -> routing (the engine) -> the AMI link (if Asterisk)
+-> each feature's plugin, in ``PLUGINS`` order, then their start hooks -> the
+consoles. On the way down: consoles, routing (pending decisions applied), the
+features' stop hooks in reverse, storage, and (an operator's stop only) the
+managed Asterisk.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import importlib.util
 import logging
-import random
 import signal
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import acd
+from aiohttp import web
+
+from asterisk import local_asterisk
 from callcenter import runtime
-from callcenter.agents.notifier import OfferNotifier
+from callcenter.admin import plugin as admin_plugin
+from callcenter.agents import plugin as agents_plugin
 from callcenter.agents.services import AgentService
-from callcenter.ami import AmiError, AmiLink
+from callcenter.ami import AmiLink
+from callcenter.auth import plugin as auth_plugin
 from callcenter.bus import EventBus
 from callcenter.config import ConfigStore
 from callcenter.config.models import Config
-from callcenter.customers.services import CustomerService
+from callcenter.consoles.app import make_consoles_app
+from callcenter.customers import plugin as customers_plugin
+from callcenter.features import AsteriskSide, Dependencies
 from callcenter.routing.mapping import queue_models
 from callcenter.routing.services import RoutingService
 from callcenter.storage import Store
-from callcenter.voice.base import AsteriskPaths, VoiceDeps
-from callcenter.voice.endpoints import render_endpoints, write_if_changed
-from callcenter.voice.notifier import VoiceNotifier
+from callcenter.voice import plugin as voice_plugin
 from callcenter.voice.services import VoiceService
-from ivr import prompts
-from ivr.fastagi import IvrServer
+from callcenter.wallboard import plugin as wallboard_plugin
 
 log = logging.getLogger(__name__)
-REPO = Path(__file__).resolve().parent.parent
 
-
-def _available(module: str) -> bool:
-    """Whether an optional feature's module is present (the consoles may be absent)."""
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-def load_local_asterisk() -> Any:
-    """``asterisk/local_asterisk.py`` is a stdlib script, not a package: load it by path."""
-    spec = importlib.util.spec_from_file_location("local_asterisk",
-                                                  REPO / "asterisk" / "local_asterisk.py")
-    if spec is None or spec.loader is None:
-        raise RuntimeError("asterisk/local_asterisk.py is missing")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("local_asterisk", module)
-    spec.loader.exec_module(module)
-    return module
+PLUGINS: tuple[ModuleType, ...] = (auth_plugin, customers_plugin, agents_plugin, voice_plugin,
+                                   wallboard_plugin, admin_plugin)
+"""The features, in load order: a plugin may need what an earlier one provides."""
 
 
 @dataclass(frozen=True)
@@ -72,31 +56,28 @@ class AsteriskSite:
     host_root: str
     files_dir: str  # Asterisk's view of the shared folder
 
-    def host_path(self, inside: str) -> Path:
-        return Path(self.host_root + inside) if self.host_root else Path(inside)
-
-    @property
-    def endpoints_file(self) -> Path:
-        return self.host_path(f"{self.files_dir}/include/pjsip_agents.conf")
-
-    def paths(self, archive: Path) -> AsteriskPaths:
-        return AsteriskPaths(host_root=self.host_root,
-                             recordings_spool=f"{self.files_dir}/recordings",
-                             recordings_archive=archive, prompts_dir=f"{self.files_dir}/sounds")
-
 
 class App:
-    """One running contact center: engine, Asterisk control, IVR and consoles."""
+    """One running contact center: engine, Asterisk control, IVR and consoles.
+
+    ``site``: drive this Asterisk (tests) instead of what callcenter.yaml says;
+    ``asterisk=False``: no Asterisk at all (console tests; calls are not routed).
+    ``settings``: tunables (``session_ttl``, ``snapshot_interval``, ``password_hasher``).
+    """
 
     def __init__(self, config_store: ConfigStore, *, clock: Callable[[], float] = time.time,
-                 site: AsteriskSite | None = None, web: bool = True) -> None:
+                 site: AsteriskSite | None = None, asterisk: bool = True, web: bool = True,
+                 settings: dict[str, Any] | None = None) -> None:
         self.config_store = config_store
         self.clock = clock
         self._site_override = site
+        self._asterisk = asterisk
         self._web_enabled = web
+        self._settings = settings or {}
         self._managed: dict[str, Any] | None = None
-        self._web_runner: Any = None
+        self._web_runner: web.AppRunner | None = None
         self._unsubscribe: Callable[[], None] | None = None
+        self.consoles: web.Application | None = None
         self.web_port: int | None = None
         self._stopped = False
 
@@ -104,53 +85,45 @@ class App:
     def config(self) -> Config:
         return self.config_store.config
 
+    # what tests and the CLI look at
+    @property
+    def voice(self) -> VoiceService:
+        return self.deps.need(VoiceService)
+
+    @property
+    def agents(self) -> AgentService:
+        return self.deps.need(AgentService)
+
+    @property
+    def link(self) -> AmiLink:
+        assert self.deps.asterisk is not None
+        return self.deps.asterisk.link
+
     # ---- start / stop -----------------------------------------------------------
 
     async def start(self) -> None:
         config = self.config
-        self.site = self._site_override or self._start_managed_asterisk(config)
-        self.store = await Store.open(config.callcenter.storage.path)
+        site = self._site_override or (self._start_managed_asterisk(config)
+                                       if self._asterisk else None)
+        self.store = await Store.open(config.callcenter.storage.path,
+                                      password_hasher=self._settings.get("password_hasher"))
         self.bus = EventBus()
-        self.engine = acd.Engine(queues=queue_models(config), rng=random.Random())
-        self.stats = acd.Stats(queues=queue_models(config))
-        self.routing = RoutingService(engine=self.engine, stats=self.stats, store=self.store,
-                                      bus=self.bus, clock=self.clock)
-        self.agents = AgentService(routing=self.routing, store=self.store,
-                                   config=lambda: self.config, bus=self.bus)
-        ami = config.callcenter.ami
-        self.link = AmiLink(host=ami.host, port=ami.port, username=ami.username,
-                            secret=ami.secret.get_secret_value(),
-                            action_timeout=ami.action_timeout_seconds,
-                            ping_interval=ami.ping_interval_seconds,
-                            reconnect_max_delay=ami.reconnect_max_delay_seconds)
-        archive = config.callcenter.recordings.directory
-        self.customers = CustomerService(self.store, lambda: self.config, self.clock)
-        self.offers = OfferNotifier(bus=self.bus, agents=self.agents,
-                                    screen_pop=self.customers.screen_pop, clock=self.clock,
-                                    config=lambda: self.config)
-        self.voice = VoiceService(VoiceDeps(
-            link=self.link, routing=self.routing, agents=self.agents, store=self.store,
-            offers=self.offers, notifier=VoiceNotifier(self.bus, self.clock),
-            config=lambda: self.config, paths=self.site.paths(archive)))
-        self.routing.attach(acd.VOICE, self.voice)
-        self.agents.device_probe = self.voice.probe_device
+        self.routing = RoutingService(queues=queue_models(config), store=self.store,
+                                      bus=self.bus, clock=self.clock,
+                                      timezone=config.callcenter.timezone)
+        self.deps = Dependencies(config_store=self.config_store, store=self.store, bus=self.bus,
+                                 routing=self.routing, clock=self.clock,
+                                 asterisk=self._asterisk_side(site), settings=self._settings)
+        for plugin in PLUGINS:
+            plugin.load(self.deps)
         await self.routing.start()
-        await self.agents.restore()
-        await self.link.start()
-        await self._render_prompts()
-        asterisk = config.callcenter.asterisk
-        self.ivr = IvrServer(host=asterisk.agi_host, port=asterisk.agi_port,
-                             config=lambda: self.config, on_routed=self.voice.route_call,
-                             prompts_dir=lambda: f"{self.site.files_dir}/sounds")
-        await self.ivr.start()
-        with contextlib.suppress(TimeoutError):
-            await self.link.wait_up(10)
-        await self._sync_endpoints()
-        await self._sync_users()
+        for start in self.deps.starts:
+            await start()
         self._unsubscribe = self.config_store.subscribe(self._config_changed)
         if self._web_enabled:
             await self._start_web()
-        log.info("app.started", extra={"web_port": self.web_port, "ami_up": self.link.is_up})
+        log.info("app.started", extra={"web_port": self.web_port,
+                                       "ami_up": bool(site) and self.link.is_up})
 
     @property
     def adopted_asterisk(self) -> bool:
@@ -170,18 +143,19 @@ class App:
             self._unsubscribe()
         if self._web_runner is not None:
             await self._web_runner.cleanup()
-        if hasattr(self, "agents"):
-            await self.agents.saved()
-        for part, method in (("ivr", "close"), ("routing", "stop"), ("link", "close"),
-                             ("store", "close")):
-            if hasattr(self, part):
-                try:
-                    await getattr(getattr(self, part), method)()
-                except Exception:
-                    log.exception("app.stop_failed", extra={"part": part})
+        stops = [self.routing.stop] if hasattr(self, "routing") else []
+        if hasattr(self, "deps"):
+            stops += list(reversed(self.deps.stops))
+        if hasattr(self, "store"):
+            stops.append(self.store.close)
+        for stop in stops:
+            try:
+                await stop()
+            except Exception:
+                log.exception("app.stop_failed", extra={"part": getattr(stop, "__qualname__",
+                                                                        "?")})
         if self._managed is not None and asterisk:
-            local = load_local_asterisk()
-            local.stop(Path(self._managed["root"]), self._managed["name"])
+            local_asterisk.stop(Path(self._managed["root"]), self._managed["name"])
         log.info("app.stopped")
 
     # ---- parts --------------------------------------------------------------------
@@ -190,64 +164,32 @@ class App:
         asterisk = config.callcenter.asterisk
         if not asterisk.managed:
             return AsteriskSite(host_root=asterisk.host_root, files_dir=asterisk.files_dir)
-        local = load_local_asterisk()
         ami = config.callcenter.ami
         params = {"AMI_PORT": str(ami.port), "SIP_PORT": str(asterisk.sip_port),
                   "AGI_PORT": str(asterisk.agi_port), "RTP_START": str(asterisk.rtp_start),
                   "RTP_END": str(asterisk.rtp_end), "AMI_USER": ami.username,
                   "AMI_SECRET": ami.secret.get_secret_value()}
-        root = local.default_root()
-        self._managed = local.start(root, runtime.managed_instance_name(config), params)
+        root = local_asterisk.default_root()
+        self._managed = local_asterisk.start(root, runtime.managed_instance_name(config), params)
         if self._managed["adopted"]:
             log.info("app.asterisk_adopted", extra={"pid": self._managed["pid"]})
         return AsteriskSite(host_root=str(root), files_dir=self._managed["instance_inside"])
 
-    async def _render_prompts(self) -> None:
-        config = self.config
-        out = self.site.host_path(f"{self.site.files_dir}/sounds")
-        texts = list(prompts.prompts_in(config.ivr, config.queues))
-        try:
-            written = await asyncio.to_thread(prompts.render, iter(texts), out)
-        except (RuntimeError, OSError) as exc:
-            log.error("app.prompts_not_rendered", extra={"error": str(exc)})
-            return
-        if written:
-            log.info("app.prompts_rendered", extra={"count": len(written)})
-
-    async def _sync_endpoints(self) -> None:
-        config = self.config
-        text = render_endpoints(config.agents, config.callcenter.asterisk.agent_endpoint_prefix)
-        changed = write_if_changed(self.site.endpoints_file, text)
-        if changed or self.link.connects <= 1:
-            try:
-                await self.link.action({"Action": "Command",
-                                        "Command": "module reload res_pjsip.so"})
-            except AmiError as exc:
-                log.error("app.pjsip_reload_failed", extra={"error": str(exc)})
-
-    async def _sync_users(self) -> None:
-        if not _available("callcenter.auth.services"):
-            return
-        from callcenter.auth.services import sync_users
-
-        await sync_users(self.config, self.store)
+    def _asterisk_side(self, site: AsteriskSite | None) -> AsteriskSide | None:
+        if site is None:
+            return None
+        ami = self.config.callcenter.ami
+        link = AmiLink(host=ami.host, port=ami.port, username=ami.username,
+                       secret=ami.secret.get_secret_value(),
+                       action_timeout=ami.action_timeout_seconds,
+                       ping_interval=ami.ping_interval_seconds,
+                       reconnect_max_delay=ami.reconnect_max_delay_seconds)
+        return AsteriskSide(link=link, host_root=site.host_root, files_dir=site.files_dir)
 
     async def _start_web(self) -> None:
-        if not _available("callcenter.web.app"):
-            log.warning("app.no_web")
-            return
-        from aiohttp import web
-
-        from callcenter.web.app import make_web_app
-        from callcenter.web.deps import WebDeps
-
         config = self.config.callcenter
-        deps = WebDeps(config_store=self.config_store, store=self.store, bus=self.bus,
-                       engine=self.engine, stats=self.stats, routing=self.routing,
-                       agents=self.agents, voice=self.voice, clock=self.clock,
-                       asterisk_sip={"host": "127.0.0.1", "port": config.asterisk.sip_port,
-                                     "transport": "udp"})
-        self._web_runner = web.AppRunner(make_web_app(deps), access_log=None)
+        self.consoles = make_consoles_app(self.deps)
+        self._web_runner = web.AppRunner(self.consoles, access_log=None)
         await self._web_runner.setup()
         site = web.TCPSite(self._web_runner, config.web.bind, config.web.port)
         await site.start()
@@ -255,17 +197,9 @@ class App:
 
     def _config_changed(self, old: Config, new: Config) -> None:
         """A reload applied: waiting callers keep their place; new rules apply from now."""
-        self.routing.submit(lambda now: self.engine.update_queues(queue_models(new), now))
-        self.stats.update_queues(queue_models(new))
-        self.agents.refresh()
-        task = asyncio.get_running_loop().create_task(self._after_reload())
-        task.add_done_callback(lambda t: t.exception() and log.error(
-            "app.reload_followup_failed", extra={"error": str(t.exception())}))
-
-    async def _after_reload(self) -> None:
-        await self._render_prompts()
-        await self._sync_endpoints()
-        await self._sync_users()
+        self.routing.update_queues(queue_models(new))
+        for changed in self.deps.reloads:
+            changed(old, new)
 
     def reload(self, actor: str = "signal") -> None:
         result = self.config_store.reload(actor=actor)
@@ -311,9 +245,8 @@ def stop(config_dir: Path) -> str:
     if pid is not None:
         return f"stopped the engine (pid {pid}) and its Asterisk"
     if config.callcenter.asterisk.managed:
-        local = load_local_asterisk()
         name = runtime.managed_instance_name(config)
-        if local.running(local.default_root(), name) is not None:
-            local.stop(local.default_root(), name)
+        if local_asterisk.running(local_asterisk.default_root(), name) is not None:
+            local_asterisk.stop(local_asterisk.default_root(), name)
             return "no engine was running; stopped its Asterisk"
     return "nothing was running"

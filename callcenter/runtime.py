@@ -13,6 +13,7 @@ import signal
 import time
 from pathlib import Path
 
+from asterisk.local_asterisk import live_pid
 from callcenter.config.models import Config
 
 
@@ -32,15 +33,7 @@ def managed_instance_name(config: Config) -> str:
 
 def running_engine(path: Path) -> int | None:
     """The pid in ``path`` if that process is alive and is an engine."""
-    try:
-        pid = int(path.read_text().strip())
-        command = Path(f"/proc/{pid}/cmdline").read_bytes()
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (OSError, ValueError):
-        return None
-    if b"callcenter" not in command or stat.rpartition(")")[2].split()[0] == "Z":
-        return None
-    return pid
+    return live_pid(path, b"callcenter")
 
 
 def claim(path: Path) -> None:

@@ -2,84 +2,27 @@
 
 from __future__ import annotations
 
-import importlib.util
+import asyncio
 import os
-import socket
-import sys
+import threading
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from asterisk import local_asterisk
+from callcenter.simulate.phone import Phone
+from tests.support.asterisk import AsteriskInstance, PortPool, TcpProxy, start_instance
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("CALLCENTER_TEST_ARTIFACTS", REPO / "test-artifacts"))
 
 
-def _load_local_asterisk():
-    spec = importlib.util.spec_from_file_location("local_asterisk",
-                                                  REPO / "asterisk" / "local_asterisk.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["local_asterisk"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-local_asterisk = _load_local_asterisk()
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass(frozen=True)
-class AsteriskInstance:
-    name: str
-    root: Path
-    instance: Path
-    instance_inside: str
-    ami_port: int
-    sip_port: int
-    agi_port: int
-    ami_user: str
-    ami_secret: str
-    rtp_start: int
-    rtp_end: int
-
-    @property
-    def messages_log(self) -> Path:
-        return self.instance / "log" / "messages.log"
-
-    def host_path(self, inside: str) -> Path:
-        """Where a path Asterisk reports (inside its root) is on this host."""
-        return self.root / inside.lstrip("/")
-
-
-def _start_instance(name: str) -> AsteriskInstance:
-    # RTP ranges per process so parallel runs never collide.
-    rtp_start = 20000 + (os.getpid() % 50) * 400
-    params = {"AMI_PORT": str(free_port()), "SIP_PORT": str(free_port(socket.SOCK_DGRAM)),
-              "AGI_PORT": str(free_port()), "RTP_START": str(rtp_start),
-              "RTP_END": str(rtp_start + 199), "AMI_USER": "cc-test",
-              "AMI_SECRET": "cc-test-secret"}
-    try:
-        info = local_asterisk.start(local_asterisk.default_root(), name, params)
-    except local_asterisk.CannotRun as exc:
-        pytest.fail(f"the local Asterisk cannot run here: {exc}")
-    return AsteriskInstance(
-        name=name, root=Path(info["root"]), instance=Path(info["instance"]),
-        instance_inside=info["instance_inside"], ami_port=int(params["AMI_PORT"]),
-        sip_port=int(params["SIP_PORT"]), agi_port=int(params["AGI_PORT"]),
-        ami_user=params["AMI_USER"], ami_secret=params["AMI_SECRET"],
-        rtp_start=rtp_start, rtp_end=rtp_start + 199)
-
-
 @pytest.fixture(scope="session")
 def asterisk() -> Iterator[AsteriskInstance]:
     """A real Asterisk 22 on loopback ports of its own; its logs are kept on failure."""
-    instance = _start_instance(f"test-{os.getpid()}")
+    instance = start_instance(f"test-{os.getpid()}")
     try:
         yield instance
     finally:
@@ -90,76 +33,9 @@ def asterisk() -> Iterator[AsteriskInstance]:
             (logs / log.name).write_bytes(log.read_bytes())
 
 
-class PortPool:
-    """Hands out SIP and RTP ports for test phones, none shared with Asterisk."""
-
-    def __init__(self, rtp_base: int) -> None:
-        self._next_rtp = rtp_base
-
-    def sip(self) -> int:
-        return free_port(socket.SOCK_DGRAM)
-
-    def rtp(self, count: int = 20) -> tuple[int, int]:
-        low = self._next_rtp
-        self._next_rtp += count
-        return low, low + count - 1
-
-
 @pytest.fixture(scope="session")
 def ports() -> PortPool:
     return PortPool(30000 + (os.getpid() % 50) * 400)
-
-
-class TcpProxy:
-    """A loopback TCP relay a test can cut (RST both ways) or freeze (a half-open link)."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.port = 0
-        self.frozen = False
-        self._server = None
-        self._pairs: list[tuple[object, object]] = []
-
-    async def start(self) -> TcpProxy:
-        import asyncio
-
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def _accept(self, reader, writer) -> None:
-        import asyncio
-
-        try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        except OSError:
-            writer.close()
-            return
-        self._pairs.append((writer, up_writer))
-
-        async def pump(src, dst) -> None:
-            try:
-                while data := await src.read(65536):
-                    if not self.frozen:  # frozen: bytes vanish, nothing is closed
-                        dst.write(data)
-                        await dst.drain()
-            except (ConnectionError, OSError):
-                pass
-            finally:
-                dst.close()
-
-        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
-
-    def cut(self) -> None:
-        for client, upstream in self._pairs:
-            client.transport.abort()
-            upstream.transport.abort()
-        self._pairs.clear()
-
-    async def close(self) -> None:
-        self.cut()
-        if self._server is not None:
-            self._server.close()
 
 
 @pytest.fixture
@@ -174,3 +50,30 @@ async def tcp_proxy():
     yield make
     for proxy in proxies:
         await proxy.close()
+
+
+@pytest.fixture
+def phones(asterisk, ports):
+    """Make registered pyVoIP phones; all are stopped at the end."""
+    made: list[Phone] = []
+
+    async def make(username: str, password: str, **kwargs) -> Phone:
+        low, high = ports.rtp(10)
+        phone = Phone(server="127.0.0.1", port=asterisk.sip_port, username=username,
+                      password=password, sip_port=ports.sip(), rtp_low=low, rtp_high=high,
+                      **kwargs)
+        await asyncio.to_thread(phone.start)
+        made.append(phone)
+        return phone
+
+    yield make
+    for phone in made:
+        phone.stop()
+    # A leaked RTP thread (non-daemon) would keep the test process from ever exiting.
+    deadline = time.monotonic() + 2
+    while (leaked := [t for t in threading.enumerate() if t.name.startswith("RTP")
+                      and t.is_alive()]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not leaked, f"{len(leaked)} pyVoIP RTP thread(s) still running"
+
+

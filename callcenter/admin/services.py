@@ -17,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from callcenter.bus import EventBus
 from callcenter.config import FILES, ConfigIssue, ConfigStore, diff_configs
 from callcenter.storage import ConfigChange, Store
+
+from .notifier import AdminNotifier
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +40,11 @@ class ApplyResult:
 
 
 class AdminService:
-    def __init__(self, *, config_store: ConfigStore, store: Store, bus: EventBus,
+    def __init__(self, *, config_store: ConfigStore, store: Store, notifier: AdminNotifier,
                  clock: Callable[[], float]) -> None:
         self.config_store = config_store
         self.store = store
-        self.bus = bus
+        self.notifier = notifier
         self.clock = clock
 
     @staticmethod
@@ -64,6 +65,8 @@ class AdminService:
         if filename not in FILES:
             raise ValueError(f"{filename!r} is not a config file")
         old_text = self.read(filename)
+        if old_text == text:  # nothing to apply: no write, no backup, no change record
+            return ApplyResult(True, [], "no changes", None)
         old = self.config_store.config
         # In the event loop's thread: reload subscribers touch the engine.
         issues = self.config_store.apply_text(filename, text, actor=actor)
@@ -73,14 +76,10 @@ class AdminService:
             return ApplyResult(False, issues, None, None)
         new = self.config_store.config
         summary = diff_configs(old, new).summary() if new is not old else "no changes"
-        if old_text == text:
-            summary = "no changes"
         change = await self.store.record_config_change(actor, filename, summary, old_text,
                                                        text, at=self.clock())
         log.info("admin.applied", extra={"user": actor, "file": filename, "summary": summary})
-        self.bus.publish("config.changed", {"file": filename, "actor": actor,
-                                            "summary": summary, "change_id": change.id},
-                         at=change.at)
+        self.notifier.config_changed(change)
         return ApplyResult(True, issues, summary, change)
 
     async def changes(self, limit: int = 50, filename: str | None = None) -> list[ConfigChange]:

@@ -17,6 +17,7 @@ from typing import Any
 import acd
 from callcenter.bus import EventBus
 from callcenter.config.models import Config
+from callcenter.errors import FieldError
 from callcenter.routing.mapping import agent_model
 from callcenter.routing.services import RoutingService
 from callcenter.storage import Store
@@ -69,7 +70,7 @@ class AgentService:
         if agent is None:
             raise AgentError(f"no agent {agent_id!r} in agents.yaml")
         if device is not None and device != agent.extension:
-            raise AgentError(f"device {device} is not {agent_id}'s extension")
+            raise FieldError("device", f"device {device} is not {agent_id}'s extension")
         for other in self.sessions.values():
             if device and other.device == device and other.agent_id != agent_id:
                 raise AgentError(f"device {device} is in use by another agent")
@@ -78,28 +79,21 @@ class AgentService:
                    device=device)
         if device is not None and self.device_probe is not None:
             self.device_probe(device)
-        if self.routing.engine.agent(agent_id) is None or \
-                self.routing.engine.agent(agent_id).presence == acd.Presence.LOGGED_OUT:
-            self.routing.submit(lambda now: self.routing.engine.agent_login(
-                self._model(agent_id), now, ready=ready))
-        else:
-            self.routing.submit(lambda now: self.routing.engine.update_agent(
-                self._model(agent_id), now))
+        self.routing.login(self._model(agent_id), ready=ready)
         return self.status(agent_id)
 
     def logout(self, agent_id: str) -> None:
         self.sessions.pop(agent_id, None)
         self._save(agent_id, "logged_out", None, device=None)
-        self.routing.submit(lambda now: self.routing.engine.agent_logout(agent_id, now))
+        self.routing.logout(agent_id)
 
     def set_state(self, agent_id: str, state: str, reason: str | None = None) -> dict:
         if state not in ("ready", "not_ready"):
-            raise AgentError("state must be ready or not_ready")
+            raise FieldError("state", "state must be ready or not_ready")
         if agent_id not in self.sessions:
             raise AgentError(f"{agent_id} is not logged in")
         self._save(agent_id, state, reason)
-        self.routing.submit(lambda now: self.routing.engine.agent_set_state(
-            agent_id, state, now, reason))
+        self.routing.set_state(agent_id, state, reason)
         return self.status(agent_id)
 
     async def restore(self) -> list[str]:
@@ -117,13 +111,10 @@ class AgentService:
             device = saved.device if saved.device == agent.extension else None
             self.sessions[saved.agent_id] = Session(saved.agent_id, device, device_ok=False)
             ready = saved.presence == "ready"
-            agent_id = saved.agent_id
-            self.routing.submit(lambda now, a=agent_id, r=ready: self.routing.engine.agent_login(
-                self._model(a), now, ready=r))
+            self.routing.login(self._model(saved.agent_id), ready=ready)
             if not ready and saved.reason and saved.reason != "login":
-                self.routing.submit(lambda now, a=agent_id, why=saved.reason: self.routing
-                                    .engine.agent_set_state(a, "not_ready", now, why))
-            restored.append(agent_id)
+                self.routing.set_state(saved.agent_id, "not_ready", saved.reason)
+            restored.append(saved.agent_id)
         log.info("agents.restored", extra={"count": len(restored)})
         return restored
 
@@ -153,8 +144,7 @@ class AgentService:
             if session.device == device and session.device_ok != ok:
                 session.device_ok = ok
                 log.info("agents.device_health", extra={"agent": session.agent_id, "ok": ok})
-                self.routing.submit(lambda now, a=session.agent_id: self.routing.engine
-                                    .update_agent(self._model(a), now))
+                self.routing.update_agent(self._model(session.agent_id))
 
     def refresh(self) -> None:
         """Config reloaded: logged-in agents get their new skills and memberships."""
@@ -162,15 +152,14 @@ class AgentService:
             if self.config().agent(agent_id) is None:
                 self.logout(agent_id)
             else:
-                self.routing.submit(lambda now, a=agent_id: self.routing.engine.update_agent(
-                    self._model(a), now))
+                self.routing.update_agent(self._model(agent_id))
 
     def device_of(self, agent_id: str) -> str | None:
         session = self.sessions.get(agent_id)
         return session.device if session else None
 
     def status(self, agent_id: str) -> dict[str, Any]:
-        view = self.routing.engine.agent(agent_id)
+        view = self.routing.agent(agent_id)
         session = self.sessions.get(agent_id)
         return {
             "agent_id": agent_id,
@@ -206,11 +195,12 @@ class AgentService:
         offer = self._own_offer(agent_id, offer_id)
         if offer.channel == acd.VOICE:
             raise AgentError("answer the phone to take a call")
-        self.routing.submit(lambda now: self.routing.engine.offer_accepted(offer_id, now))
+        if not self.routing.accept(offer_id):
+            raise AgentError("that offer is no longer open")
 
     def reject(self, agent_id: str, offer_id: str) -> None:
         self._own_offer(agent_id, offer_id)
-        self.routing.submit(lambda now: self.routing.engine.offer_rejected(offer_id, now))
+        self.routing.reject(offer_id)
 
     async def finish_wrapup(self, agent_id: str, task_id: str, disposition: str | None,
                             notes: str | None) -> None:
@@ -220,8 +210,8 @@ class AgentService:
         queue = self.config().queues.get(interaction.queue or "")
         codes = [d.code for d in queue.dispositions] if queue else []
         if disposition is not None and codes and disposition not in codes:
-            raise AgentError(f"disposition must be one of {', '.join(codes)}")
+            raise FieldError("disposition", f"disposition must be one of {', '.join(codes)}")
         if disposition is None and queue is not None and queue.require_disposition:
-            raise AgentError("this queue requires a disposition")
+            raise FieldError("disposition", "this queue requires a disposition")
         await self.store.update_interaction(task_id, disposition=disposition, notes=notes)
-        self.routing.submit(lambda now: self.routing.engine.wrapup_done(agent_id, now, task_id))
+        self.routing.finish_wrapup(agent_id, task_id)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from callcenter.web.endpoints import (
+from callcenter.webkit.endpoints import (
     COOKIE,
     PUBLIC,
     STAFF,
     Api,
     ApiError,
     Call,
+    invalid,
 )
+from callcenter.webkit.principal import Principal
 
 from .schemas import Done, LoginRequest, Me, PasswordChange
-from .services import LoginError, Principal, RateLimited
+from .services import AuthService, LoginError, RateLimited
 
 api = Api("auth", "Console accounts and sessions (cookie `cc_session`).")
 
@@ -27,19 +29,19 @@ def me(principal: Principal) -> Me:
 
 
 def set_session_cookie(call: Call, response: web.StreamResponse, token: str) -> None:
-    services = call.services
-    secure = services.public_origin().startswith("https://")
-    response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", secure=secure,
-                        path="/", max_age=int(services.deps.session_ttl))
+    auth: AuthService = call.service
+    response.set_cookie(COOKIE, token, httponly=True, samesite="Strict",
+                        secure=auth.secure_cookies, path="/", max_age=int(auth.session_ttl))
 
 
 @api.route("POST", "/api/auth/login", roles=PUBLIC, body=LoginRequest, response=Me,
-           summary="Log in; sets the session cookie. 429 with Retry-After when throttled.")
+           summary="Log in; sets the session cookie. 429 with Retry-After when throttled.",
+           errors={401, 429})
 async def login(call: Call) -> web.Response:
     body: LoginRequest = call.body
     address = call.request.remote or "unknown"
     try:
-        token, principal = await call.services.auth.login(body.username, body.password, address)
+        token, principal = await call.service.login(body.username, body.password, address)
     except RateLimited as exc:
         raise ApiError(429, "too_many_attempts", str(exc),
                        headers={"Retry-After": str(int(exc.retry_after + 0.999))}) from None
@@ -47,8 +49,7 @@ async def login(call: Call) -> web.Response:
         raise ApiError(401, "bad_credentials", str(exc)) from None
     previous = call.request.cookies.get(COOKIE)
     if previous:  # a new login replaces the browser's old session
-        await call.services.auth.logout(previous)
-        await call.services.hub.close_session(previous)
+        await call.service.logout(previous)
     response = web.json_response(me(principal).model_dump())
     set_session_cookie(call, response, token)
     return response
@@ -58,8 +59,7 @@ async def login(call: Call) -> web.Response:
            summary="End this session (and close its WebSockets); clears the cookie.")
 async def logout(call: Call) -> web.Response:
     token = call.request.cookies.get(COOKIE, "")
-    await call.services.auth.logout(token)
-    await call.services.hub.close_session(token)
+    await call.service.logout(token)
     response = web.json_response(Done().model_dump())
     response.del_cookie(COOKIE, path="/")
     return response
@@ -74,14 +74,11 @@ async def whoami(call: Call) -> Me:
            summary="Change my password; every other session of mine ends.")
 async def change_password(call: Call) -> web.Response:
     body: PasswordChange = call.body
-    auth = call.services.auth
     try:
-        await auth.change_password(call.user, body.current_password, body.new_password)
+        token = await call.service.change_password(call.user, body.current_password,
+                                                   body.new_password)
     except LoginError as exc:
-        raise ApiError(400, "bad_password", str(exc)) from None
-    await call.services.hub.close_user(call.user.username)
-    token, _ = await auth.store.create_session(call.user.username, ttl=auth.session_ttl,
-                                               now=auth.clock())
+        raise invalid("current_password", str(exc)) from None
     response = web.json_response(Done().model_dump())
     set_session_cookie(call, response, token)
     return response

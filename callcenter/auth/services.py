@@ -25,7 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from callcenter.config.models import Config
-from callcenter.storage import Store, User
+from callcenter.storage import Store
+from callcenter.webkit.principal import Principal, principal_for
+
+from .notifier import AuthNotifier
 
 log = logging.getLogger(__name__)
 
@@ -65,63 +68,6 @@ async def sync_users(config: Config, store: Store, *, now: float | None = None) 
             counts["disabled"] += 1
     log.info("auth.users_synced", extra={f"users_{k}": v for k, v in counts.items()})
     return counts
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is calling: the session's user, with their teams as agents.yaml says now."""
-
-    username: str
-    role: str
-    agent_id: str | None
-    display_name: str | None
-    team: str | None = None
-    supervises: frozenset[str] = frozenset()
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    def as_dict(self) -> dict:
-        return {"username": self.username, "role": self.role, "agent_id": self.agent_id,
-                "display_name": self.display_name, "team": self.team,
-                "teams_supervised": sorted(self.supervises)}
-
-
-def principal_for(user: User, config: Config) -> Principal:
-    agent = config.agent(user.agent_id) if user.agent_id else None
-    if agent is not None:
-        return Principal(user.username, user.role, agent.id, user.display_name or agent.name,
-                         agent.team, frozenset(agent.teams_supervised))
-    return Principal(user.username, user.role, user.agent_id, user.display_name, None,
-                     frozenset(user.teams))
-
-
-# ---------------------------------------------------------------------------- policy
-
-
-def may_supervise(principal: Principal, agent_id: str, config: Config) -> bool:
-    """Admins act on anyone; a supervisor on agents of a team they supervise."""
-    if principal.role == "admin":
-        return True
-    if principal.role != "supervisor":
-        return False
-    agent = config.agent(agent_id)
-    return agent is not None and agent.team is not None and agent.team in principal.supervises
-
-
-def visible_agent_ids(principal: Principal, config: Config) -> list[str]:
-    return [a.id for a in config.agents if may_supervise(principal, a.id, config)]
-
-
-def visible_queue_ids(principal: Principal, config: Config) -> list[str]:
-    """Queues a supervisor watches: those naming one of their teams, or no team at all."""
-    if principal.role == "admin":
-        return list(config.queues)
-    if principal.role != "supervisor":
-        return []
-    return [qid for qid, q in config.queues.items()
-            if not q.teams or principal.supervises.intersection(q.teams)]
 
 
 # ---------------------------------------------------------------------------- throttling
@@ -185,13 +131,18 @@ class RateLimited(Exception):
 
 
 class AuthService:
-    def __init__(self, *, store: Store, config: Callable[[], Config],
+    def __init__(self, *, store: Store, config: Callable[[], Config], notifier: AuthNotifier,
                  clock: Callable[[], float] = time.time, session_ttl: float) -> None:
         self.store = store
         self.config = config
+        self.notifier = notifier
         self.clock = clock
         self.session_ttl = session_ttl
         self.limiter = RateLimiter(lambda: self.config().callcenter.web.login_attempts_per_minute)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.config().callcenter.web.public_origin.startswith("https://")
 
     async def login(self, username: str, password: str, address: str) -> tuple[str, Principal]:
         """A new session token and who it is; ``RateLimited`` / ``LoginError`` otherwise."""
@@ -230,13 +181,20 @@ class AuthService:
         return principal_for(user, self.config())
 
     async def logout(self, token: str) -> None:
+        """End the session; its consoles' live connections close."""
         await self.store.delete_session(token)
+        self.notifier.session_ended(token)
 
-    async def change_password(self, principal: Principal, old: str, new: str) -> None:
-        """Check the old password, set the new one and end the user's other sessions."""
+    async def change_password(self, principal: Principal, old: str, new: str) -> str:
+        """Check the old password, set the new one, end the user's sessions; a new
+        session token for the browser that made the change."""
         user = await self.store.verify_password(principal.username, old)
         if user is None:
             raise LoginError("the current password is wrong")
         await self.store.set_password(principal.username, new, revoke_sessions=True,
                                       now=self.clock())
+        self.notifier.user_sessions_ended(principal.username)
         log.info("auth.password_changed", extra={"user": principal.username})
+        token, _ = await self.store.create_session(principal.username, ttl=self.session_ttl,
+                                                   now=self.clock())
+        return token

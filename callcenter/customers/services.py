@@ -16,6 +16,7 @@ from typing import Any
 
 from callcenter.config.models import Config
 from callcenter.storage import Customer, HistoryEntry, Interaction, Store, mask_identity
+from callcenter.webkit.principal import Principal
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +27,18 @@ _MENU_OUTCOMES = {"timeout": {"zh": "未按键", "en": "no key"},
 MESSAGES_PER_INTERACTION = 3
 
 
+class CustomerForbidden(Exception):
+    """The user may not read this customer; the message says why."""
+
+
 class CustomerService:
     def __init__(self, store: Store, config: Config | Callable[[], Config],
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 held_by: Callable[[str], Iterable[str]] = lambda _agent: ()) -> None:
         self.store = store
         self._config = config
         self.clock = clock
+        self._held_by = held_by  # the tasks an agent holds now (routing's view)
 
     @property
     def config(self) -> Config:
@@ -160,6 +167,21 @@ class CustomerService:
         return None
 
     # ------------------------------------------------------------------ access
+
+    async def history_for(self, principal: Principal, customer_id: int) -> dict[str, Any]:
+        """The customer's card and history; an agent sees only their own customers.
+
+        ``LookupError`` for an unknown customer, ``CustomerForbidden`` for another's.
+        """
+        if principal.role == "agent":
+            agent_id = principal.agent_id or ""
+            if not await self.served_by(customer_id, agent_id, self._held_by(agent_id)):
+                raise CustomerForbidden("you may read the history of your own customers only")
+        customer = await self.store.get_customer(customer_id)
+        if customer is None:
+            raise LookupError("no such customer")
+        return {"customer": self.customer_card(customer),
+                "history": await self.history(customer.id)}
 
     async def served_by(self, customer_id: int, agent_id: str,
                         current_tasks: Iterable[str] = ()) -> bool:

@@ -1,19 +1,14 @@
 """The routing service: one queue engine for every channel, driven from asyncio.
 
-The engine (``acd``) is pure: it takes an input with ``now`` and returns
-outputs. This service is everything around it:
+The engine (``acd``) is pure and private to this service. Everything else talks
+to it through the typed commands and queries below, which read the clock and
+pass it in; results travel one way: a command returns only what its caller must
+know now (was the offer still live? why was the task refused?), and the
+engine's outputs are applied, in order, by the ``Outbox``.
 
-* it reads the clock (wall time, seconds) and passes it in;
-* it wakes the engine at ``next_deadline()`` (offer timeouts, escalations,
-  wrap-up ends, position announcements);
-* it applies outputs **in the order the engine produced them**, one at a
-  time, through an outbox: a channel adapter (voice, chat) carries out the
-  decisions for its channel; log events go to the store's queue log, update
-  the interaction record and feed the live statistics; agent state changes
-  are stored and published.
-
-Ordering matters: an Offer and the WithdrawOffer that follows it must reach
-Asterisk in that order, or an agent would be rung for a caller already gone.
+The service also wakes the engine at ``next_deadline()`` (offer timeouts,
+escalations, wrap-up ends, position announcements) and at midnight in the
+contact center's time zone, when the "contacts today" counters start again.
 """
 
 from __future__ import annotations
@@ -21,69 +16,49 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import acd
-from acd import events as ev
 from callcenter.bus import EventBus
+from callcenter.routing.outbox import ChannelAdapter, Outbox
 from callcenter.storage import Store
 
 log = logging.getLogger(__name__)
 
-OUTCOMES = {
-    ev.K_ABANDON: "abandoned",
-    ev.K_EXITWITHTIMEOUT: "timeout",
-    ev.K_EXITEMPTY: "empty",
-    ev.K_FULL: "refused",
-    ev.K_JOINEMPTY: "refused",
-    ev.K_REFUSED: "refused",
-    ev.K_COMPLETEAGENT: "answered",
-    ev.K_COMPLETECALLER: "answered",
-}
 
-
-PRESENCES = frozenset({"ready", "not_ready", "logged_out"})
-
-
-class ChannelAdapter(Protocol):
-    """Carries out the engine's decisions for one channel (voice, chat).
-
-    ``after_batch`` runs once the decisions of one engine input are all applied,
-    so an adapter can act on them together (ring every agent of a ring_all at once).
-    """
-
-    async def apply(self, decision: acd.Decision) -> None: ...
-
-    async def after_batch(self) -> None: ...
+def next_midnight(now: float, zone: ZoneInfo) -> float:
+    """The next local midnight after ``now`` (epoch seconds), in ``zone``."""
+    today = datetime.fromtimestamp(now, zone).date()
+    return datetime.combine(today + timedelta(days=1), datetime.min.time(), zone).timestamp()
 
 
 class RoutingService:
-    def __init__(self, *, engine: acd.Engine, stats: acd.Stats, store: Store, bus: EventBus,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.engine = engine
-        self.stats = stats
-        self.store = store
-        self.bus = bus
+    def __init__(self, *, queues: Iterable[acd.Queue], store: Store, bus: EventBus,
+                 clock: Callable[[], float] = time.time, timezone: str = "UTC",
+                 rng: random.Random | None = None) -> None:
+        queues = list(queues)
+        self._engine = acd.Engine(queues=queues, rng=rng or random.Random())
+        self._stats = acd.Stats(queues=queues)
+        self._outbox = Outbox(stats=self._stats, store=store, bus=bus)
         self.clock = clock
-        self._adapters: dict[str, ChannelAdapter] = {}
-        self._task_channel: dict[str, str] = {}
-        self._offered: set[str] = set()
-        self._outbox: asyncio.Queue[list[acd.Output]] = asyncio.Queue()
+        self._zone = ZoneInfo(timezone)
+        self._midnight = next_midnight(clock(), self._zone)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._idle = asyncio.Event()
-        self._idle.set()
         self._stopping = False
 
-    # ---- wiring -------------------------------------------------------------
+    # ---- wiring ------------------------------------------------------------------
 
     def attach(self, channel: str, adapter: ChannelAdapter) -> None:
-        self._adapters[channel] = adapter
+        self._outbox.attach(channel, adapter)
 
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._drain(), name="routing-outbox"),
+        self._tasks = [asyncio.create_task(self._outbox.drain(lambda: not self._stopping),
+                                           name="routing-outbox"),
                        asyncio.create_task(self._timer(), name="routing-timer")]
 
     async def stop(self, timeout: float = 5.0) -> None:
@@ -93,7 +68,7 @@ class RoutingService:
                 async with asyncio.timeout(timeout):
                     await self.flush()
             except TimeoutError:
-                log.error("routing.stop_unflushed", extra={"batches": self._outbox.qsize()})
+                log.error("routing.stop_unflushed", extra={"batches": self._outbox.pending})
         self._stopping = True
         self._wake.set()
         for task in self._tasks:
@@ -102,130 +77,125 @@ class RoutingService:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    # ---- inputs -------------------------------------------------------------
-
-    def submit(self, call: Callable[[float], list[acd.Output]]) -> list[acd.Output]:
-        """Run one engine input now; its outputs are applied in order, later."""
-        outputs = call(self.clock())
-        if outputs:
-            self._idle.clear()
-            self._outbox.put_nowait(outputs)
-        self._wake.set()
-        return outputs
-
-    def arrive(self, task: acd.Task) -> list[acd.Output]:
-        self._task_channel[task.id] = task.channel
-        return self.submit(lambda now: self.engine.task_arrived(task, now))
-
-    def channel_of(self, task_id: str) -> str | None:
-        return self._task_channel.get(task_id)
-
     async def flush(self) -> None:
         """Wait until every output so far has been applied (tests, shutdown)."""
-        while not self._outbox.empty() or not self._idle.is_set():
-            await self._idle.wait()
-            await asyncio.sleep(0)
+        await self._outbox.flush()
 
-    # ---- inside -------------------------------------------------------------
+    # ---- commands: tasks ------------------------------------------------------------
+
+    def arrive(self, task: acd.Task) -> str | None:
+        """Queue a task; the reason it was refused (full, nobody logged in...), or None."""
+        self._outbox.task_channel[task.id] = task.channel
+        outputs = self._run(lambda now: self._engine.task_arrived(task, now))
+        refused = next((o for o in outputs
+                        if isinstance(o, acd.RejectArrival) and o.task_id == task.id), None)
+        return refused.reason if refused else None
+
+    def cancel(self, task_id: str, reason: str = "abandon") -> None:
+        """The customer left before being connected."""
+        self._run(lambda now: self._engine.task_cancelled(task_id, now, reason))
+
+    def end(self, task_id: str, by: str) -> None:
+        """The conversation is over (``by`` "agent" or "caller"); wrap-up starts."""
+        self._run(lambda now: self._engine.task_ended(task_id, now, by))
+
+    def transfer(self, task_id: str, *, queue: str | None = None,
+                 agent_id: str | None = None) -> str | None:
+        """Blind transfer: a new queue visit; the reason it cannot be done, or None."""
+        outputs = self._run(lambda now: self._engine.transfer(task_id, now, queue=queue,
+                                                              agent_id=agent_id))
+        ignored = next((o for o in outputs if isinstance(o, acd.Ignored)), None)
+        return ignored.reason if ignored else None
+
+    # ---- commands: offers -------------------------------------------------------------
+
+    def accept(self, offer_id: str) -> bool:
+        """The agent took the offer; False if it was no longer live (withdrawn, timed out)."""
+        outputs = self._run(lambda now: self._engine.offer_accepted(offer_id, now))
+        return not any(isinstance(o, acd.Ignored) for o in outputs)
+
+    def reject(self, offer_id: str) -> None:
+        self._run(lambda now: self._engine.offer_rejected(offer_id, now))
+
+    # ---- commands: agents --------------------------------------------------------------
+
+    def login(self, agent: acd.Agent, *, ready: bool) -> None:
+        """Sign in (or, if signed in already, take the agent's new skills and capacity)."""
+        view = self._engine.agent(agent.id)
+        if view is None or view.presence == acd.Presence.LOGGED_OUT:
+            self._run(lambda now: self._engine.agent_login(agent, now, ready=ready))
+        else:
+            self.update_agent(agent)
+
+    def logout(self, agent_id: str) -> None:
+        self._run(lambda now: self._engine.agent_logout(agent_id, now))
+
+    def set_state(self, agent_id: str, state: str, reason: str | None = None) -> None:
+        self._run(lambda now: self._engine.agent_set_state(agent_id, state, now, reason))
+
+    def update_agent(self, agent: acd.Agent) -> None:
+        self._run(lambda now: self._engine.update_agent(agent, now))
+
+    def finish_wrapup(self, agent_id: str, task_id: str | None = None) -> None:
+        self._run(lambda now: self._engine.wrapup_done(agent_id, now, task_id))
+
+    def update_queues(self, queues: Iterable[acd.Queue]) -> None:
+        """A configuration reload: waiting contacts keep their place."""
+        queues = list(queues)
+        self._stats.update_queues(queues)
+        self._run(lambda now: self._engine.update_queues(queues, now))
+
+    # ---- queries --------------------------------------------------------------------------
+
+    def agent(self, agent_id: str) -> acd.AgentView | None:
+        return self._engine.agent(agent_id)
+
+    def agents(self) -> list[acd.AgentView]:
+        return self._engine.agents()
+
+    def waiting(self, queue: str | None = None) -> list[acd.WaitingTask]:
+        return self._engine.waiting(queue)
+
+    def task(self, task_id: str) -> acd.WaitingTask | None:
+        return self._engine.task(task_id)
+
+    def channel_of(self, task_id: str) -> str | None:
+        return self._outbox.task_channel.get(task_id)
+
+    def intervals(self, queue: str | None = None) -> list[tuple[str, float, acd.QueueCounters]]:
+        return list(self._stats.intervals(queue))
+
+    def realtime(self, queue: str, now: float) -> acd.QueueNow:
+        return self._stats.realtime(queue, now)
+
+    @property
+    def interval_seconds(self) -> float:
+        return self._stats.interval_seconds
+
+    # ---- inside ---------------------------------------------------------------------------
+
+    def _run(self, step: Callable[[float], list[acd.Output]]) -> list[acd.Output]:
+        outputs = step(self.clock())
+        self._outbox.put(outputs)
+        self._wake.set()
+        return outputs
 
     async def _timer(self) -> None:
         # asyncio.timeout, not wait_for: in Python 3.11 wait_for can swallow a
         # cancellation that arrives as the event fires, and this loop would outlive stop().
         while not self._stopping:
             self._wake.clear()
-            deadline = self.engine.next_deadline()
-            delay = None if deadline is None else max(0.0, deadline - self.clock())
+            deadline = self._engine.next_deadline()
+            wake_at = self._midnight if deadline is None else min(deadline, self._midnight)
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
+                async with asyncio.timeout(max(0.0, wake_at - self.clock())):
                     await self._wake.wait()
-            if deadline is not None and self.clock() >= deadline and not self._stopping:
-                self.submit(self.engine.advance)
-
-    async def _drain(self) -> None:
-        while not self._stopping:
-            outputs = await self._outbox.get()
-            try:
-                await self._apply_all(outputs)
-            except Exception:
-                log.exception("routing.apply_failed")
-            if self._outbox.empty():
-                self._idle.set()
-
-    async def _apply_all(self, outputs: list[acd.Output]) -> None:
-        logs = [o for o in outputs if isinstance(o, acd.LogEvent)]
-        self.stats.feed(outputs)
-        touched: set[ChannelAdapter | None] = set()
-        if logs:
-            await self.store.log_events([
-                {"event": e.kind, "at": e.time, "interaction_id": e.task_id, "queue": e.queue,
-                 "agent": e.agent_id, "data": dict(e.data)} for e in logs])
-        for output in outputs:
-            if isinstance(output, acd.LogEvent):
-                await self._record(output)
-            elif isinstance(output, acd.AgentStateChanged):
-                await self.store.record_agent_state(output.agent_id, output.state.value,
-                                                    output.reason, at=output.time)
-                if output.state.value in PRESENCES:  # idle: the summary is the presence
-                    await self.store.save_presence(output.agent_id, output.state.value,
-                                                   reason=output.reason, at=output.time)
-                self.bus.publish("agent.state", {"state": output.state.value,
-                                                 "reason": output.reason},
-                                 at=output.time, agent_id=output.agent_id)
-            elif isinstance(output, acd.Ignored):
-                log.debug("routing.ignored", extra={"input": output.input,
-                                                    "reason": output.reason})
-            else:
-                touched.add(await self._to_adapter(output))
-        for adapter in touched:
-            if adapter is not None:
-                try:
-                    await adapter.after_batch()
-                except Exception:
-                    log.exception("routing.adapter_failed", extra={"decision": "after_batch"})
-        # Decisions later in the batch (WithdrawOffer after ABANDON) still need the channel.
-        for event in logs:
-            if event.kind in OUTCOMES and event.task_id:
-                self._task_channel.pop(event.task_id, None)
-
-    async def _to_adapter(self, decision: acd.Decision) -> ChannelAdapter | None:
-        task_id = getattr(decision, "task_id", None)
-        channel = getattr(decision, "channel", None) or self._task_channel.get(task_id or "")
-        adapter = self._adapters.get(channel or "")
-        if adapter is None:
-            log.error("routing.no_adapter", extra={"channel": channel,
-                                                   "decision": type(decision).__name__})
-            return None
-        try:
-            await adapter.apply(decision)
-        except Exception:
-            log.exception("routing.adapter_failed", extra={"decision": type(decision).__name__})
-        return adapter
-
-    async def _record(self, event: acd.LogEvent) -> None:
-        """Keep the interaction record in step with the queue log."""
-        fields: dict[str, Any] = {}
-        task_id = event.task_id
-        if task_id is None:
-            return
-        if event.kind == ev.K_ENTERQUEUE:
-            fields["queue"] = event.queue
-        elif event.kind == ev.K_OFFER and task_id not in self._offered:
-            self._offered.add(task_id)
-            fields["offered_at"] = event.time
-        elif event.kind == ev.K_CONNECT:
-            fields.update(answered_at=event.time, agent_id=event.agent_id, queue=event.queue)
-        elif event.kind == ev.K_WRAPUP:
-            fields["wrapup_ended_at"] = event.time
-        elif event.kind == ev.K_TRANSFER:
-            fields["outcome"] = "transferred"
-        if event.kind in OUTCOMES:
-            fields.update(ended_at=event.time, outcome=OUTCOMES[event.kind])
-            self._offered.discard(task_id)
-        if fields:
-            try:
-                await self.store.update_interaction(task_id, **fields)
-            except LookupError:
-                log.warning("routing.no_interaction", extra={"task": task_id})
-        self.bus.publish("queue.event", {"kind": event.kind, "task": task_id,
-                                         **{k: v for k, v in event.data.items()}},
-                         at=event.time, agent_id=event.agent_id, queue=event.queue)
+            if self._stopping:
+                return
+            now = self.clock()
+            if now >= self._midnight:
+                self._midnight = next_midnight(now, self._zone)
+                self._run(self._engine.reset_daily_counters)
+                log.info("routing.new_day", extra={"next": self._midnight})
+            if deadline is not None and now >= deadline:
+                self._run(self._engine.advance)

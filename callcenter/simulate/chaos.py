@@ -98,7 +98,7 @@ def write_config(plan: LoadPlan, work: Path) -> tuple[Path, dict[str, int]]:
     shutil.copytree(REPO / "config", directory)
     ports = {"ami": _free_port(), "sip": _free_port(socket.SOCK_DGRAM), "agi": _free_port(),
              "web": _free_port()}
-    rtp = 44000 + (os.getpid() % 20) * 1000
+    rtp = 40000 + (os.getpid() % 10) * 2000  # two RTP sessions (caller, agent) per call
     yaml = YAML(typ="safe", pure=True)
     names = [f"q{i + 1}" for i in range(plan.queues)]
 
@@ -109,7 +109,7 @@ def write_config(plan: LoadPlan, work: Path) -> tuple[Path, dict[str, int]]:
     cc = yaml.load((directory / "callcenter.yaml").read_text())
     cc["ami"].update(port=ports["ami"], ping_interval_seconds=1, reconnect_max_delay_seconds=1)
     cc["asterisk"].update(managed=True, sip_port=ports["sip"], agi_port=ports["agi"],
-                          rtp_start=rtp, rtp_end=rtp + 999,
+                          rtp_start=rtp, rtp_end=rtp + 1999,
                           inbound_numbers=[queue_number(i) for i in range(plan.queues)])
     cc["web"].update(port=ports["web"], public_origin=f"http://127.0.0.1:{ports['web']}",
                      login_attempts_per_minute=1000)

@@ -25,6 +25,10 @@ class VoiceError(ValueError):
     """A request the voice side cannot carry out; the message says why."""
 
 
+class NoTelephone(VoiceError):
+    """No Asterisk is connected to this engine (chat only, or console tests)."""
+
+
 @dataclass(frozen=True)
 class AsteriskPaths:
     """Where Asterisk's files are, seen from Asterisk and from this host."""

@@ -71,8 +71,7 @@ class Intake:
                         preferred_wait_seconds=wait_for_last_agent if preferred else 0)
         log.info("voice.queued", extra={"task": task.id, "queue": task.queue,
                                         "caller": mask_number(number)})
-        outputs = deps.routing.arrive(task)
-        if any(isinstance(o, acd.RejectArrival) and o.task_id == task.id for o in outputs):
+        if deps.routing.arrive(task) is not None:  # refused: full, nobody to answer...
             voice_call.ended = True
             deps.book.remove(voice_call)
             return {dialplan.EXIT_REASON: "refused", dialplan.ROUTE: "exit"}

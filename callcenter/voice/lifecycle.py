@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import acd
 from callcenter.ami.link import AmiEvent
+from callcenter.errors import FieldError
 from callcenter.voice import dialplan, recipes
 from callcenter.voice.base import VoiceDeps, VoiceError
 from callcenter.voice.calls import VoiceCall
@@ -53,9 +54,7 @@ class Lifecycle:
             await self.deps.send([recipes.setvar(call.caller_uid, dialplan.CALLBACK_ENABLED,
                                                  "yes")], "offer callback")
         elif action.action == acd.EscalationActionKind.VOICEMAIL:
-            routing = self.deps.routing
-            routing.submit(lambda now: routing.engine.task_cancelled(
-                call.task_id, now, "voicemail"))
+            self.deps.routing.cancel(call.task_id, "voicemail")
             await self.leave(call.task_id, "voicemail")
 
     # ---- events from Asterisk ------------------------------------------------------
@@ -95,9 +94,7 @@ class Lifecycle:
             return
         if not call.ended:
             call.ended = True
-            routing = self.deps.routing
-            routing.submit(lambda now: routing.engine.task_cancelled(
-                call.task_id, now, "abandon"))
+            self.deps.routing.cancel(call.task_id, "abandon")
             # Asterisk's Dial stops any agent still ringing for this caller.
         self._forget(call)
 
@@ -123,15 +120,12 @@ class Lifecycle:
         config = deps.config()
         target = queue or call.queue
         if target not in config.queues or "voice" not in config.queues[target].channels:
-            raise VoiceError(f"{target!r} is not a voice queue")
+            raise FieldError("queue", f"{target!r} is not a voice queue")
         if to_agent is not None and config.agent(to_agent) is None:
-            raise VoiceError(f"no agent {to_agent!r}")
-        routing = deps.routing
-        outputs = routing.submit(lambda now: routing.engine.transfer(
-            call.task_id, now, queue=target, agent_id=to_agent))
-        ignored = next((o for o in outputs if isinstance(o, acd.Ignored)), None)
-        if ignored is not None:
-            raise VoiceError(f"cannot transfer: {ignored.reason}")
+            raise FieldError("agent", f"no agent {to_agent!r}")
+        refused = deps.routing.transfer(call.task_id, queue=target, agent_id=to_agent)
+        if refused is not None:
+            raise VoiceError(f"cannot transfer: {refused}")
         deps.book.drop_leg(call.agent_uid)
         call.connected, call.queue, call.position = False, target, None
         call.clear_agent()
@@ -162,8 +156,7 @@ class Lifecycle:
             return
         call.ended = True
         agent_id = call.agent_id
-        routing = self.deps.routing
-        routing.submit(lambda now: routing.engine.task_ended(call.task_id, now, by))
+        self.deps.routing.end(call.task_id, by)
         # The dialplan ends the caller's side itself (cc-end); a callback's agent leg
         # (an Originate, no dialplan after the bridge) is hung up here.
         if call.callback and call.agent_uid:

@@ -157,10 +157,7 @@ class Offers:
         ring = call.ring_for(event.get("Endpoint")) if call else None
         accepted = False
         if call is not None and ring is not None and not ring.withdrawn and not call.connected:
-            offer_id = ring.offer_id
-            outputs = deps.routing.submit(
-                lambda now: deps.routing.engine.offer_accepted(offer_id, now))
-            accepted = not any(isinstance(o, acd.Ignored) for o in outputs)
+            accepted = deps.routing.accept(ring.offer_id)
         if call is None or ring is None or not accepted:
             log.info("voice.answer_refused", extra={"task": event.get("Task"),
                                                     "device": event.get("Endpoint")})
@@ -196,7 +193,7 @@ class Offers:
             offer_id = ring.offer_id
             call.connect(ring)
             deps.agents.forget_offer(offer_id)
-            deps.routing.submit(lambda now: deps.routing.engine.offer_accepted(offer_id, now))
+            deps.routing.accept(offer_id)
             deps.offers.connected(ring.agent_id, call.task_id, acd.VOICE)
             if call.callback_id is not None:
                 await deps.store.update_callback(call.callback_id, status="done",
@@ -232,9 +229,8 @@ class Offers:
             self._reject(offer.offer_id)
 
     def _reject(self, offer_id: str) -> None:
-        routing = self.deps.routing
         self.deps.agents.forget_offer(offer_id)
-        routing.submit(lambda now: routing.engine.offer_rejected(offer_id, now))
+        self.deps.routing.reject(offer_id)
 
 
 def _endpoint_of(channel: str) -> str:

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 
 import acd
 from callcenter.ami.link import LINK_UP, AmiEvent
+from callcenter.config.models import Config
 from callcenter.voice import dialplan
 from callcenter.voice.base import AsteriskPaths, VoiceDeps, VoiceError
 from callcenter.voice.calls import VoiceCall
@@ -64,6 +65,9 @@ class VoiceService:
     @property
     def calls(self) -> dict[str, VoiceCall]:
         return self.deps.book.calls
+
+    def config(self) -> Config:
+        return self.deps.config()
 
     # ---- the routing service's channel adapter -------------------------------------
 

@@ -72,18 +72,6 @@ class Wallboard(BaseModel):
     intervals: list[IntervalBar]
 
 
-class SpyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    mode: Literal["listen", "whisper", "barge"]
-
-
-class SpyResult(BaseModel):
-    agent_id: str
-    mode: str
-    detail: dict = {}
-
-
 class ForceState(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -1,8 +1,8 @@
 """What the supervisor's wallboard shows, computed from the engine and its statistics.
 
-Per queue (today, local time of the server): contacts waiting now and the longest
-wait (``Stats.realtime``), service level, ASA and abandon rate (today's intervals of
-``Stats`` summed), and contacts offered to the queue / answered per channel (counted
+Per queue (today: since midnight in ``callcenter.yaml``'s ``timezone``): contacts
+waiting now and the longest wait, service level, ASA and abandon rate (today's
+statistics intervals summed), and contacts offered to the queue / answered per channel (counted
 here from ``queue.event``, seeded from the queue log at start). Per agent: state,
 since when, the contacts in hand and their channel. Per interval: entered, answered,
 abandoned, for the bar chart.
@@ -17,19 +17,20 @@ Definitions:
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import fields
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import acd
 from acd import events as ev
-from callcenter.agents.services import AgentService
-from callcenter.auth.services import Principal, visible_agent_ids, visible_queue_ids
+from callcenter.agents.services import AgentError, AgentService
 from callcenter.bus import BusEvent
 from callcenter.config.models import Config
 from callcenter.routing.services import RoutingService
 from callcenter.storage import Store
+from callcenter.webkit.principal import Principal, visible_agent_ids, visible_queue_ids
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,10 @@ _ENDED = frozenset({ev.K_WRAPUP, ev.K_ABANDON, ev.K_EXITEMPTY, ev.K_EXITWITHTIME
 _MAX_TASKS = 50_000
 
 
-def day_start(now: float) -> float:
-    """Local midnight before ``now``."""
-    t = time.localtime(now)
-    return time.mktime((t.tm_year, t.tm_mon, t.tm_mday, 0, 0, 0, 0, 0, -1))
+def day_start(now: float, zone: ZoneInfo) -> float:
+    """The midnight before ``now`` in ``zone``."""
+    day = datetime.fromtimestamp(now, zone).date()
+    return datetime.combine(day, datetime.min.time(), zone).timestamp()
 
 
 def _sum(counters: list[acd.QueueCounters]) -> acd.QueueCounters:
@@ -57,11 +58,8 @@ def _loc(text: Any) -> dict[str, str | None]:
 
 
 class WallboardService:
-    def __init__(self, *, engine: acd.Engine, stats: acd.Stats, store: Store,
-                 routing: RoutingService, agents: AgentService, config: Callable[[], Config],
-                 clock: Callable[[], float]) -> None:
-        self.engine = engine
-        self.stats = stats
+    def __init__(self, *, store: Store, routing: RoutingService, agents: AgentService,
+                 config: Callable[[], Config], clock: Callable[[], float]) -> None:
         self.store = store
         self.routing = routing
         self.agents = agents
@@ -70,8 +68,11 @@ class WallboardService:
         self._since: dict[str, tuple[str, float]] = {}
         self._tasks: dict[str, tuple[str, str]] = {}  # task -> (queue, channel)
         self._by_channel: dict[str, dict[str, dict[str, int]]] = {}
-        self._day = day_start(clock())
+        self._day = self.day_start(clock())
         self.loaded = False
+
+    def day_start(self, now: float) -> float:
+        return day_start(now, ZoneInfo(self.config().callcenter.timezone))
 
     # ------------------------------------------------------------------ input
 
@@ -80,7 +81,7 @@ class WallboardService:
         now = self.clock()
         for agent_id, change in (await self.store.latest_agent_states()).items():
             self._since.setdefault(agent_id, (change.state, change.at))
-        self._day = day_start(now)
+        self._day = self.day_start(now)
         self._by_channel.clear()
         for event in await self.store.events_between(self._day, now + 1):
             self._count(event.event, event.interaction_id, event.queue, event.data)
@@ -95,7 +96,7 @@ class WallboardService:
                         event.data)
 
     def _roll(self, now: float) -> None:
-        today = day_start(now)
+        today = self.day_start(now)
         if today != self._day:
             self._day = today
             self._by_channel.clear()
@@ -131,18 +132,18 @@ class WallboardService:
         self._roll(now)
         config = self.config()
         return {"now": now, "day_start": self._day,
-                "interval_seconds": self.stats.interval_seconds,
+                "interval_seconds": self.routing.interval_seconds,
                 "queues": [self._queue(qid, now) for qid in config.queues],
                 "agents": [self.agent_row(a.id, config) for a in config.agents
                            if a.takes_voice or a.takes_chat],
                 "intervals": [{"queue": q, "start": b, "entered": c.entered,
                                "answered": c.answered, "abandoned": c.abandoned}
-                              for q, b, c in self.stats.intervals() if b >= self._day]}
+                              for q, b, c in self.routing.intervals() if b >= self._day]}
 
     def _queue(self, queue_id: str, now: float) -> dict[str, Any]:
         queue = self.config().queues[queue_id]
-        today = _sum([c for _q, b, c in self.stats.intervals(queue_id) if b >= self._day])
-        realtime = self.stats.realtime(queue_id, now)
+        today = _sum([c for _q, b, c in self.routing.intervals(queue_id) if b >= self._day])
+        realtime = self.routing.realtime(queue_id, now)
         counted = today.answered + today.abandoned_excluding_short
         by_channel = {ch: dict(self._by_channel.get(queue_id, {}).get(
             ch, {"offered": 0, "answered": 0})) for ch in queue.channels}
@@ -160,7 +161,7 @@ class WallboardService:
         config = config or self.config()
         agent = config.agent(agent_id)
         assert agent is not None
-        view = self.engine.agent(agent_id)
+        view = self.routing.agent(agent_id)
         state = view.state.value if view else "logged_out"
         known = self._since.get(agent_id)
         since = known[1] if known is not None and known[0] == state else None
@@ -186,6 +187,17 @@ class WallboardService:
                 "answered": view.answered if view else 0,
                 "device": session.device if session else None,
                 "device_ok": session.device_ok if session else None}
+
+    def force_state(self, agent_id: str, state: str, reason: str | None) -> dict[str, Any]:
+        """A supervisor sets an agent ready, not ready or logged out; the agent's row."""
+        if state == "logged_out":
+            if agent_id not in self.agents.sessions:
+                raise AgentError(f"{agent_id} is not logged in")
+            self.agents.logout(agent_id)
+        else:
+            self.agents.set_state(agent_id, state,
+                                  None if state == "ready" else (reason or "supervisor"))
+        return self.agent_row(agent_id)
 
     def view(self, snapshot: dict[str, Any], principal: Principal) -> dict[str, Any]:
         """The part of a snapshot this supervisor may see (admins: all)."""

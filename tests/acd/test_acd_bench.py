@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 from acd import TaskState
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "acd.py"
-
-
-def load_bench():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("acd_bench_under_test", BENCH)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look the module up while defining classes
-    spec.loader.exec_module(mod)
-    return mod
+from bench import acd as bench
 
 
 def test_bench_builds_the_steady_state_and_measures() -> None:
-    bench = load_bench()
     w = bench.build(n_agents=30, n_waiting=60, n_skills=5, seed=3)
     views = w.engine.agents()
     skilled = [v for v in views if not v.agent_id.startswith("i")]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from acd_testkit import agent, chat, logs, offers, only_offer, states, voice
-
 from acd import AgentState, BlendRule, Engine, Queue
+from tests.support.acd import agent, chat, logs, offers, only_offer, states, voice
 
 
 def blended(**kw: object) -> Engine:

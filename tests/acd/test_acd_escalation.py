@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from acd_testkit import agent, logs, of, offers, only_offer, voice
-
 from acd import (
     EmptyPolicy,
     Engine,
@@ -14,6 +12,7 @@ from acd import (
     RejectArrival,
 )
 from acd.events import LEAVE_EMPTY, LEAVE_TIMEOUT, REFUSE_EMPTY, REFUSE_FULL
+from tests.support.acd import agent, logs, of, offers, only_offer, voice
 
 
 def test_min_level_step_lowers_the_required_level() -> None:
@@ -152,7 +151,7 @@ def test_max_wait_sends_the_task_out_with_timeout() -> None:
     e = Engine([Queue("q", max_wait_seconds=90)])
     e.task_arrived(voice("t1"), 0)
     out = e.advance(90)
-    assert of(out, LeaveQueue) == [LeaveQueue("t1", "q", LEAVE_TIMEOUT)]
+    assert of(out, LeaveQueue) == [LeaveQueue("t1", "q", LEAVE_TIMEOUT, "voice")]
     assert logs(out, "EXITWITHTIMEOUT")[0].data == {"wait": 90, "position": 1}
     assert e.task_state("t1") is None
 
@@ -164,7 +163,7 @@ def test_max_wait_while_ringing_waits_for_the_offer_outcome() -> None:
     e.advance(15)
     assert e.task_state("t1") == "offered"
     out = e.offer_rejected(o.offer_id, 20)
-    assert of(out, LeaveQueue) == [LeaveQueue("t1", "q", LEAVE_TIMEOUT)]
+    assert of(out, LeaveQueue) == [LeaveQueue("t1", "q", LEAVE_TIMEOUT, "voice")]
 
 
 def test_max_length_refuses_arrivals_when_full() -> None:
@@ -172,7 +171,7 @@ def test_max_length_refuses_arrivals_when_full() -> None:
     e.task_arrived(voice("t1"), 0)
     e.task_arrived(voice("t2"), 0)
     out = e.task_arrived(voice("t3"), 0)
-    assert of(out, RejectArrival) == [RejectArrival("t3", "q", REFUSE_FULL)]
+    assert of(out, RejectArrival) == [RejectArrival("t3", "q", REFUSE_FULL, "voice")]
     assert logs(out, "FULL")
     assert e.task_state("t3") is None
 
@@ -180,7 +179,7 @@ def test_max_length_refuses_arrivals_when_full() -> None:
 def test_join_empty_no_agents_logged_in() -> None:
     e = Engine([Queue("q", skills={"x": 1}, join_empty=EmptyPolicy.NO_AGENTS_LOGGED_IN)])
     out = e.task_arrived(voice("t1"), 0)
-    assert of(out, RejectArrival) == [RejectArrival("t1", "q", REFUSE_EMPTY)]
+    assert of(out, RejectArrival) == [RejectArrival("t1", "q", REFUSE_EMPTY, "voice")]
     e.agent_login(agent("unskilled"), 1)  # member but not qualified: still empty
     assert of(e.task_arrived(voice("t2"), 2), RejectArrival)
     e.agent_login(agent("a", skills={"x": 1}), 3)
@@ -205,7 +204,7 @@ def test_leave_when_empty_when_last_agent_pauses_or_logs_out() -> None:
     e.offer_accepted(only_offer(e.task_arrived(voice("t1"), 0)).offer_id, 0)
     e.task_arrived(voice("t2"), 1)
     out = e.agent_set_state("a", "not_ready", 2)
-    assert of(out, LeaveQueue) == [LeaveQueue("t2", "q", LEAVE_EMPTY)]
+    assert of(out, LeaveQueue) == [LeaveQueue("t2", "q", LEAVE_EMPTY, "voice")]
     assert logs(out, "EXITEMPTY")
     assert e.task_state("t1") == "connected"  # connected work is not affected
 
@@ -214,7 +213,7 @@ def test_leave_when_empty_when_last_agent_pauses_or_logs_out() -> None:
     e2.agent_set_state("a", "not_ready", 0)
     e2.task_arrived(voice("t1"), 1)
     assert e2.task_state("t1") == "waiting"  # paused agent is still logged in
-    assert of(e2.agent_logout("a", 2), LeaveQueue) == [LeaveQueue("t1", "q", LEAVE_EMPTY)]
+    assert of(e2.agent_logout("a", 2), LeaveQueue) == [LeaveQueue("t1", "q", LEAVE_EMPTY, "voice")]
 
 
 def test_leave_when_empty_applies_to_a_task_that_joins_an_empty_queue() -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from acd_testkit import agent, chat, logs, of, offers, only_offer, voice
 
 from acd import BlendRule, Engine, Ignored, LeaveQueue, Queue, RejectArrival, Stats
 from acd.events import LEAVE_TIMEOUT, REFUSE_CHANNEL
+from tests.support.acd import agent, chat, logs, of, offers, only_offer, voice
 
 
 def _class_heaps(e: Engine, queue: str) -> list[tuple[int, int, int]]:
@@ -109,7 +109,7 @@ def test_stats_count_exits_refusals_and_offer_outcomes() -> None:
 def test_channel_not_accepted_is_refused() -> None:
     e = Engine([Queue("q", channels={"voice"})])
     out = e.task_arrived(chat("c1"), 0)
-    assert of(out, RejectArrival) == [RejectArrival("c1", "q", REFUSE_CHANNEL)]
+    assert of(out, RejectArrival) == [RejectArrival("c1", "q", REFUSE_CHANNEL, "chat")]
     assert logs(out, "REFUSED")
 
 
@@ -117,7 +117,7 @@ def test_reload_with_a_shorter_max_wait_fires_at_once() -> None:
     e = Engine([Queue("q", max_wait_seconds=600)])
     e.task_arrived(voice("t1"), 0)
     out = e.update_queues([Queue("q", max_wait_seconds=60)], 100)
-    assert of(out, LeaveQueue) == [LeaveQueue("t1", "q", LEAVE_TIMEOUT)]
+    assert of(out, LeaveQueue) == [LeaveQueue("t1", "q", LEAVE_TIMEOUT, "voice")]
 
 
 def test_duplicate_queue_names_and_empty_queries() -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from acd_testkit import agent, logs, of, offers, only_offer, states, voice, withdrawals
-
 from acd import AgentState, Engine, Ignored, Queue, TaskState
 from acd.events import WITHDRAW_CANCELLED, WITHDRAW_TIMEOUT
+from tests.support.acd import agent, logs, of, offers, only_offer, states, voice, withdrawals
 
 
 def test_offer_carries_deadline_and_next_deadline_reports_it() -> None:

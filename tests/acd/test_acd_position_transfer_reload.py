@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from acd_testkit import agent, chat, logs, of, offers, only_offer, voice
 
 from acd import (
     AnnouncePosition,
@@ -17,6 +16,7 @@ from acd import (
     TaskState,
 )
 from acd.events import REFUSE_UNKNOWN_QUEUE
+from tests.support.acd import agent, chat, logs, of, offers, only_offer, voice
 
 
 def test_positions_expected_wait_and_batched_announcements() -> None:
@@ -164,7 +164,7 @@ def test_reload_removing_a_queue_retires_it_without_losing_tasks() -> None:
     assert e.queue_names() == ["new"]
     assert e.queue_names(include_retired=True) == ["old", "new"]
     out = e.task_arrived(voice("t2", "old"), 2)
-    assert of(out, RejectArrival) == [RejectArrival("t2", "old", REFUSE_UNKNOWN_QUEUE)]
+    assert of(out, RejectArrival) == [RejectArrival("t2", "old", REFUSE_UNKNOWN_QUEUE, "voice")]
     assert e.task_state("t1") == "waiting"
     assert only_offer(e.agent_login(agent("a", queues=("old",)), 3)).task_id == "t1"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from acd_testkit import agent, logs, offers, voice
 
 from acd import (
     Agent,
@@ -39,6 +38,7 @@ from acd._state import (
     summary_state,
 )
 from acd.records import AgentRec
+from tests.support.acd import agent, logs, offers, voice
 
 
 def test_task_table_has_no_way_out_of_ended_and_rejects_unknown_moves() -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from acd_testkit import agent, only_offer, voice
 
 from acd import AgentState, AgentStateChanged, Engine, LogEvent, Queue, Stats
+from tests.support.acd import agent, only_offer, voice
 
 Q = Queue("q", service_level_seconds=20, short_abandon_seconds=5)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from acd_testkit import agent, logs, of, offers, only_offer, voice, withdrawals
-
 from acd import Engine, Ignored, Membership, Queue, Strategy
 from acd.events import WITHDRAW_ANSWERED_ELSEWHERE
+from tests.support.acd import agent, logs, of, offers, only_offer, voice, withdrawals
 
 
 def serve(e: Engine, tid: str, now: float) -> str:

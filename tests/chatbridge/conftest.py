@@ -1,32 +1,17 @@
 """Fixtures for the chatbridge tests: the WeChat stand-in, a loopback server for the
-adapter's callback handler, and served callback endpoints.
-
-Also makes ``import chatbridge`` find the package under plain ``pytest`` (not only
-``python -m pytest``): pytest puts ``tests/`` on ``sys.path``, where this folder
-(no ``__init__.py``) would otherwise pass for a namespace package ``chatbridge``.
-"""
+adapter's callback handler, and served callback endpoints."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from collections.abc import AsyncIterator
+from typing import Any
 
-ROOT = str(Path(__file__).resolve().parents[2])
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-_shadow = sys.modules.get("chatbridge")
-if _shadow is not None and getattr(_shadow, "__file__", None) is None:
-    del sys.modules["chatbridge"]
+import pytest
+from aiohttp import web
 
-from collections.abc import AsyncIterator  # noqa: E402
-from typing import Any  # noqa: E402
-
-import pytest  # noqa: E402
-from aiohttp import web  # noqa: E402
-from support.wechat_standin import WeChatStandIn  # noqa: E402
-from wechat_testkit import Endpoint, Handler, MakeEndpoint, Serve, config_for  # noqa: E402
-
-from chatbridge import WeChatCallback  # noqa: E402
+from chatbridge import WeChatCallback
+from tests.support.wechat import Endpoint, Handler, MakeEndpoint, Serve, config_for
+from tests.support.wechat_standin import WeChatStandIn
 
 
 @pytest.fixture

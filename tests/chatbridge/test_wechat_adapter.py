@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from support.wechat_standin import WeChatStandIn, image_xml, text_xml, voice_xml
-from wechat_testkit import Serve, config_for
-
 from chatbridge import (
     ChatAdapter,
     ImageMessage,
@@ -18,6 +15,8 @@ from chatbridge import (
     WindowClosed,
     WindowClosedReason,
 )
+from tests.support.wechat import Serve, config_for
+from tests.support.wechat_standin import WeChatStandIn, image_xml, text_xml, voice_xml
 
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 300

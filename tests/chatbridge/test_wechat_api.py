@@ -10,8 +10,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from support.wechat_standin import WeChatStandIn
-from wechat_testkit import config_for
 
 from chatbridge import (
     ChannelTransportError,
@@ -22,6 +20,8 @@ from chatbridge import (
     WindowClosed,
     WindowClosedReason,
 )
+from tests.support.wechat import config_for
+from tests.support.wechat_standin import WeChatStandIn
 
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8 + b"\xff\xd9"

@@ -7,10 +7,10 @@ import logging
 import time
 
 import pytest
-from support.wechat_standin import WeChatStandIn, event_xml, text_xml
-from wechat_testkit import Endpoint, MakeEndpoint, Serve, config_for
 
 from chatbridge import InboundMessage, Subscribed, TextMessage, TtlDedup, WeChatCallback
+from tests.support.wechat import Endpoint, MakeEndpoint, Serve, config_for
+from tests.support.wechat_standin import WeChatStandIn, event_xml, text_xml
 
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 OTHER = "oAbCdEfGhIjKlMnOpQrStUvWxYz0"

@@ -8,7 +8,6 @@ import time
 
 import pytest
 from pydantic import ValidationError
-from support.wechat_standin import WeChatStandIn, new_aes_key
 
 from chatbridge import WeChatConfig
 from chatbridge.wechat_crypto import (
@@ -22,6 +21,7 @@ from chatbridge.wechat_crypto import (
     verify_signature,
 )
 from chatbridge.wechat_xml import parse_fields
+from tests.support.wechat_standin import WeChatStandIn, new_aes_key
 
 # The sample Tencent ships with WXBizMsgCrypt: one text message, sent in compatible
 # mode, so the plain fields and their encrypted form come together.

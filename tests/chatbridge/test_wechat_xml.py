@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from support.wechat_standin import event_xml, image_xml, location_xml, text_xml, voice_xml
 
 from chatbridge import (
     ImageMessage,
@@ -17,6 +16,7 @@ from chatbridge import (
     VoiceMessage,
 )
 from chatbridge.wechat_xml import XmlRejected, parse_fields, parse_message
+from tests.support.wechat_standin import event_xml, image_xml, location_xml, text_xml, voice_xml
 
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 LIMIT = 64 * 1024

@@ -9,10 +9,10 @@ import subprocess
 
 import numpy as np
 import pytest
-from rec_testkit import KOREAN_TEXT, KoreanSpeech
 
 from recordings.audio import read_wav, resample
 from recordings.recognizer import ModelConfig
+from tests.support.recordings import KOREAN_TEXT, KoreanSpeech
 
 
 @pytest.fixture(scope="session")

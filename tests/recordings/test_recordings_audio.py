@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rec_testkit import tone, write_wav
 
 from recordings.audio import (
     Audio,
@@ -21,6 +20,7 @@ from recordings.audio import (
     to_pcm16,
     trim_silence,
 )
+from tests.support.recordings import tone, write_wav
 
 
 def spectrum(audio: Audio) -> tuple[np.ndarray, np.ndarray]:

@@ -15,12 +15,12 @@ import re
 
 import numpy as np
 import pytest
-from rec_testkit import KoreanSpeech
 
 from recordings.audio import resample, to_pcm16
 from recordings.pipeline import decode_file
 from recordings.recognizer import ModelConfig, Recognizer, get_recognizer
 from recordings.vosk_backend import is_marker
+from tests.support.recordings import KoreanSpeech
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -75,7 +75,8 @@ def test_same_audio_same_words_whatever_the_leading_silence(
 
 def test_backend_registry_resolves_names_and_import_paths() -> None:
     assert get_recognizer("vosk") is get_recognizer("recordings.vosk_backend:VoskRecognizer")
-    assert type(get_recognizer("rec_fake_backend:FakeRecognizer")).__name__ == "FakeRecognizer"
+    fake = get_recognizer("tests.support.fake_recognizer:FakeRecognizer")
+    assert type(fake).__name__ == "FakeRecognizer"
     with pytest.raises(ValueError, match="unknown speech backend"):
         get_recognizer("sherpa")
 

@@ -11,17 +11,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rec_testkit import KoreanSpeech, tone, write_wav
 
 from recordings.call import transcribe_call
 from recordings.recognizer import ModelConfig
 from recordings.workers import DecodeJob, DecodePool, PoolClosed
+from tests.support.recordings import KoreanSpeech, tone, write_wav
 
 pytestmark = pytest.mark.timeout(120)
 
 
 def fake(**options: object) -> ModelConfig:
-    return ModelConfig("xx", "/nowhere", "rec_fake_backend:FakeRecognizer", options=options)
+    return ModelConfig("xx", "/nowhere", "tests.support.fake_recognizer:FakeRecognizer",
+                       options=options)
 
 
 @pytest.fixture

@@ -68,7 +68,7 @@ async def test_apply_is_audited_and_keeps_calls(web_stack):
     async with zhang.post("/api/agent/login", json={"device": "1001", "ready": True}):
         pass
     task = await stack.chat_arrives("sales", None)
-    offer_id = stack.deps.engine.agent("zhangwei").offers[0]
+    offer_id = stack.deps.routing.agent("zhangwei").offers[0]
     async with zhang.post(f"/api/agent/offers/{offer_id}/accept"):
         pass
     text = (stack.config_dir / "queues.yaml").read_text(encoding="utf-8")
@@ -80,8 +80,8 @@ async def test_apply_is_audited_and_keeps_calls(web_stack):
     assert body["applied"] is True and "sales(wrapup_seconds)" in body["summary"]
     assert stack.config.queues["sales"].wrapup_seconds == 15
     await stack.deps.routing.flush()
-    assert stack.deps.engine.agent("zhangwei").connected == (task,)
-    assert stack.deps.engine.agent("zhangwei").state is acd.AgentState.BUSY
+    assert stack.deps.routing.agent("zhangwei").connected == (task,)
+    assert stack.deps.routing.agent("zhangwei").state is acd.AgentState.BUSY
     async with admin.get("/api/admin/changes") as response:
         changes = await response.json()
     assert len(changes) == 1

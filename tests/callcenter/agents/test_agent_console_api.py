@@ -47,7 +47,7 @@ async def test_console_shows_softphone_settings(web_stack):
 
 
 async def test_agent_goes_ready_and_not_ready_in_the_engine(web_stack):
-    engine = web_stack.deps.engine
+    engine = web_stack.deps.routing
     client = await web_stack.client("zhangwei")
     async with client.post("/api/agent/login", json={"device": "1001"}) as response:
         assert response.status == 200
@@ -71,7 +71,8 @@ async def test_agent_goes_ready_and_not_ready_in_the_engine(web_stack):
 async def test_bad_state_requests_are_refused(web_stack):
     client = await web_stack.client("zhangwei")
     async with client.post("/api/agent/login", json={"device": "1002"}) as response:
-        assert response.status == 409  # not his extension
+        assert response.status == 422  # not his extension: the field is named
+        assert (await response.json())["details"][0]["loc"] == ["device"]
     async with client.post("/api/agent/state", json={"state": "ready"}) as response:
         assert response.status == 409  # not logged in
     async with client.post("/api/agent/state", json={"state": "not_ready"}) as response:
@@ -127,7 +128,7 @@ async def test_rejected_offer_goes_away_and_withdrawal_is_pushed(web_stack):
     task = await stack.chat_arrives("sales", await stack.customer("Li", phone="13900001111"))
     offer = (await next_topic(ws, "agent.offer"))["data"]
     # The customer leaves: the offer is withdrawn and the card must go.
-    stack.deps.routing.submit(lambda now: stack.deps.engine.task_cancelled(task, now))
+    stack.deps.routing.cancel(task)
     withdrawn = await next_topic(ws, "agent.offer_withdrawn")
     assert withdrawn["data"]["offer_id"] == offer["offer_id"]
     task2 = await stack.chat_arrives("sales", None)
@@ -136,7 +137,7 @@ async def test_rejected_offer_goes_away_and_withdrawal_is_pushed(web_stack):
     async with zhang.post(f"/api/agent/offers/{offer2['offer_id']}/reject") as response:
         assert response.status == 200
     await stack.deps.routing.flush()
-    assert stack.deps.engine.task(task2).state is acd.TaskState.WAITING
+    assert stack.deps.routing.task(task2).state is acd.TaskState.WAITING
 
 
 async def test_state_changes_are_pushed_to_the_badge(web_stack):
@@ -180,7 +181,8 @@ async def test_wrapup_stores_disposition_and_notes(web_stack):
     assert [w["task_id"] for w in pending] == [task]
     assert pending[0]["summary"] == "客户询问报价，已发送。"
     async with zhang.post(f"/api/agent/wrapups/{task}", json={"disposition": "bogus"}) as r:
-        assert r.status == 409
+        assert r.status == 422
+        assert (await r.json())["details"][0]["loc"] == ["disposition"]
     async with zhang.post(f"/api/agent/wrapups/{task}", json={
             "disposition": "quote_sent", "notes": "  will call back Friday  "}) as response:
         assert response.status == 200
@@ -188,7 +190,7 @@ async def test_wrapup_stores_disposition_and_notes(web_stack):
     assert interaction.disposition == "quote_sent"
     assert interaction.notes == "will call back Friday"
     await stack.deps.routing.flush()
-    assert stack.deps.engine.agent("zhangwei").wrapping == ()
+    assert stack.deps.routing.agent("zhangwei").wrapping == ()
     async with zhang.get("/api/agent/wrapups") as response:
         assert await response.json() == []
     # Another agent may not touch it.

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import callcenter_test_webstack as ws
-
 from callcenter.auth.services import sync_users
+from tests.support import webstack as ws
 
 
 async def test_login_sets_a_strict_httponly_cookie_and_me_answers(web_stack):

@@ -39,7 +39,7 @@ async def test_screen_pop_has_customer_interaction_and_history_newest_first(web_
                      {"node": "main", "kind": "menu", "pressed": "1", "value": "to_sales",
                       "label": "产品咨询"}],
         attributes={"label": {"zh": "产品咨询", "en": "Sales"}, "language": "zh"})
-    pop = await CustomerService(store, lambda: stack.config, stack.clock).screen_pop(current.id)
+    pop = await stack.need(CustomerService).screen_pop(current.id)
     assert json.loads(json.dumps(pop)) == pop  # JSON as it is
     assert pop["customer"]["name"] == "王小明"
     assert {i["masked"] for i in pop["customer"]["identities"]} == {"138****5678", "****3456"}
@@ -65,9 +65,9 @@ async def test_screen_pop_has_customer_interaction_and_history_newest_first(web_
 async def test_pop_of_an_unknown_caller(web_stack):
     store = web_stack.deps.store
     anonymous = await store.create_interaction("voice", queue="support")
-    pop = await CustomerService(store, web_stack.config).screen_pop(anonymous.id)
+    pop = await web_stack.need(CustomerService).screen_pop(anonymous.id)
     assert pop["customer"] is None and pop["history"] == []
-    assert (await CustomerService(store, web_stack.config).screen_pop("nope"))["customer"] is None
+    assert (await web_stack.need(CustomerService).screen_pop("nope"))["customer"] is None
 
 
 async def test_agents_read_history_only_of_their_own_customers(web_stack):

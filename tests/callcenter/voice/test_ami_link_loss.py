@@ -6,10 +6,10 @@ import asyncio
 import time
 
 import pytest
-from conftest import dial_queue, eventually, queued, wait_until
 from pyVoIP.VoIP import CallState
 
 from callcenter.simulate.phone import energy, tone
+from tests.support.voice import dial_queue, eventually, queued, wait_until
 
 pytestmark = pytest.mark.asterisk
 
@@ -74,7 +74,7 @@ async def test_a_restarted_engine_adopts_waiting_callers_in_their_order(voice_ap
     second_run = await voice_app()  # same config directory, same store
     await wait_until(lambda: len(second_run.voice.calls) == 2, timeout=10,
                      what="the waiting callers to be adopted")
-    waiting = [t.task_id for t in second_run.engine.waiting("sales")]
+    waiting = [t.task_id for t in second_run.routing.waiting("sales")]
     assert waiting == [first_task, second_task]
 
     agent_phone = await phones("1001", "dev-sip-1001", auto_answer=True)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import eventually, wait_until
 from pyVoIP.VoIP import CallState
 
 from callcenter.simulate.phone import dtmf, energy, silence, tone
+from tests.support.voice import eventually, wait_until
 
 pytestmark = pytest.mark.asterisk
 
@@ -47,7 +47,7 @@ async def test_caller_is_queued_by_skill_and_talks_to_the_agent(voice_app, phone
 
     await asyncio.to_thread(call.hangup)
     await wait_until(lambda: task_id not in app.voice.calls, what="the call to end")
-    await wait_until(lambda: app.engine.agent("zhangwei").state.value == "wrap_up",
+    await wait_until(lambda: app.routing.agent("zhangwei").state.value == "wrap_up",
                      what="wrap-up")
     await app.routing.flush()
     record = await app.store.get_interaction(task_id)
@@ -56,7 +56,7 @@ async def test_caller_is_queued_by_skill_and_talks_to_the_agent(voice_app, phone
     assert [c["pressed"] for c in record.ivr_choices] == ["2", "1"]
     assert record.arrived_at <= record.offered_at <= record.answered_at <= record.ended_at
     assert record.outcome == "answered"
-    await wait_until(lambda: app.engine.agent("zhangwei").state.value == "ready", timeout=5,
+    await wait_until(lambda: app.routing.agent("zhangwei").state.value == "ready", timeout=5,
                      what="ready after wrap-up")
     assert await asyncio.to_thread(agent_call.wait_state, CallState.ENDED, 5)
 

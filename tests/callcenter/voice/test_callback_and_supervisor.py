@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import agent_state, dial_queue, eventually, queued, wait_until
 from pyVoIP.VoIP import CallState
 
 from callcenter.simulate.phone import dtmf, energy, tone
+from tests.support.voice import agent_state, dial_queue, eventually, queued, wait_until
 
 pytestmark = pytest.mark.asterisk
 
@@ -26,7 +26,7 @@ async def test_callback_keeps_the_place_and_calls_the_customer_when_an_agent_is_
     await asyncio.to_thread(call.play, dtmf("*"))
     assert await asyncio.to_thread(call.wait_state, CallState.ENDED, 10)
     await asyncio.sleep(0.5)
-    assert app.engine.task(task_id) is not None  # still in line
+    assert app.routing.task(task_id) is not None  # still in line
     callbacks = await app.store.list_pending_callbacks("sales")
     assert [c.interaction_id for c in callbacks] == [task_id]
 

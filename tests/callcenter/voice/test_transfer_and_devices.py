@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import agent_state, dial_queue, queued, wait_until
 
 from callcenter.simulate.phone import energy, tone
+from tests.support.voice import agent_state, dial_queue, queued, wait_until
 
 pytestmark = pytest.mark.asterisk
 

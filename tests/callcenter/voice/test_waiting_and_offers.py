@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import agent_state, dial_queue, eventually, queued, wait_until
 from pyVoIP.VoIP import CallState
 
 from callcenter.simulate.phone import energy, tone
+from tests.support.voice import agent_state, dial_queue, eventually, queued, wait_until
 
 pytestmark = pytest.mark.asterisk
 
@@ -62,7 +62,7 @@ async def test_unanswered_offer_goes_to_the_next_agent_and_marks_the_first(voice
     await wait_until(lambda: app.voice.calls[task_id].connected, what="the bridge")
     assert app.voice.calls[task_id].agent_id == "lina"
     assert agent_state(app, "zhangwei") == "not_ready"
-    assert app.engine.agent("zhangwei").reason == "missed offers"
+    assert app.routing.agent("zhangwei").reason == "missed offers"
     assert silent.incoming[0].state == CallState.ENDED  # stopped ringing
     await app.routing.flush()
     events = [e.event for e in await app.store.events_between(0, 2e9, interaction_id=task_id)]
@@ -85,7 +85,7 @@ async def test_caller_hanging_up_while_waiting_is_an_abandon(voice_app, phones):
 
     await eventually(abandoned, what="the abandon to be recorded")
     assert task_id not in app.voice.calls
-    assert app.engine.task(task_id) is None
+    assert app.routing.task(task_id) is None
 
 
 async def test_caller_hanging_up_while_the_agent_rings_stops_the_ringing(voice_app, phones):

@@ -7,7 +7,8 @@ import json
 
 import aiohttp
 
-from callcenter.web.app import NOTIFIER
+from callcenter.wallboard.notifier import WallboardNotifier
+from callcenter.wallboard.services import WallboardService
 
 
 async def snapshot_where(ws: aiohttp.ClientWebSocketResponse, check, timeout: float = 3.0):
@@ -56,7 +57,7 @@ async def test_counts_change_live_over_the_websocket(web_stack):
     async with wang.post("/api/agent/login", json={"device": "1003", "ready": True}):
         pass
     await stack.deps.routing.flush()
-    offer_id = stack.deps.engine.agent("wangfang").offers[0]
+    offer_id = stack.deps.routing.agent("wangfang").offers[0]
     async with wang.post(f"/api/agent/offers/{offer_id}/accept") as response:
         assert response.status == 200
     board = await snapshot_where(
@@ -88,12 +89,12 @@ async def test_force_state_is_limited_to_supervised_teams(web_stack):
     async with supervisor.post("/api/supervisor/agents/zhangwei/state",
                                json={"state": "not_ready"}) as response:
         assert response.status == 403
-    assert stack.deps.engine.agent("zhangwei").state.value == "ready"
+    assert stack.deps.routing.agent("zhangwei").state.value == "ready"
     admin = await stack.client("admin")
     async with admin.post("/api/supervisor/agents/zhangwei/state",
                           json={"state": "logged_out"}) as response:
         assert response.status == 200
-    assert stack.deps.engine.agent("zhangwei").state.value == "logged_out"
+    assert stack.deps.routing.agent("zhangwei").state.value == "logged_out"
     async with admin.post("/api/supervisor/agents/nobody/state",
                           json={"state": "ready"}) as response:
         assert response.status == 404
@@ -115,7 +116,7 @@ async def test_spy_without_a_telephone_system(web_stack):
 async def test_agents_get_no_snapshots(web_stack):
     agent = await web_stack.client("zhangwei")
     ws = await agent.ws_connect("/api/ws")
-    web_stack.app[NOTIFIER].push()
+    web_stack.need(WallboardNotifier).push()
     try:
         async with asyncio.timeout(0.5):
             while True:
@@ -130,7 +131,7 @@ async def test_the_notifier_survives_being_cut_off_by_the_bus(make_stack):
     supervisor = await stack.client("zhaolei")
     ws = await supervisor.ws_connect("/api/ws")
     await snapshot_where(ws, lambda s: True)
-    before = stack.app[NOTIFIER].pushed
+    before = stack.need(WallboardNotifier).pushed
     for _ in range(1500):  # more than a subscriber may hold: the notifier is cut off
         stack.deps.bus.publish("agent.state", {"state": "ready", "reason": None},
                                at=stack.clock(), agent_id="wangfang")
@@ -141,12 +142,12 @@ async def test_the_notifier_survives_being_cut_off_by_the_bus(make_stack):
     assert ws.close_code == 1013
     ws = await supervisor.ws_connect("/api/ws")
     await asyncio.sleep(0.6)
-    assert stack.app[NOTIFIER].pushed > before  # it subscribed again and goes on
+    assert stack.need(WallboardNotifier).pushed > before  # it subscribed again and goes on
     await snapshot_where(ws, lambda s: True)
     # ... and still follows the bus.
     at = stack.clock()
     stack.deps.bus.publish("agent.state", {"state": "not_ready", "reason": "lunch"}, at=at,
                            agent_id="liuyang")
     async with asyncio.timeout(2):
-        while stack.services.wallboard._since.get("liuyang") != ("not_ready", at):
+        while stack.need(WallboardService)._since.get("liuyang") != ("not_ready", at):
             await asyncio.sleep(0.02)

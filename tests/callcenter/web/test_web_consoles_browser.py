@@ -10,10 +10,11 @@ import asyncio
 import statistics
 import time
 
-import callcenter_test_webstack as ws
 import pytest
 
 import acd
+from callcenter.customers.services import CustomerService
+from tests.support import webstack as ws
 
 pytestmark = pytest.mark.browser
 
@@ -59,7 +60,7 @@ async def test_agent_goes_ready_gets_the_screen_pop_and_wraps_up(web_stack, brow
     await page.wait_for_selector("#state-badge.st-not_ready")
     await page.click("#go-ready")
     await page.wait_for_selector("#state-badge.st-ready")
-    assert stack.deps.engine.agent("zhangwei").state.value == "ready"
+    assert stack.deps.routing.agent("zhangwei").state.value == "ready"
 
     # Screen-pop latency: offers published on the bus as the voice adapter does.
     caller = await stack.customer("刘女士", phone="13900002222")
@@ -72,7 +73,7 @@ async def test_agent_goes_ready_gets_the_screen_pop_and_wraps_up(web_stack, brow
                           "value": "zh", "label": "普通话"},
                          {"node": "main", "kind": "menu", "pressed": "1",
                           "value": "to_sales", "label": "产品咨询"}])
-        pop = await stack.services.customers.screen_pop(interaction.id)
+        pop = await stack.need(CustomerService).screen_pop(interaction.id)
         offer_id = f"latency-{i}"
         published = time.time()
         stack.deps.bus.publish("agent.offer", {
@@ -184,7 +185,7 @@ async def test_wallboard_counts_change_live(web_stack, browser, screenshots):
         ".textContent === '1'")
     # A support chat arrives, Wang Fang takes it: offered and answered go up, she is busy.
     await stack.chat_arrives("support", None)
-    offer_id = stack.deps.engine.agent("wangfang").offers[0]
+    offer_id = stack.deps.routing.agent("wangfang").offers[0]
     wang = await stack.client("wangfang")
     async with wang.post(f"/api/agent/offers/{offer_id}/accept") as response:
         assert response.status == 200

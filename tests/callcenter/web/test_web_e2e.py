@@ -7,39 +7,22 @@ the agent's phone answers; the supervisor clicks Listen on the wallboard and the
 phone rings; the caller hangs up and the agent files the wrap-up from the page.
 
 The helpers for the Asterisk side (config pointed at the test Asterisk, dialing the
-IVR, phones) are the voice tests' own, loaded from tests/callcenter/voice/conftest.py.
+IVR) are the voice tests' own, in tests.support.voice.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 import time
-from pathlib import Path
 
-import callcenter_test_webstack as ws
 import pytest
 
 from callcenter.app import App, AsteriskSite
 from callcenter.config import ConfigStore
+from tests.support import voice
+from tests.support import webstack as ws
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.browser]
-
-
-def _voice_helpers():
-    name = "callcenter_test_voice_helpers"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "voice" / "conftest.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-voice = _voice_helpers()
-phones = voice.phones  # the voice tests' fixture: registered pyVoIP phones, stopped after
 
 
 async def seed_history(app: App) -> None:

@@ -1,50 +1,40 @@
-"""A real console stack for component and browser tests.
+"""A real console stack for component and browser tests, built by the composition root.
 
-Real parts only: a ConfigStore on a private copy of ``config/``, a Store on a SQLite
-file, the queue engine with its statistics and the routing service (started), the
-agent service, and the web app on an ``aiohttp.test_utils.TestServer`` on 127.0.0.1.
-What the composition root does on a reload (engine queues, agents, users) is wired
-here the same way.
+``App`` (the same root ``callcenter run`` uses) on a private copy of ``config/`` and a
+SQLite file, without an Asterisk: every feature is loaded through its plugin, the
+consoles listen on a free loopback port. The routes that need a telephone answer 503.
 
 The chat channel is served by ``ChatAdapter``, which does what the web-chat/WeChat
 adapters do with an offer: remember it and publish ``agent.offer`` with the
 screen-pop (``OfferNotifier``), so a task arriving in the engine pops the agent's
 card end to end.
-
-Loaded by each test folder's conftest.py through ``load_webstack()`` (test folders
-have no ``__init__.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from argon2 import PasswordHasher
+from ruamel.yaml import YAML
 
 import acd
-from callcenter.agents.services import AgentService
-from callcenter.auth.services import sync_users
-from callcenter.bus import EventBus
+from callcenter.agents.notifier import OfferNotifier
+from callcenter.app import App
 from callcenter.config import ConfigStore
 from callcenter.config.models import Config
-from callcenter.routing.mapping import queue_models
-from callcenter.routing.services import RoutingService
-from callcenter.storage import Store
-from callcenter.wallboard.services import day_start
-from callcenter.web import WebDeps, make_web_app
-from callcenter.web.endpoints import SERVICES
+from callcenter.features import Dependencies
+from callcenter.wallboard.services import WallboardService
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 SAMPLES = REPO / "config"
 
 PASSWORDS = {
@@ -106,37 +96,33 @@ class VoiceSink:
         pass
 
 
-class RecordingVoice:
-    """Only for the role matrix, where the point is who may ask: records spy requests."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str, str]] = []
-
-    async def spy(self, supervisor_id: str, agent_id: str, mode: str) -> dict[str, str]:
-        self.calls.append((supervisor_id, agent_id, mode))
-        return {"mode": mode, "agent_id": agent_id}
-
-
 @dataclass
 class WebStack:
-    deps: WebDeps
-    app: web.Application
-    server: TestServer
+    root: App
     config_dir: Path
     clock: Clock
     chat: ChatAdapter
     sessions: list[aiohttp.ClientSession] = field(default_factory=list)
 
     @property
+    def deps(self) -> Dependencies:
+        return self.root.deps
+
+    @property
+    def app(self) -> web.Application:
+        """The consoles' aiohttp application."""
+        assert self.root.consoles is not None
+        return self.root.consoles
+
+    def need(self, kind: type[T]) -> T:
+        return self.deps.need(kind)
+
+    @property
     def origin(self) -> str:
-        return f"http://127.0.0.1:{self.server.port}"
+        return f"http://127.0.0.1:{self.root.web_port}"
 
     def url(self, path: str = "/") -> str:
         return self.origin + path
-
-    @property
-    def services(self) -> Any:
-        return self.app[SERVICES]
 
     @property
     def config(self) -> Config:
@@ -217,10 +203,11 @@ class WebStack:
         import random
 
         rng = random.Random(seed)
-        stats = self.deps.stats
+        stats = self.deps.routing._stats
+        wallboard = self.need(WallboardService)
         now = self.clock()
         step = stats.interval_seconds
-        start = max(day_start(now), stats.bucket(now) - 8 * 3600)
+        start = max(wallboard.day_start(now), stats.bucket(now) - 8 * 3600)
         events: list[acd.LogEvent] = []
         n = 0
         plan = {"sales": ("voice", 3, 9), "support": ("voice", 4, 12), "vip": ("voice", 0, 3)}
@@ -245,25 +232,22 @@ class WebStack:
         await self.deps.store.log_events([
             {"event": e.kind, "at": e.time, "interaction_id": e.task_id, "queue": e.queue,
              "agent": e.agent_id, "data": dict(e.data)} for e in events])
-        await self.services.wallboard.load()
+        await wallboard.load()
         return n
 
     def end_chat(self, task_id: str, agent_id: str) -> None:
         """The chat is over: wrap-up begins (as the chat adapter would say)."""
-        routing = self.deps.routing
-        routing.submit(lambda now: routing.engine.task_ended(task_id, now, "agent"))
+        self.deps.routing.end(task_id, "agent")
         interaction_queue = None
         for d in self.chat.decisions:
             if isinstance(d, acd.Offer) and d.task_id == task_id:
                 interaction_queue = d.queue
-        self.services.offers.wrapup(agent_id, task_id, interaction_queue)
+        self.need(OfferNotifier).wrapup(agent_id, task_id, interaction_queue)
 
     async def close(self) -> None:
         for session in self.sessions:
             await session.close()
-        await self.server.close()
-        await self.deps.routing.stop()
-        await self.deps.store.close()
+        await self.root.stop()
 
 
 def copy_config(target: Path, *, supervisor_teams: str = "[north]") -> Path:
@@ -276,55 +260,41 @@ def copy_config(target: Path, *, supervisor_teams: str = "[north]") -> Path:
     return target
 
 
-async def start_stack(tmp_path: Path, *, voice: Any = None,
-                      snapshot_interval: float = 1.0, session_ttl: float | None = None,
+async def start_stack(tmp_path: Path, *, snapshot_interval: float = 1.0,
+                      session_ttl: float | None = None,
                       login_attempts: int | None = None) -> WebStack:
     config_dir = copy_config(tmp_path / "config")
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    path = config_dir / "callcenter.yaml"
+    data = yaml.load(path.read_text(encoding="utf-8"))
+    data["web"]["port"] = 0
+    data["storage"]["path"] = str(tmp_path / "cc.sqlite3")
     if login_attempts is not None:
-        path = config_dir / "callcenter.yaml"
-        path.write_text(path.read_text(encoding="utf-8").replace(
-            "login_attempts_per_minute: 10", f"login_attempts_per_minute: {login_attempts}"),
-            encoding="utf-8")
-    config_store = ConfigStore.open(config_dir, env={})
-    store = await Store.open(tmp_path / "cc.sqlite3", password_hasher=FAST_HASHER)
+        data["web"]["login_attempts_per_minute"] = login_attempts
+    with path.open("w", encoding="utf-8") as out:
+        yaml.dump(data, out)
     clock = Clock()
-    bus = EventBus()
-    config = config_store.config
-    engine = acd.Engine(queue_models(config))
-    stats = acd.Stats(queue_models(config))
-    routing = RoutingService(engine=engine, stats=stats, store=store, bus=bus, clock=clock)
-    chat = ChatAdapter()
-    routing.attach("chat", chat)
-    routing.attach("voice", VoiceSink())
-    await routing.start()
-    agents = AgentService(routing=routing, store=store, config=lambda: config_store.config,
-                          bus=bus)
-    await sync_users(config, store)
-
-    def on_change(_old: Config | None, new: Config) -> None:  # as the composition root does
-        models = queue_models(new)
-        stats.update_queues(models)
-        routing.submit(lambda now: engine.update_queues(models, now))
-        agents.refresh()
-        asyncio.get_running_loop().create_task(sync_users(new, store))
-
-    config_store.subscribe(on_change)
-    extra: dict[str, Any] = {}
+    settings: dict[str, Any] = {"snapshot_interval": snapshot_interval,
+                                "password_hasher": FAST_HASHER}
     if session_ttl is not None:
-        extra["session_ttl"] = session_ttl
-    deps = WebDeps(config_store=config_store, store=store, bus=bus, engine=engine, stats=stats,
-                   routing=routing, agents=agents, voice=voice, clock=clock,
-                   asterisk_sip={"host": "127.0.0.1", "port": 5060, "transport": "udp"},
-                   snapshot_interval=snapshot_interval, **extra)
-    app = make_web_app(deps)
-    chat.offers = app[SERVICES].offers
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    return WebStack(deps, app, server, config_dir, clock, chat)
+        settings["session_ttl"] = session_ttl
+    root = App(ConfigStore.open(config_dir, env={}), clock=clock, asterisk=False,
+               settings=settings)
+    chat = ChatAdapter()
+    try:
+        await root.start()
+        root.deps.routing.attach("chat", chat)
+        root.deps.routing.attach("voice", VoiceSink())
+        chat.offers = root.deps.need(OfferNotifier)
+    except BaseException:
+        await root.stop()
+        raise
+    return WebStack(root, config_dir, clock, chat)
 
 
 # ---------------------------------------------------------------------------- fixtures
-# Re-exported by each test folder's conftest.py.
+# Imported by tests/callcenter/conftest.py for every console test folder.
 
 
 @pytest.fixture
@@ -338,7 +308,7 @@ async def web_stack(tmp_path: Path):
 
 @pytest.fixture
 async def make_stack(tmp_path: Path):
-    """Start stacks with options (``voice=``, ``session_ttl=``, ``login_attempts=``...)."""
+    """Start stacks with options (``session_ttl=``, ``login_attempts=``...)."""
     stacks: list[WebStack] = []
 
     async def make(**options: Any) -> WebStack:

@@ -18,8 +18,10 @@ from .endpoints import PUBLIC, STAFF, Endpoint
 _PARAM = re.compile(r"{(\w+)}")
 _REF = "#/components/schemas/{model}"
 
-_ERROR = {"type": "object", "properties": {"error": {"type": "string"},
-                                           "message": {"type": "string"}}}
+_ERROR = {"type": "object", "properties": {
+    "error": {"type": "string"}, "message": {"type": "string"},
+    "details": {"type": "array", "items": {"type": "object", "properties": {
+        "loc": {"type": "array"}, "msg": {"type": "string"}}}}}}
 
 DESCRIPTION = """\
 REST API of the contact-center consoles. Log in with `POST /api/auth/login`; the
@@ -27,7 +29,9 @@ session is the `cc_session` cookie (HttpOnly, SameSite=Strict, Secure on https).
 
 **Roles.** Each operation lists the roles allowed in `x-roles`; `x-scope` states a
 finer rule (a supervisor acts on agents of the teams they supervise; an agent on
-their own offers, contacts and customers). 401: not logged in; 403: not allowed.
+their own offers, contacts and customers). Each operation lists every status it can
+answer: 401 not logged in, 403 not allowed, 404 no such thing, 409 not possible now,
+422 an invalid value (`details[].loc` names the field), 429 too many attempts.
 
 **CSRF.** POST, PUT, PATCH and DELETE need an `Origin` header equal to the public
 origin (`web.public_origin`) or, on a loopback address, the address requested.
@@ -76,14 +80,8 @@ def build_openapi(endpoints: Iterable[Endpoint], *, title: str = "Contact center
                 schema = {"type": "array", "items": schema}
             ok["content"] = {"application/json": {"schema": schema}}
         op["responses"][str(e.status)] = ok
-        errors = {"409": "Not possible now (the message says why)"}
-        if not e.public:
-            errors["401"] = "Not logged in"
-            errors["403"] = "Role or scope not allowed, or bad Origin"
-        if e.body is not None:
-            errors["422"] = "Invalid body"
-        for code, text in sorted(errors.items()):
-            op["responses"][code] = {"description": text, "content": {
+        for code, text in e.answers().items():
+            op["responses"][str(code)] = {"description": text, "content": {
                 "application/json": {"schema": _ERROR}}}
         paths.setdefault(e.path, {})[e.method.lower()] = op
     paths["/api/ws"] = {"get": {

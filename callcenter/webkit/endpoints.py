@@ -16,8 +16,15 @@ this order, before the handler:
 4. **Body** — JSON parsed into the endpoint's pydantic model. Otherwise: 422 with
    the validation errors.
 
+A service's ``FieldError`` (a value the schema alone cannot judge: a disposition the
+queue does not have, a queue that takes no calls) is answered 422 in the same shape.
+Each route declares the other statuses it can answer (``errors``: 404, 409, 429,
+503...); 401/403/422 follow from its roles, method and body. The OpenAPI document
+lists them all, and the role-matrix test checks every answer seen is documented.
+
 Finer checks (a supervisor's teams, an agent's own offers) are the handler's, via
-``callcenter.auth.services`` policy functions; they answer 403 too.
+the policy functions of ``callcenter.webkit.principal``; they answer 403 too. A
+handler reaches its own feature's service, and nothing else, as ``call.service``.
 """
 
 from __future__ import annotations
@@ -33,7 +40,9 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from callcenter.auth.services import Principal
+from callcenter.config.models import Config
+from callcenter.errors import FieldError
+from callcenter.webkit.principal import Principal, may_supervise
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +52,13 @@ AGENT_CONSOLE = frozenset({"agent", "supervisor"})
 SUPERVISION = frozenset({"supervisor", "admin"})
 ADMIN = frozenset({"admin"})
 
+TEAM_SCOPE = "supervisor: agents of teams they supervise; admin: any agent"
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 COOKIE = "cc_session"
 
 PRINCIPAL = web.AppKey("principal_resolver", Callable[[str | None], Awaitable[Principal | None]])
 PUBLIC_ORIGIN = web.AppKey("public_origin", Callable[[], str])
-SERVICES = web.AppKey("services", Any)
 _CALLER: Any = (web.RequestKey("principal", object) if hasattr(web, "RequestKey")
                 else "cc_principal")  # aiohttp < 3.12 has no RequestKey
 
@@ -80,17 +90,30 @@ def conflict(message: str) -> ApiError:
     return ApiError(409, "conflict", message)
 
 
+def invalid(field: str, message: str) -> ApiError:
+    return ApiError(422, "invalid_body", message,
+                    extra={"details": [{"loc": [field], "msg": message, "type": "value_error"}]})
+
+
+def supervised_agent(call: Call, config: Config) -> str:
+    """The ``{agent_id}`` of the path, if the caller may act on that agent (403/404)."""
+    agent_id = call.param("agent_id")
+    if not may_supervise(call.user, agent_id, config):
+        raise forbidden(f"{agent_id} is not in a team you supervise")
+    if config.agent(agent_id) is None:
+        raise not_found(f"no agent {agent_id}")
+    return agent_id
+
+
 @dataclass
 class Call:
-    """What a handler gets: the request, who is calling, and the parsed body."""
+    """What a handler gets: the request, who is calling, the parsed body, and the
+    service of the feature that declared the route (its only way into the engine)."""
 
     request: web.Request
     principal: Principal | None
     body: Any
-
-    @property
-    def services(self) -> Any:
-        return self.request.app[SERVICES]
+    service: Any = None
 
     @property
     def user(self) -> Principal:
@@ -118,10 +141,36 @@ class Endpoint:
     scope: str | None = None
     """Finer rule than the role, e.g. "supervisor: agents of teams they supervise"."""
     status: int = 200
+    errors: frozenset[int] = frozenset()
+    """Statuses besides those implied by roles, method and body (404, 409, 429...)."""
 
     @property
     def public(self) -> bool:
         return self.roles == PUBLIC
+
+    def answers(self) -> dict[int, str]:
+        """Every status this endpoint can answer besides success, with what it means."""
+        out = {code: ERROR_MEANINGS[code] for code in self.errors}
+        if not self.public:
+            out[401] = ERROR_MEANINGS[401]
+            out[403] = ERROR_MEANINGS[403]
+        if self.method not in SAFE_METHODS:
+            out[403] = ERROR_MEANINGS[403]
+        if self.body is not None or 422 in self.errors:
+            out[422] = ERROR_MEANINGS[422]
+        return dict(sorted(out.items()))
+
+
+ERROR_MEANINGS = {
+    400: "Bad request (the message says why)",
+    401: "Not logged in (or wrong credentials)",
+    403: "Role or scope not allowed, or an Origin that is not this site",
+    404: "No such thing (the message says which)",
+    409: "Not possible now (the message says why)",
+    422: "Invalid value: details[].loc names the field",
+    429: "Too many attempts: retry after the Retry-After header",
+    503: "A part this needs is not connected (the message says which)",
+}
 
 
 @dataclass
@@ -134,12 +183,12 @@ class Api:
 
     def route(self, method: str, path: str, *, roles: Iterable[str], summary: str,
               body: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
-              list_response: bool = False, scope: str | None = None,
-              status: int = 200) -> Callable[[Handler], Handler]:
+              list_response: bool = False, scope: str | None = None, status: int = 200,
+              errors: Iterable[int] = ()) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(Endpoint(method.upper(), path, handler, frozenset(roles),
                                            summary, self.tag, body, response, list_response,
-                                           scope, status))
+                                           scope, status, frozenset(errors)))
             return handler
 
         return register
@@ -190,7 +239,8 @@ def _dump(value: Any) -> Any:
     return value
 
 
-def guarded(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def guarded(endpoint: Endpoint,
+            service: Any = None) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         if request.method not in SAFE_METHODS and not origin_allowed(
                 request, request.app[PUBLIC_ORIGIN]()):
@@ -208,7 +258,10 @@ def guarded(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamR
         body = None
         if endpoint.body is not None:
             body = await _parse(request, endpoint.body)
-        result = await endpoint.handler(Call(request, principal, body))
+        try:
+            result = await endpoint.handler(Call(request, principal, body, service))
+        except FieldError as exc:
+            raise invalid(exc.field, str(exc)) from None
         if isinstance(result, web.StreamResponse):
             return result
         if result is None:
@@ -245,11 +298,11 @@ async def _parse(request: web.Request, model: type[BaseModel]) -> BaseModel:
                        extra={"details": details}) from None
 
 
-def mount(app: web.Application, apis: Iterable[Api]) -> list[Endpoint]:
-    """Add every endpoint of ``apis`` to ``app``'s router; returns them."""
+def mount(app: web.Application, apis: Iterable[tuple[Api, Any]]) -> list[Endpoint]:
+    """Add every endpoint of each (route table, its feature's service) to ``app``."""
     out: list[Endpoint] = []
-    for api in apis:
+    for api, service in apis:
         for endpoint in api.endpoints:
-            app.router.add_route(endpoint.method, endpoint.path, guarded(endpoint))
+            app.router.add_route(endpoint.method, endpoint.path, guarded(endpoint, service))
             out.append(endpoint)
     return out

@@ -4,13 +4,11 @@ The upgrade is refused unless the ``cc_session`` cookie names a live session (40
 and the ``Origin`` header is this site (403; see ``endpoints.origin_allowed``) — a
 page on another site must not be able to open a socket with the user's cookie.
 
-Each connection is one bus subscription whose filter is the user's rights:
-
-* everyone with an agent profile: ``agent.*`` events whose ``agent_id`` is theirs,
-  and ``interaction.summary`` of a task they hold (or addressed to them);
-* supervisors and admins: ``wallboard.snapshot`` (cut down to their teams) and
-  ``agent.state`` of agents they supervise;
-* admins: ``config.changed``.
+Each connection is one bus subscription whose filter is the user's rights, as the
+features declare them (``WebParts.audiences``: an event goes to a user when any
+feature's rule says so; ``shapers`` cut an event's data to what that user may see,
+e.g. the wallboard to a supervisor's teams; ``greeters`` send the first state).
+See each feature's ``notifier.py`` for its topics and who receives them.
 
 Messages are JSON: ``{"topic", "data", "at", "agent_id", "queue", "seq"}``; the first
 is ``{"topic": "hello", "data": {"user": ..., "server_time": ...}}``. A client may
@@ -25,20 +23,24 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from callcenter.admin.notifier import ADMIN_TOPICS
-from callcenter.agents.notifier import AGENT_TOPICS
-from callcenter.auth.services import Principal, may_supervise
+from callcenter.auth.notifier import SESSION_ENDED, USER_SESSIONS_ENDED
 from callcenter.bus import BusEvent, EventBus, Subscription
+from callcenter.features import WebParts
 from callcenter.storage import hash_session_token
-from callcenter.wallboard.notifier import TOPIC as SNAPSHOT
-
-from .endpoints import COOKIE, PUBLIC_ORIGIN, ApiError, current_principal, origin_allowed
+from callcenter.webkit.endpoints import (
+    COOKIE,
+    PUBLIC_ORIGIN,
+    ApiError,
+    current_principal,
+    origin_allowed,
+)
+from callcenter.webkit.principal import Principal
 
 log = logging.getLogger(__name__)
 
@@ -57,53 +59,57 @@ class Connection:
 
 
 class Hub:
-    def __init__(self, *, bus: EventBus, services: Any) -> None:
+    def __init__(self, *, bus: EventBus, parts: WebParts, clock: Callable[[], float],
+                 principal: Callable[[str | None], Awaitable[Principal | None]]) -> None:
         self.bus = bus
-        self.services = services
+        self.parts = parts
+        self.clock = clock
+        self.principal = principal  # who holds a session token now (None: it ended)
         self.connections: set[Connection] = set()
+        self._sessions: Subscription | None = None
+        self._watch: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ who sees what
 
-    def watchers(self) -> int:
-        """Open sockets that receive wallboard snapshots."""
-        return sum(1 for c in self.connections if c.principal.role in ("supervisor", "admin"))
+    def watchers(self, topic: str) -> int:
+        """Open sockets that would receive an event of ``topic`` (for the wallboard)."""
+        probe = BusEvent(topic, {}, self.clock())
+        return sum(1 for c in self.connections if self._accepts(c.principal, probe))
 
-    def accepts(self, principal: Principal) -> Callable[[BusEvent], bool]:
-        engine = self.services.deps.engine
-        config = self.services.config
-        me = principal.agent_id
-        staff = principal.role in ("supervisor", "admin")
-
-        def accept(event: BusEvent) -> bool:
-            topic = event.topic
-            if topic in AGENT_TOPICS:
-                if me is not None and event.agent_id == me:
-                    return True
-                return (staff and topic == "agent.state" and event.agent_id is not None
-                        and may_supervise(principal, event.agent_id, config()))
-            if topic == "interaction.summary":
-                if me is None:
-                    return False
-                if event.agent_id is not None:
-                    return event.agent_id == me
-                view = engine.agent(me)
-                task = event.data.get("task_id")
-                return view is not None and (task in view.wrapping or task in view.connected)
-            if topic == SNAPSHOT:
-                return staff
-            if topic in ADMIN_TOPICS:
-                return principal.role == "admin"
-            return False
-
-        return accept
+    def _accepts(self, principal: Principal, event: BusEvent) -> bool:
+        return any(rule(principal, event) for rule in self.parts.audiences)
 
     def message(self, conn: Connection, event: BusEvent) -> str:
-        data = event.data
-        if event.topic == SNAPSHOT:
-            data = self.services.wallboard.view(data, conn.principal)
+        shape = self.parts.shapers.get(event.topic)
+        data = shape(event.data, conn.principal) if shape else event.data
         return json.dumps({"topic": event.topic, "data": data, "at": event.at,
                            "agent_id": event.agent_id, "queue": event.queue,
                            "seq": event.seq}, ensure_ascii=False)
+
+    # ------------------------------------------------------------------ ended sessions
+
+    async def start(self) -> None:
+        self._sessions = self.bus.subscribe(
+            lambda e: e.topic in (SESSION_ENDED, USER_SESSIONS_ENDED))
+        self._watch = asyncio.create_task(self._ended_sessions(), name="hub-sessions")
+
+    async def _ended_sessions(self) -> None:
+        while self._sessions is not None:
+            event = await self._sessions.get()
+            if event is None:  # fell behind: subscribe again
+                self._sessions = self.bus.subscribe(
+                    lambda e: e.topic in (SESSION_ENDED, USER_SESSIONS_ENDED))
+                continue
+            if event.topic == SESSION_ENDED:
+                ended = [c for c in self.connections
+                         if c.token_hash == event.data.get("token_hash")]
+                reason = b"logged out"
+            else:
+                ended = [c for c in self.connections
+                         if c.principal.username == event.data.get("username")]
+                reason = b"password changed"
+            for conn in ended:
+                await conn.ws.close(code=CLOSE_RELOGIN, message=reason)
 
     # ------------------------------------------------------------------ the socket
 
@@ -119,19 +125,17 @@ class Hub:
         await ws.prepare(request)
         token = request.cookies.get(COOKIE, "")
         conn = Connection(principal, hash_session_token(token), ws)
-        conn.sub = self.bus.subscribe(self.accepts(principal))
+        conn.sub = self.bus.subscribe(lambda event: self._accepts(principal, event))
         self.connections.add(conn)
         log.info("web.ws_open", extra={"user": principal.username, "role": principal.role})
         try:
             await ws.send_str(json.dumps({"topic": "hello", "data": {
-                "user": principal.as_dict(), "server_time": self.services.deps.clock()}},
+                "user": principal.as_dict(), "server_time": self.clock()}},
                 ensure_ascii=False))
-            if principal.role in ("supervisor", "admin"):
-                snapshot = self.services.wallboard.snapshot()
-                await ws.send_str(json.dumps({
-                    "topic": SNAPSHOT, "at": snapshot["now"],
-                    "data": self.services.wallboard.view(snapshot, principal)},
-                    ensure_ascii=False))
+            for greet in self.parts.greeters:
+                for topic, data in await greet(principal):
+                    await ws.send_str(json.dumps({"topic": topic, "at": self.clock(),
+                                                  "data": data}, ensure_ascii=False))
             conn.tasks = [asyncio.create_task(self._pump(conn)),
                           asyncio.create_task(self._recheck(conn, token))]
             async for msg in ws:
@@ -149,8 +153,7 @@ class Hub:
         except (ValueError, AttributeError):
             return
         if topic == "ping":
-            await conn.ws.send_str(json.dumps({"topic": "pong",
-                                               "at": self.services.deps.clock()}))
+            await conn.ws.send_str(json.dumps({"topic": "pong", "at": self.clock()}))
 
     async def _pump(self, conn: Connection) -> None:
         assert conn.sub is not None
@@ -167,7 +170,7 @@ class Hub:
     async def _recheck(self, conn: Connection, token: str) -> None:
         while True:
             await asyncio.sleep(RECHECK_SESSION)
-            if await self.services.auth.principal(token) is None:
+            if await self.principal(token) is None:
                 await conn.ws.close(code=CLOSE_RELOGIN, message=b"session ended")
                 return
 
@@ -186,15 +189,13 @@ class Hub:
 
     # ------------------------------------------------------------------ closing
 
-    async def close_session(self, token: str) -> None:
-        token_hash = hash_session_token(token)
-        for conn in [c for c in self.connections if c.token_hash == token_hash]:
-            await conn.ws.close(code=CLOSE_RELOGIN, message=b"logged out")
-
-    async def close_user(self, username: str) -> None:
-        for conn in [c for c in self.connections if c.principal.username == username]:
-            await conn.ws.close(code=CLOSE_RELOGIN, message=b"password changed")
-
     async def close_all(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        if self._sessions is not None:
+            self.bus.unsubscribe(self._sessions)
+            self._sessions = None
         for conn in list(self.connections):
             await conn.ws.close(code=1001, message=b"server shutdown")

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from support.wechat_standin import WeChatStandIn
 
 from chatbridge import InboundMessage, WeChatCallback, WeChatConfig
+from tests.support.wechat_standin import WeChatStandIn
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Serve = Callable[[Handler], Awaitable[str]]

@@ -1,0 +1,1 @@
+"""The Asterisk this engine expects: configuration templates and the private-instance script."""

@@ -1,0 +1,170 @@
+"""What the agent console shows and does: the one service the agents' HTTP routes call.
+
+It reads the agent's state (routing), offers (with their screen-pop), contacts
+waiting for wrap-up (the store) and their own profile and phone settings
+(agents.yaml), and passes the agent's requests on to ``AgentService``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from callcenter.config.models import Agent as AgentConfig
+from callcenter.config.models import Config
+from callcenter.customers.services import CustomerService
+from callcenter.routing.services import RoutingService
+from callcenter.storage import Store
+
+from .schemas import REASONS
+from .services import AgentError, AgentService
+
+PENDING_WRAPUP_WINDOW = 4 * 3600.0
+"""Calls that ended this recently without disposition or notes still show the form."""
+
+
+class NoAgentProfile(AgentError):
+    """The account has no agent in agents.yaml."""
+
+
+class NotYours(AgentError):
+    """An offer or interaction of another agent."""
+
+
+class AgentConsole:
+    def __init__(self, *, agents: AgentService, customers: CustomerService,
+                 routing: RoutingService, store: Store, config: Callable[[], Config],
+                 clock: Callable[[], float], softphone: Callable[[], dict[str, Any]]) -> None:
+        self.agents = agents
+        self.customers = customers
+        self.routing = routing
+        self.store = store
+        self.config = config
+        self.clock = clock
+        self._softphone = softphone  # where phones register: host, port, transport
+
+    def agent(self, agent_id: str | None) -> AgentConfig:
+        agent = self.config().agent(agent_id) if agent_id else None
+        if agent is None:
+            raise NoAgentProfile("your account has no agent profile in agents.yaml")
+        return agent
+
+    async def status(self, agent_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = self.agents.status(agent_id)
+        changes = await self.store.agent_states_since(self.clock() - 86400, agent_id=agent_id)
+        data["since"] = changes[-1].at if changes else None
+        return data
+
+    async def console(self, agent_id: str | None) -> dict[str, Any]:
+        agent = self.agent(agent_id)
+        config = self.config()
+        sip = self._softphone()
+        prefix = config.callcenter.asterisk.agent_endpoint_prefix
+        team = config.teams.get(agent.team or "")
+        return {
+            "profile": {"id": agent.id, "name": agent.name, "extension": agent.extension,
+                        "team": agent.team, "team_name": team.name if team else None,
+                        "languages": list(agent.languages), "takes_voice": agent.takes_voice,
+                        "takes_chat": agent.takes_chat},
+            "status": await self.status(agent.id),
+            "softphone": {"server": str(sip.get("host", "127.0.0.1")),
+                          "port": int(sip.get("port", 5060)),
+                          "transport": str(sip.get("transport", "udp")).upper(),
+                          "username": f"{prefix}{agent.extension}" if agent.extension else None,
+                          "password_hint": "sip_password"},
+            "reasons": list(REASONS),
+            "server_time": self.clock()}
+
+    # ---- requests -------------------------------------------------------------------
+
+    async def login(self, agent_id: str | None, device: str | None,
+                    ready: bool) -> dict[str, Any]:
+        agent = self.agent(agent_id)
+        self.agents.login(agent.id, device, ready=ready)
+        return await self.status(agent.id)
+
+    async def logout(self, agent_id: str | None) -> dict[str, Any]:
+        agent = self.agent(agent_id)
+        self.agents.logout(agent.id)
+        return await self.status(agent.id)
+
+    async def set_state(self, agent_id: str | None, state: str,
+                        reason: str | None) -> dict[str, Any]:
+        agent = self.agent(agent_id)
+        self.agents.set_state(agent.id, state, reason)
+        return await self.status(agent.id)
+
+    async def answer_offer(self, agent_id: str | None, offer_id: str,
+                           accept: bool) -> dict[str, Any]:
+        agent = self.agent(agent_id)
+        offer = self.agents.offer(offer_id)
+        if offer is not None and offer.agent_id != agent.id:
+            raise NotYours("that offer is not yours")
+        if accept:
+            self.agents.accept(agent.id, offer_id)
+        else:
+            self.agents.reject(agent.id, offer_id)
+        return await self.status(agent.id)
+
+    async def offers(self, agent_id: str | None) -> list[dict[str, Any]]:
+        """Offers waiting for the agent, each with its screen-pop (after a page reload)."""
+        agent = self.agent(agent_id)
+        view = self.routing.agent(agent.id)
+        out = []
+        for offer_id in view.offers if view else ():
+            offer = self.agents.offer(offer_id)
+            if offer is None or offer.agent_id != agent.id:
+                continue
+            out.append({"offer_id": offer.offer_id, "task_id": offer.task_id,
+                        "channel": offer.channel, "queue": offer.queue,
+                        "deadline": offer.deadline,
+                        "pop": await self.customers.screen_pop(offer.task_id)})
+        return out
+
+    # ---- wrap-up ------------------------------------------------------------------------
+
+    async def wrapups(self, agent_id: str | None) -> list[dict[str, Any]]:
+        """Contacts waiting for the agent's disposition and notes."""
+        agent = self.agent(agent_id)
+        now = self.clock()
+        view = self.routing.agent(agent.id)
+        task_ids = list(view.wrapping) if view else []
+        recent = await self.store.interactions_between(now - PENDING_WRAPUP_WINDOW, now + 1)
+        task_ids += [i.id for i in recent
+                     if i.agent_id == agent.id and i.ended_at is not None
+                     and i.disposition is None and i.notes is None
+                     and i.outcome in ("answered", "transferred") and i.id not in task_ids]
+        out = []
+        for task_id in task_ids:
+            found = await self._wrapup(task_id)
+            if found is not None:
+                out.append(found)
+        return out
+
+    async def _wrapup(self, task_id: str) -> dict[str, Any] | None:
+        interaction = await self.store.get_interaction(task_id)
+        if interaction is None:
+            return None
+        queue = self.config().queues.get(interaction.queue or "")
+        summary = await self.store.latest_summary(task_id)
+        customer = (await self.store.get_customer(interaction.customer_id)
+                    if interaction.customer_id is not None else None)
+        return {"task_id": task_id, "queue": interaction.queue,
+                "queue_name": self.customers.queue_name(interaction.queue),
+                "channel": interaction.channel,
+                "dispositions": [d.model_dump() for d in queue.dispositions] if queue else [],
+                "require_disposition": bool(queue and queue.require_disposition),
+                "summary": summary.text if summary else None,
+                "customer_name": customer.name if customer else None}
+
+    async def finish_wrapup(self, agent_id: str | None, task_id: str, disposition: str | None,
+                            notes: str | None) -> dict[str, Any]:
+        agent = self.agent(agent_id)
+        interaction = await self.store.get_interaction(task_id)
+        if interaction is None:
+            raise LookupError("no such interaction")
+        if interaction.agent_id != agent.id:
+            raise NotYours("that interaction is not yours")
+        await self.agents.finish_wrapup(agent.id, task_id, disposition,
+                                        (notes or "").strip() or None)
+        return await self.status(agent.id)

@@ -1,0 +1,1 @@
+"""The consoles: the aiohttp app assembled from the features, the WebSocket hub, pages."""

@@ -1,0 +1,125 @@
+"""Builds the voice feature: calls over AMI, the IVR over FastAGI, agents' phones.
+
+Needs an Asterisk (``deps.asterisk``); without one (console tests, chat only) only
+its API is mounted, and every request answers that no telephone system is connected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import acd
+from callcenter.agents.notifier import OfferNotifier
+from callcenter.agents.services import AgentService
+from callcenter.ami import AmiError
+from callcenter.features import AsteriskSide, Dependencies
+from ivr import prompts
+from ivr.fastagi import IvrServer
+
+from . import http
+from .base import AsteriskPaths, NoTelephone, VoiceDeps
+from .endpoints import render_endpoints, write_if_changed
+from .notifier import VoiceNotifier
+from .services import VoiceService
+
+log = logging.getLogger(__name__)
+
+
+class WithoutTelephone:
+    """The voice API's service when the engine runs without Asterisk."""
+
+    def __init__(self, deps: Dependencies) -> None:
+        self.config = deps.config
+
+    async def transfer(self, *_args: object, **_kwargs: object) -> dict[str, str]:
+        raise NoTelephone("no telephone system is connected")
+
+    async def spy(self, *_args: object) -> dict[str, str]:
+        raise NoTelephone("no telephone system is connected")
+
+
+def load(deps: Dependencies) -> None:
+    asterisk = deps.asterisk
+    if asterisk is None:
+        deps.web.add_api(http.api, WithoutTelephone(deps))
+        return
+    config = deps.config()
+    agents = deps.need(AgentService)
+    paths = AsteriskPaths(host_root=asterisk.host_root,
+                          recordings_spool=f"{asterisk.files_dir}/recordings",
+                          recordings_archive=config.callcenter.recordings.directory,
+                          prompts_dir=f"{asterisk.files_dir}/sounds")
+    voice = deps.provide(VoiceService(VoiceDeps(
+        link=asterisk.link, routing=deps.routing, agents=agents, store=deps.store,
+        offers=deps.need(OfferNotifier), notifier=VoiceNotifier(deps.bus, deps.clock),
+        config=deps.config, paths=paths)))
+    deps.routing.attach(acd.VOICE, voice)
+    agents.device_probe = voice.probe_device
+    deps.web.add_api(http.api, voice)
+    ivr = IvrServer(host=config.callcenter.asterisk.agi_host,
+                    port=config.callcenter.asterisk.agi_port, config=deps.config,
+                    on_routed=voice.route_call, prompts_dir=lambda: paths.prompts_dir)
+    setup = AsteriskSetup(deps, asterisk)
+
+    async def start() -> None:
+        await asterisk.link.start()
+        await setup.render_prompts()
+        await ivr.start()
+        try:
+            await asterisk.link.wait_up(10)
+        except TimeoutError:
+            log.error("voice.no_ami", extra={"waited_s": 10})
+        await setup.sync_endpoints()
+
+    async def stop() -> None:
+        await ivr.close()
+        await asterisk.link.close()
+
+    def reloaded(_old, _new) -> None:
+        task = asyncio.get_running_loop().create_task(setup.after_reload())
+        task.add_done_callback(lambda t: t.exception() and log.error(
+            "voice.reload_followup_failed", extra={"error": str(t.exception())}))
+
+    deps.on_start(start)
+    deps.on_stop(stop)
+    deps.on_reload(reloaded)
+
+
+class AsteriskSetup:
+    """What Asterisk needs from the configuration: prompts, agents' SIP endpoints."""
+
+    def __init__(self, deps: Dependencies, asterisk: AsteriskSide) -> None:
+        self.deps = deps
+        self.asterisk = asterisk
+
+    async def render_prompts(self) -> None:
+        config = self.deps.config()
+        out = Path(self.asterisk.host_path(f"{self.asterisk.files_dir}/sounds"))
+        texts = list(prompts.prompts_in(config.ivr, config.queues))
+        try:
+            written = await asyncio.to_thread(prompts.render, iter(texts), out)
+        except (RuntimeError, OSError) as exc:
+            log.error("voice.prompts_not_rendered", extra={"error": str(exc)})
+            return
+        if written:
+            log.info("voice.prompts_rendered", extra={"count": len(written)})
+
+    async def sync_endpoints(self) -> None:
+        """agents.yaml -> the endpoints include file; PJSIP reloads when it changed."""
+        config = self.deps.config()
+        text = render_endpoints(config.agents, config.callcenter.asterisk.agent_endpoint_prefix)
+        target = Path(self.asterisk.host_path(
+            f"{self.asterisk.files_dir}/include/pjsip_agents.conf"))
+        changed = write_if_changed(target, text)
+        if changed or self.asterisk.link.connects <= 1:
+            try:
+                await self.asterisk.link.action({"Action": "Command",
+                                                 "Command": "module reload res_pjsip.so"})
+            except AmiError as exc:
+                log.error("voice.pjsip_reload_failed", extra={"error": str(exc)})
+
+    async def after_reload(self) -> None:
+        await self.render_prompts()
+        await self.sync_endpoints()

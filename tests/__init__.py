@@ -1,0 +1,1 @@
+"""The test suite; helpers shared by its folders are in tests.support."""

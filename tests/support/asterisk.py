@@ -1,0 +1,124 @@
+"""The real local Asterisk for tests, loopback ports, and a TCP relay a test can cut."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from asterisk import local_asterisk
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class AsteriskInstance:
+    name: str
+    root: Path
+    instance: Path
+    instance_inside: str
+    ami_port: int
+    sip_port: int
+    agi_port: int
+    ami_user: str
+    ami_secret: str
+    rtp_start: int
+    rtp_end: int
+
+    @property
+    def messages_log(self) -> Path:
+        return self.instance / "log" / "messages.log"
+
+    def host_path(self, inside: str) -> Path:
+        """Where a path Asterisk reports (inside its root) is on this host."""
+        return self.root / inside.lstrip("/")
+
+
+def start_instance(name: str) -> AsteriskInstance:
+    # RTP ranges per process so parallel runs never collide.
+    rtp_start = 20000 + (os.getpid() % 50) * 400
+    params = {"AMI_PORT": str(free_port()), "SIP_PORT": str(free_port(socket.SOCK_DGRAM)),
+              "AGI_PORT": str(free_port()), "RTP_START": str(rtp_start),
+              "RTP_END": str(rtp_start + 199), "AMI_USER": "cc-test",
+              "AMI_SECRET": "cc-test-secret"}
+    try:
+        info = local_asterisk.start(local_asterisk.default_root(), name, params)
+    except local_asterisk.CannotRun as exc:
+        pytest.fail(f"the local Asterisk cannot run here: {exc}")
+    return AsteriskInstance(
+        name=name, root=Path(info["root"]), instance=Path(info["instance"]),
+        instance_inside=info["instance_inside"], ami_port=int(params["AMI_PORT"]),
+        sip_port=int(params["SIP_PORT"]), agi_port=int(params["AGI_PORT"]),
+        ami_user=params["AMI_USER"], ami_secret=params["AMI_SECRET"],
+        rtp_start=rtp_start, rtp_end=rtp_start + 199)
+
+
+class PortPool:
+    """Hands out SIP and RTP ports for test phones, none shared with Asterisk."""
+
+    def __init__(self, rtp_base: int) -> None:
+        self._next_rtp = rtp_base
+
+    def sip(self) -> int:
+        return free_port(socket.SOCK_DGRAM)
+
+    def rtp(self, count: int = 20) -> tuple[int, int]:
+        low = self._next_rtp
+        self._next_rtp += count
+        return low, low + count - 1
+
+
+class TcpProxy:
+    """A loopback TCP relay a test can cut (RST both ways) or freeze (a half-open link)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self.frozen = False
+        self._server = None
+        self._pairs: list[tuple[object, object]] = []
+
+    async def start(self) -> TcpProxy:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def _accept(self, reader, writer) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.close()
+            return
+        self._pairs.append((writer, up_writer))
+
+        async def pump(src, dst) -> None:
+            try:
+                while data := await src.read(65536):
+                    if not self.frozen:  # frozen: bytes vanish, nothing is closed
+                        dst.write(data)
+                        await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+
+    def cut(self) -> None:
+        for client, upstream in self._pairs:
+            client.transport.abort()
+            upstream.transport.abort()
+        self._pairs.clear()
+
+    async def close(self) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()
