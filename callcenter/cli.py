@@ -1,4 +1,5 @@
-"""``callcenter``: run the engine, check configuration, render prompts, simulate traffic."""
+"""``callcenter``: run the engine, check configuration, render prompts, simulate traffic,
+transcribe stored recordings."""
 
 from __future__ import annotations
 
@@ -32,6 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--rate", type=float, default=0.5, help="calls per second (default 0.5)")
     sim.add_argument("--talk", type=float, default=10.0, help="talk time, s (default 10)")
     sim.add_argument("--digits", default="21", help="IVR keys (default 21: English, sales)")
+    stt = sub.add_parser("transcribe", help="transcribe, summarise and inspect stored call "
+                         "recordings the engine has not (stt off, no model, failed), or all")
+    stt.add_argument("--config", type=Path, default=Path("config"))
+    stt.add_argument("--since", help="only calls since: 7d, 12h, 30m or an ISO date/time")
+    stt.add_argument("--queue", help="only this queue's calls")
+    stt.add_argument("--all", action="store_true",
+                     help="also calls already transcribed (new models or rules)")
     args = parser.parse_args(argv)
 
     if args.command == "check-config":
@@ -61,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"placed {outcome.placed}, answered by the IVR {outcome.answered_by_ivr}, "
               f"reached an agent {outcome.reached_agent}, gave up {outcome.gave_up}")
         return 0 if not outcome.failures else 1
+    if args.command == "transcribe":
+        return _transcribe(args)
     if args.command == "stop":
         from callcenter.app import stop
 
@@ -83,6 +93,51 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
     return 2
+
+
+def _transcribe(args: argparse.Namespace) -> int:
+    """Progress on stderr, the final table on stdout; 1 if a call failed."""
+    import time
+
+    from tqdm import tqdm
+
+    from callcenter.config import ConfigError, ConfigStore
+    from recordings.batch import parse_since, report_table, transcribe_stored
+
+    try:
+        store = ConfigStore.open(args.config)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        return 1
+    config = store.config.callcenter
+    try:
+        since = parse_since(args.since, time.time(), config.timezone) if args.since else None
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.queue and args.queue not in store.config.queues:
+        print(f"--queue {args.queue!r}: no such queue; queues: "
+              f"{', '.join(store.config.queues)}", file=sys.stderr)
+        return 2
+    bar = tqdm(total=0, unit="call", desc="transcribing", file=sys.stderr)
+
+    def started(count: int) -> None:
+        bar.total = count
+        bar.refresh()
+
+    def progress(_task: str, outcome) -> None:
+        bar.update(1)
+        bar.set_postfix_str(outcome.status)
+
+    try:
+        report = asyncio.run(transcribe_stored(store, since=since, queue=args.queue,
+                                               redo=args.all, clock=time.time,
+                                               started=started, progress=progress))
+    finally:
+        bar.close()
+    print(report_table(report))
+    return 1 if report.statuses["failed"] else 0
 
 
 if __name__ == "__main__":

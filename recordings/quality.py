@@ -1,6 +1,6 @@
 """Quality inspection (质检) of one call: rules in, score and flags out.
 
-Each rule of :class:`recordings.schemas.QueueRules` that is broken raises a
+Each rule of :class:`callcenter.config.quality_file.QueueRules` that is broken raises a
 :class:`Flag` carrying its deduction and the transcript utterances (index,
 speaker, time, text) that caused it, so a supervisor can jump to the moment.
 The score is 100 minus the deductions, never below 0.
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from recordings.schemas import QueueRules, RequiredPhrase
+from callcenter.config.quality_file import QueueRules, RequiredPhrase
 from recordings.text import contains_phrase, find_terms
 from recordings.transcript import Transcript, gaps, merge_spans
 

@@ -1,166 +1,161 @@
-"""Quality-inspection rules as validated configuration (pydantic v2).
-
-Shaped for ``config/quality.yaml`` (see ``recordings/quality.sample.yaml``):
-a ``default`` rule set and optional per-queue rule sets that replace it for
-that queue. Every model forbids unknown keys, so a typo is an error rather
-than a rule silently not applied.
-"""
+"""Request and response bodies of the speech API (transcripts, summaries, inspections,
+search, flagged calls, the backlog). The quality rules' own models are configuration:
+``callcenter.config.quality_file``."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = [
-    "ForbiddenPhrases",
-    "HoldRule",
-    "OvertalkRule",
-    "QualityConfig",
-    "QueueRules",
-    "RequiredPhrase",
-    "SilenceRule",
-    "TalkShareRule",
-]
-
-Speaker = Literal["agent", "caller"]
+JobStatus = Literal["none", "queued", "running", "done", "partial", "failed"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Word(BaseModel):
+    text: str
+    start: float
+    end: float
+    conf: float
 
 
-def _phrases(value: list[str]) -> list[str]:
-    cleaned = [p.strip() for p in value]
-    if not cleaned or any(not p for p in cleaned):
-        raise ValueError("needs at least one phrase, and no empty phrase")
-    return cleaned
+class Line(BaseModel):
+    index: int
+    speaker: str = Field(description="caller | agent (| mixed: legs not recorded apart)")
+    start: float = Field(description="Seconds from the start of the recording")
+    end: float
+    text: str
+    words: list[Word] = []
 
 
-class RequiredPhrase(_Strict):
-    """One step the agent must say (greeting, identity check, closing...), as
-    alternative phrases; steps are expected in the order they are listed.
-
-    ``within_first_seconds`` / ``within_last_seconds`` restrict where in the
-    call the phrase counts (a greeting said at minute five is no greeting).
-    """
-
-    name: str = Field(min_length=1)
-    phrases: list[str]
-    speaker: Speaker = "agent"
-    within_first_seconds: float | None = Field(default=None, gt=0)
-    within_last_seconds: float | None = Field(default=None, gt=0)
-    deduction: float = Field(default=10, ge=0, le=100)
-    order_deduction: float = Field(default=5, ge=0, le=100)
-
-    _check_phrases = field_validator("phrases")(_phrases)
-
-    @model_validator(mode="after")
-    def _one_window(self) -> RequiredPhrase:
-        if self.within_first_seconds is not None and self.within_last_seconds is not None:
-            raise ValueError("use within_first_seconds or within_last_seconds, not both")
-        return self
+class Transcript(BaseModel):
+    task_id: str
+    status: JobStatus = Field(description="Where the call's transcription is")
+    error: str | None = Field(None, description="Why it failed, or which leg failed")
+    language: str | None = None
+    duration: float | None = None
+    masked: bool = Field(description="Personal numbers masked for this reader")
+    lines: list[Line] = []
 
 
-class ForbiddenPhrases(_Strict):
-    """Phrases that must not be said; one flag per utterance that has one."""
-
-    phrases: list[str]
-    speaker: Speaker = "agent"
-    deduction: float = Field(default=20, ge=0, le=100)
-    max_deduction: float | None = Field(default=None, ge=0, le=100)
-
-    _check_phrases = field_validator("phrases")(_phrases)
+class EvidenceRef(BaseModel):
+    utterance: int | None
+    speaker: str | None
+    text: str
+    rule: str
 
 
-class TalkShareRule(_Strict):
-    """Share of talk time (0..1) of ``speaker`` among everyone's talk time."""
-
-    speaker: Speaker = "agent"
-    min: float | None = Field(default=None, ge=0, le=1)
-    max: float | None = Field(default=None, ge=0, le=1)
-    deduction: float = Field(default=10, ge=0, le=100)
-
-    @model_validator(mode="after")
-    def _bounds(self) -> TalkShareRule:
-        if self.min is None and self.max is None:
-            raise ValueError("set min, max or both")
-        if self.min is not None and self.max is not None and self.min >= self.max:
-            raise ValueError(f"min ({self.min}) must be below max ({self.max})")
-        return self
+class Reason(BaseModel):
+    text: str
+    evidence: list[EvidenceRef]
 
 
-class SilenceRule(_Strict):
-    """Nobody speaking for longer than ``max_seconds`` (hold time excluded)."""
-
-    max_seconds: float = Field(gt=0)
-    deduction: float = Field(default=5, ge=0, le=100)
-    max_deduction: float | None = Field(default=None, ge=0, le=100)
-    include_edges: bool = False
-
-
-class OvertalkRule(_Strict):
-    """Both speaking at once: any stretch over ``max_seconds`` is a flag, and more
-    than ``max_count`` stretches of at least ``min_seconds`` is one more."""
-
-    min_seconds: float = Field(default=0.5, ge=0)
-    max_seconds: float | None = Field(default=None, gt=0)
-    max_count: int | None = Field(default=None, ge=0)
-    deduction: float = Field(default=5, ge=0, le=100)
-    max_deduction: float | None = Field(default=None, ge=0, le=100)
-
-    @model_validator(mode="after")
-    def _something(self) -> OvertalkRule:
-        if self.max_seconds is None and self.max_count is None:
-            raise ValueError("set max_seconds, max_count or both")
-        if self.max_seconds is not None and self.max_seconds < self.min_seconds:
-            raise ValueError("max_seconds must not be below min_seconds")
-        return self
+class Entity(BaseModel):
+    kind: str = Field(description="phone, id_number, account_number, order_number, amount, "
+                                  "date")
+    value: str
+    detail: str
+    valid: bool | None
+    evidence: EvidenceRef
 
 
-class HoldRule(_Strict):
-    """A hold longer than ``max_seconds``, or holds adding up to more than
-    ``max_total_seconds`` (hold intervals come from the call's events)."""
-
-    max_seconds: float | None = Field(default=None, gt=0)
-    max_total_seconds: float | None = Field(default=None, gt=0)
-    deduction: float = Field(default=5, ge=0, le=100)
-
-    @model_validator(mode="after")
-    def _something(self) -> HoldRule:
-        if self.max_seconds is None and self.max_total_seconds is None:
-            raise ValueError("set max_seconds, max_total_seconds or both")
-        return self
+class Topic(BaseModel):
+    name: str
+    score: float
+    evidence: list[EvidenceRef]
 
 
-class QueueRules(_Strict):
-    """Everything checked on one call; any part may be left out."""
-
-    required: list[RequiredPhrase] = Field(default_factory=list)
-    forbidden: ForbiddenPhrases | None = None
-    talk_share: TalkShareRule | None = None
-    silence: SilenceRule | None = None
-    overtalk: OvertalkRule | None = None
-    hold: HoldRule | None = None
-    pass_score: float = Field(default=80, ge=0, le=100)
-
-    @field_validator("required")
-    @classmethod
-    def _unique_names(cls, value: list[RequiredPhrase]) -> list[RequiredPhrase]:
-        names = [r.name for r in value]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"duplicate step names: {', '.join(duplicates)}")
-        return value
+class Sentiment(BaseModel):
+    score: float = Field(description="-1 very negative .. +1 very positive (the caller)")
+    label: str
+    angry: bool
+    evidence: list[EvidenceRef]
 
 
-class QualityConfig(_Strict):
-    """``config/quality.yaml``: the default rules and per-queue overrides."""
+class KeySentence(BaseModel):
+    text: str
+    score: float
+    evidence: EvidenceRef
+    terms: list[str]
 
-    version: Literal[1] = 1
-    default: QueueRules = Field(default_factory=QueueRules)
-    queues: dict[str, QueueRules] = Field(default_factory=dict)
 
-    def rules_for(self, queue: str | None) -> QueueRules:
-        """The queue's own rule set if it has one, else the default."""
-        return self.queues.get(queue or "", self.default)
+class Summary(BaseModel):
+    task_id: str
+    status: JobStatus
+    masked: bool
+    text: str | None = Field(None, description="The paragraph agents see (always masked)")
+    language: str | None = None
+    reason: Reason | None = None
+    entities: list[Entity] = []
+    topics: list[Topic] = []
+    sentiment: Sentiment | None = None
+    key_sentences: list[KeySentence] = []
+
+
+class FlagLine(BaseModel):
+    index: int
+    speaker: str
+    start: float
+    end: float
+    text: str
+
+
+class Flag(BaseModel):
+    id: int
+    task_id: str
+    queue: str | None
+    agent_id: str | None
+    rule: str
+    code: str = Field(description="e.g. missing:greeting, forbidden:<phrase>, silence")
+    message: str
+    deduction: float
+    start: float | None
+    end: float | None
+    lines: list[FlagLine] = Field(description="The transcript lines that caused it")
+    status: Literal["open", "confirmed", "dismissed"]
+    reviewed_by: str | None
+    reviewed_at: float | None
+    review_note: str | None
+    created_at: float
+
+
+class Inspection(BaseModel):
+    task_id: str
+    status: JobStatus
+    queue: str | None = None
+    agent_id: str | None = None
+    score: float | None = None
+    passed: bool | None = None
+    pass_score: float | None = None
+    rules: str | None = Field(None, description="Whose rules: a queue's, or default")
+    metrics: dict[str, float] = {}
+    flags: list[Flag] = []
+
+
+class SearchHit(BaseModel):
+    task_id: str
+    queue: str | None
+    agent_id: str | None
+    at: float
+    score: float | None
+    snippet: str | None = Field(description="The first line that matched (masked as the "
+                                            "reader must see it)")
+    speaker: str | None
+    start: float | None
+
+
+class FlagReview(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: Literal["confirm", "dismiss"]
+    note: str | None = Field(None, max_length=1000)
+
+
+class Job(BaseModel):
+    task_id: str
+    status: JobStatus
+    queue: str | None
+    language: str | None
+    attempts: int
+    error: str | None
+    created_at: float
+    finished_at: float | None

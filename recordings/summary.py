@@ -198,7 +198,8 @@ def _substantive(sentence: str) -> bool:
     for match in reversed(find_terms(sentence, GREETINGS)):
         rest = rest[: match.start] + rest[match.end:]
     han = sum(1 for ch in rest if is_han(ch))
-    words = re.findall(r"[A-Za-z0-9]+", rest)
+    # Words of any script written with spaces (English, Korean...); Han counts by character.
+    words = [w for w in re.findall(r"[^\W_]+", rest) if not is_han(w[0])]
     return han >= 4 or len(words) >= 3
 
 

@@ -112,12 +112,41 @@ class StorageConfig(Strict):
 
 
 class RecordingsConfig(Strict):
-    """Call recordings and their transcription."""
+    """Where finished call recordings are kept (transcription is ``stt``)."""
 
     directory: ResolvedPath = Path("var/recordings")
-    vosk_model: ResolvedPath | None = None
-    """A Vosk model directory; null = use the packaged model if one is installed."""
-    transcribe: bool = True
+
+
+_LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
+"""A caller language as the IVR names it: ``zh``, ``en``, ``ko``, ``yue``, ``zh-TW``."""
+_Backend = Annotated[str, Field(pattern=r"^(vosk|[A-Za-z_][\w.]*:[A-Za-z_]\w*)$")]
+
+
+class SttConfig(Strict):
+    """Speech to text after every recorded call: transcript, summary, quality inspection.
+
+    Decoding runs in ``workers`` processes on this machine; nothing leaves it.
+    """
+
+    enabled: bool = True
+    """Transcribe each call once its recording is archived (off: nothing is queued;
+    ``callcenter transcribe`` can still process the recordings later)."""
+    backend: _Backend = "vosk"
+    """The recognizer: ``vosk``, or ``package.module:Class`` for another backend."""
+    models: dict[_LanguageCode, ResolvedPath] = Field(default_factory=dict)
+    """One model folder per caller language (the language chosen in the IVR). A call in
+    a language without a model is marked failed with that reason, never dropped."""
+    workers: int = Field(1, ge=1, le=64)
+    """Decoding processes; each keeps one CPU core busy while it decodes."""
+    queue_size: int = Field(8, ge=1, le=1000)
+    """Recording legs waiting for a worker, at most; further calls wait in the durable
+    backlog (SQLite), so memory stays bounded whatever the backlog."""
+    retries: int = Field(2, ge=0, le=10)
+    """A leg that fails to decode is tried again this many times; then the call is marked
+    failed with every reason (``callcenter transcribe`` re-runs it)."""
+    job_timeout_seconds: float = Field(1800, gt=0)
+    """One decode running longer is killed and counts as a failed attempt (a hung
+    decoder); decoding takes about 0.2 s per second of audio on one core."""
 
 
 class WeChatConfig(Strict):
@@ -180,5 +209,6 @@ class CallcenterConfig(Strict):
     web: WebConfig = Field(default_factory=WebConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     recordings: RecordingsConfig = Field(default_factory=RecordingsConfig)
+    stt: SttConfig = Field(default_factory=SttConfig)
     chat: ChatConfig = Field(default_factory=ChatConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)

@@ -30,6 +30,7 @@ from .models import (
     node_targets,
 )
 from .source import DataPath, Source
+from .speech_check import speech_checks
 from .translate import allowed_list, did_you_mean
 
 VOICEMAIL = "voicemail"
@@ -49,7 +50,7 @@ def cross_check(files: dict[str, Checked]) -> list[ConfigIssue]:
         return (item.src, item.model) if item is not None and item.model is not None else None
 
     cc, q, a, ivr = (get(n) for n in ("callcenter.yaml", "queues.yaml", "agents.yaml", "ivr.yaml"))
-    out: list[ConfigIssue] = []
+    out: list[ConfigIssue] = speech_checks(cc, ivr, q, get("quality.yaml"))
     if cc:
         out += _callcenter(*cc, ivr_present=ivr is not None)
     if cc and ivr:
@@ -88,13 +89,6 @@ def _callcenter(src: Source, cc: CallcenterConfig, *, ivr_present: bool) -> list
             ("web", "session_secret"),
             "is the development default while the console listens on "
             f"{cc.web.bind}; set CALLCENTER_SESSION_SECRET to a long random value",
-            "warning",
-        ))
-    model = cc.recordings.vosk_model
-    if model is not None and cc.recordings.transcribe and not model.exists():
-        out.append(src.issue(
-            ("recordings", "vosk_model"),
-            f"{str(model)!r} does not exist; recordings will not be transcribed",
             "warning",
         ))
     if ivr_present and not cc.asterisk.inbound_numbers:

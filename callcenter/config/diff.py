@@ -16,7 +16,8 @@ from .models import Config
 LIVE_SETTINGS = frozenset({
     "logging.level",
     "web.login_attempts_per_minute",
-    "recordings.transcribe",
+    "stt.enabled",
+    "stt.models",
     "ami.action_timeout_seconds",
     "ami.ping_interval_seconds",
     "ami.reconnect_max_delay_seconds",
@@ -50,11 +51,13 @@ class ConfigDiff:
     agents: Changes = field(default_factory=Changes)
     ivr_nodes: Changes = field(default_factory=Changes)
     ivr_settings: tuple[str, ...] = ()
+    quality: Changes = field(default_factory=Changes)
+    """quality.yaml rule sets (``default`` and queues) added, removed or changed."""
 
     @property
     def empty(self) -> bool:
         return not (self.settings or self.queues or self.teams or self.agents or self.ivr_nodes
-                    or self.ivr_settings)
+                    or self.ivr_settings or self.quality)
 
     @property
     def needs_restart(self) -> tuple[str, ...]:
@@ -65,7 +68,8 @@ class ConfigDiff:
         """One line, e.g. ``queues: +vip ~sales(strategy); agents: -bob; settings: web.port``."""
         parts = []
         for name, changes in (("queues", self.queues), ("teams", self.teams),
-                              ("agents", self.agents), ("ivr nodes", self.ivr_nodes)):
+                              ("agents", self.agents), ("ivr nodes", self.ivr_nodes),
+                              ("quality", self.quality)):
             if changes:
                 parts.append(f"{name}: {changes.summary()}")
         if self.ivr_settings:
@@ -96,7 +100,12 @@ def diff_configs(old: Config | None, new: Config) -> ConfigDiff:
         agents=_changes({a.id: a for a in old.agents}, {a.id: a for a in new.agents}),
         ivr_nodes=_changes(old.ivr.nodes, new.ivr.nodes),
         ivr_settings=tuple(k for k in ivr_new if ivr_old.get(k) != ivr_new[k]),
+        quality=_changes(_rule_sets(old), _rule_sets(new)),
     )
+
+
+def _rule_sets(config: Config) -> dict[str, BaseModel]:
+    return {"default": config.quality.default, **config.quality.queues}
 
 
 def _changes(old: Mapping[str, BaseModel], new: Mapping[str, BaseModel]) -> Changes:

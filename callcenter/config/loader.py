@@ -1,4 +1,7 @@
-"""Load the four YAML files of a config directory into one validated ``Config``.
+"""Load the YAML files of a config directory into one validated ``Config``.
+
+Four files are required (``FILES``); ``quality.yaml`` is optional (``OPTIONAL_FILES``:
+absent means its defaults, present means validated like the others).
 
 Every file is parsed and validated even when an earlier one fails, and the
 cross-file checks run for whichever files validated, so an admin sees all the
@@ -16,16 +19,26 @@ from pydantic import BaseModel, ValidationError
 
 from .crosscheck import Checked, cross_check
 from .issues import ConfigError, ConfigIssue
-from .models import AgentsConfig, CallcenterConfig, Config, IvrConfig, QueuesConfig
+from .models import (
+    AgentsConfig,
+    CallcenterConfig,
+    Config,
+    IvrConfig,
+    QualityConfig,
+    QueuesConfig,
+)
 from .source import parse
 from .translate import translate
 
 FILES: tuple[str, ...] = ("callcenter.yaml", "queues.yaml", "agents.yaml", "ivr.yaml")
+OPTIONAL_FILES: tuple[str, ...] = ("quality.yaml",)
+"""Files that may be absent: then their model's defaults apply."""
 MODELS: dict[str, type[BaseModel]] = {
     "callcenter.yaml": CallcenterConfig,
     "queues.yaml": QueuesConfig,
     "agents.yaml": AgentsConfig,
     "ivr.yaml": IvrConfig,
+    "quality.yaml": QualityConfig,
 }
 
 
@@ -78,29 +91,31 @@ def validate_text(
 
 
 def check_filename(filename: str) -> str:
-    """``filename`` if it is one of the four config files, else ``ValueError``."""
-    if filename not in FILES:
-        raise ValueError(f"{filename!r} is not a config file; expected one of {', '.join(FILES)}")
+    """``filename`` if it is one of the config files, else ``ValueError``."""
+    known = FILES + OPTIONAL_FILES
+    if filename not in known:
+        raise ValueError(f"{filename!r} is not a config file; expected one of {', '.join(known)}")
     return filename
 
 
 def load_outcome(
     directory: Path, env: Mapping[str, str] | None = None, texts: Mapping[str, str] | None = None
 ) -> LoadOutcome:
-    """Parse, validate and cross-check all four files, collecting every issue."""
+    """Parse, validate and cross-check every file, collecting every issue."""
     env = os.environ if env is None else env
     texts = texts or {}
     base_dir = directory.absolute().parent
     checked: dict[str, Checked] = {}
     issues: list[ConfigIssue] = []
-    for name in FILES:
+    for name in FILES + OPTIONAL_FILES:
         display = str(directory / name)
         text = texts.get(name)
         if text is None:
             try:
                 text = (directory / name).read_text(encoding="utf-8")
             except FileNotFoundError:
-                issues.append(ConfigIssue(display, None, None, "", "file not found"))
+                if name not in OPTIONAL_FILES:
+                    issues.append(ConfigIssue(display, None, None, "", "file not found"))
                 continue
             except UnicodeDecodeError as exc:
                 issues.append(ConfigIssue(display, None, None, "",
@@ -121,7 +136,7 @@ def load_outcome(
         checked[name] = Checked(src, model)
     issues.extend(cross_check(checked))
 
-    order = {str(directory / name): i for i, name in enumerate(FILES)}
+    order = {str(directory / name): i for i, name in enumerate(FILES + OPTIONAL_FILES)}
 
     def key(issue: ConfigIssue) -> tuple[int, int, int]:
         return (order.get(issue.file, 99), issue.line or 0, issue.column or 0)
@@ -133,6 +148,7 @@ def load_outcome(
         cc, qc, ac, ivr = (checked[n].model for n in FILES)
         assert isinstance(cc, CallcenterConfig) and isinstance(qc, QueuesConfig)
         assert isinstance(ac, AgentsConfig) and isinstance(ivr, IvrConfig)
+        quality = checked.get("quality.yaml")
         config = Config(
             directory=directory.absolute(),
             callcenter=cc,
@@ -140,5 +156,6 @@ def load_outcome(
             teams=ac.teams,
             agents=ac.agents,
             ivr=ivr,
+            quality=quality.model if quality is not None else QualityConfig(),
         )
     return LoadOutcome(config, errors, warnings)

@@ -1,8 +1,8 @@
-"""Typed models of the four configuration files and of the combined ``Config``.
+"""Typed models of the configuration files and of the combined ``Config``.
 
 Each file's models live in their own module (``callcenter_file``, ``queues_file``,
-``agents_file``, ``ivr_file``; shared field types in ``fields``); this module
-assembles ``Config`` and re-exports them, so import from here.
+``agents_file``, ``ivr_file``, ``quality_file``; shared field types in ``fields``);
+this module assembles ``Config`` and re-exports them, so import from here.
 
 Names here are a contract with the rest of the engine (ACD, IVR, web, chat):
 fields may be added, not renamed. Every model is frozen and rejects unknown keys;
@@ -22,6 +22,7 @@ from .callcenter_file import (
     LoggingConfig,
     RecordingsConfig,
     StorageConfig,
+    SttConfig,
     WebChatConfig,
     WebConfig,
     WeChatConfig,
@@ -41,6 +42,7 @@ from .ivr_file import (
     QueueNode,
     node_targets,
 )
+from .quality_file import QualityConfig, QueueRules
 from .queues_file import (
     Announce,
     Blend,
@@ -70,6 +72,8 @@ class Config(Strict):
     teams: dict[str, Team]
     agents: tuple[Agent, ...]
     ivr: IvrConfig
+    quality: QualityConfig = QualityConfig()
+    """``quality.yaml`` (optional): inspection rules and summary topics per queue."""
 
     def agent(self, agent_id: str) -> Agent | None:
         return next((a for a in self.agents if a.id == agent_id), None)
@@ -128,14 +132,17 @@ __all__ = [
     "LoggingConfig",
     "MenuNode",
     "PlaybackNode",
+    "QualityConfig",
     "Queue",
     "QueueNode",
+    "QueueRules",
     "QueuesConfig",
     "RecordingPolicy",
     "RecordingsConfig",
     "Role",
     "StorageConfig",
     "Strategy",
+    "SttConfig",
     "Team",
     "WeChatConfig",
     "WebChatConfig",

@@ -114,7 +114,7 @@ def write_config(plan: LoadPlan, work: Path) -> tuple[Path, dict[str, int]]:
     cc["web"].update(port=ports["web"], public_origin=f"http://127.0.0.1:{ports['web']}",
                      login_attempts_per_minute=1000)
     cc["storage"] = {"path": str(work / "var" / "cc.sqlite3")}
-    cc["recordings"].update(directory=str(work / "var" / "recordings"), transcribe=False)
+    cc["recordings"].update(directory=str(work / "var" / "recordings"))
     save("callcenter.yaml", cc)
     queue = {"channels": ["voice"], "strategy": "longest_idle", "max_wait_seconds": 3600,
              "wrapup_seconds": 0, "offer_timeout_seconds": 10,

@@ -18,6 +18,7 @@ module                      records
 ``sessions.py``             console sessions (token hashes)
 ``config_changes.py``       configuration audit trail
 ``callbacks.py``            callback requests
+``speech.py``               transcription backlog, speech results, inspection flags
 ==========================  ================================================
 
 Locking, durability and timestamp rules are described in :mod:`.database`. Nothing here
@@ -37,6 +38,7 @@ from .messages import MessageRecords
 from .queue_log import QueueLogRecords
 from .recordings import RecordingRecords
 from .sessions import DEFAULT_SESSION_TTL, SessionRecords, hash_session_token
+from .speech import SpeechRecords
 from .users import UserRecords
 
 __all__ = ["DEFAULT_SESSION_TTL", "Store", "hash_session_token", "normalize_identity"]
@@ -53,6 +55,7 @@ class Store(
     SessionRecords,
     ConfigChangeRecords,
     CallbackRecords,
+    SpeechRecords,
     Database,
 ):
     """Async facade over the SQLite database. Create with :meth:`open`, not the constructor.

@@ -30,6 +30,9 @@ class QueueTile(BaseModel):
     answered: int
     abandoned: int
     by_channel: dict[str, ChannelCounts]
+    extras: dict[str, dict[str, float | None]] = Field(
+        default_factory=dict, description="Figures other features add per queue, e.g. speech: "
+        "{backlog, failed, flagged} (calls waiting for transcription, failed and flagged today)")
 
 
 class AgentTask(BaseModel):

@@ -70,6 +70,13 @@ class WallboardService:
         self._by_channel: dict[str, dict[str, dict[str, int]]] = {}
         self._day = self.day_start(clock())
         self.loaded = False
+        self._figures: dict[str, Callable[[], dict[str, dict[str, Any]]]] = {}
+
+    def add_figures(self, name: str, provider: Callable[[], dict[str, dict[str, Any]]]) -> None:
+        """Another feature's figures per queue ({queue: {figure: number}}), shown on each
+        queue's tile as ``extras[name]`` (speech: its backlog and today's flagged calls).
+        Called for every snapshot, so it must be quick and must not wait."""
+        self._figures[name] = provider
 
     def day_start(self, now: float) -> float:
         return day_start(now, ZoneInfo(self.config().callcenter.timezone))
@@ -131,16 +138,23 @@ class WallboardService:
         now = self.clock()
         self._roll(now)
         config = self.config()
+        extras = {}
+        for name, provider in self._figures.items():
+            try:
+                extras[name] = provider()
+            except Exception:
+                log.exception("wallboard.figures_failed", extra={"figures": name})
         return {"now": now, "day_start": self._day,
                 "interval_seconds": self.routing.interval_seconds,
-                "queues": [self._queue(qid, now) for qid in config.queues],
+                "queues": [self._queue(qid, now, extras) for qid in config.queues],
                 "agents": [self.agent_row(a.id, config) for a in config.agents
                            if a.takes_voice or a.takes_chat],
                 "intervals": [{"queue": q, "start": b, "entered": c.entered,
                                "answered": c.answered, "abandoned": c.abandoned}
                               for q, b, c in self.routing.intervals() if b >= self._day]}
 
-    def _queue(self, queue_id: str, now: float) -> dict[str, Any]:
+    def _queue(self, queue_id: str, now: float,
+               extras: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
         queue = self.config().queues[queue_id]
         today = _sum([c for _q, b, c in self.routing.intervals(queue_id) if b >= self._day])
         realtime = self.routing.realtime(queue_id, now)
@@ -155,7 +169,8 @@ class WallboardService:
                 "asa": today.asa,
                 "abandon_rate": today.abandoned_excluding_short / counted if counted else None,
                 "entered": today.entered, "answered": today.answered,
-                "abandoned": today.abandoned, "by_channel": by_channel}
+                "abandoned": today.abandoned, "by_channel": by_channel,
+                "extras": {name: figures.get(queue_id, {}) for name, figures in extras.items()}}
 
     def agent_row(self, agent_id: str, config: Config | None = None) -> dict[str, Any]:
         config = config or self.config()

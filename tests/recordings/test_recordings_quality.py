@@ -10,11 +10,11 @@ import pytest
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 
+from callcenter.config.quality_file import QualityConfig, QueueRules, TalkShareRule
 from recordings.quality import Inspection, inspect
-from recordings.schemas import QualityConfig, QueueRules, TalkShareRule
 from recordings.transcript import Transcript
 
-SAMPLE = Path(__file__).resolve().parents[2] / "recordings" / "quality.sample.yaml"
+SAMPLE = Path(__file__).resolve().parents[2] / "config" / "quality.yaml"
 
 RULES = QueueRules.model_validate({
     "required": [
@@ -159,13 +159,15 @@ def test_rules_are_validated(rules: dict, message: str) -> None:
 def test_sample_yaml_is_valid_and_shows_every_rule() -> None:
     data = YAML(typ="safe").load(SAMPLE.read_text(encoding="utf-8"))
     config = QualityConfig.model_validate(data)
-    default = config.rules_for("sales")
+    default = config.rules_for("support")  # no block of its own: the default
     assert [r.name for r in default.required] == ["greeting", "identity_check", "closing"]
     for part in ("forbidden", "talk_share", "silence", "overtalk", "hold"):
         assert getattr(default, part) is not None, part
     phrases = [p for r in default.required for p in r.phrases] + default.forbidden.phrases
     assert any(p.isascii() for p in phrases) and any(not p.isascii() for p in phrases)
     assert config.rules_for("vip").pass_score == 90
+    assert config.rules_for("sales").topics["pricing"][:2] == ["价格", "多少钱"]
+    assert set(default.topics) == {"order_status", "refund", "billing", "complaint"}
     assert isinstance(config.rules_for(None).talk_share, TalkShareRule)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -262,7 +263,9 @@ def copy_config(target: Path, *, supervisor_teams: str = "[north]") -> Path:
 
 async def start_stack(tmp_path: Path, *, snapshot_interval: float = 1.0,
                       session_ttl: float | None = None,
-                      login_attempts: int | None = None) -> WebStack:
+                      login_attempts: int | None = None,
+                      callcenter: Callable[[dict], None] | None = None) -> WebStack:
+    """``callcenter``: a change to callcenter.yaml's data before the engine starts."""
     config_dir = copy_config(tmp_path / "config")
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
@@ -272,6 +275,8 @@ async def start_stack(tmp_path: Path, *, snapshot_interval: float = 1.0,
     data["storage"]["path"] = str(tmp_path / "cc.sqlite3")
     if login_attempts is not None:
         data["web"]["login_attempts_per_minute"] = login_attempts
+    if callcenter is not None:
+        callcenter(data)
     with path.open("w", encoding="utf-8") as out:
         yaml.dump(data, out)
     clock = Clock()

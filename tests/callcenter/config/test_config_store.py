@@ -96,7 +96,7 @@ def test_apply_text_refuses_bad_edit(cfg_dir: Path) -> None:
     assert store.config is before
     assert audits == []
     assert sorted(p.name for p in cfg_dir.iterdir()) == [
-        "agents.yaml", "callcenter.yaml", "ivr.yaml", "queues.yaml"]
+        "agents.yaml", "callcenter.yaml", "ivr.yaml", "quality.yaml", "queues.yaml"]
 
 
 def test_apply_text_writes_keeps_backup_and_reloads(cfg_dir: Path) -> None:
@@ -141,6 +141,7 @@ def test_validate_text_reports_breakage_in_other_files(cfg_dir: Path) -> None:
     assert [(i.filename, i.path) for i in errors] == [
         ("agents.yaml", "agents[6].queues[0]"),
         ("ivr.yaml", "nodes.to_vip.queue"),
+        ("quality.yaml", "queues.vip"),
     ]
     assert "queue 'vip' does not exist; queues (in queues.yaml): gold, sales" in errors[1].message
     assert path.read_text() == original

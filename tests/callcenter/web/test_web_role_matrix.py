@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from callcenter.agents.services import AgentService
 from callcenter.consoles.app import ENDPOINTS
 from tests.support import webstack as ws
 
@@ -41,6 +42,20 @@ class Seed:
     agents_customer: int  # zhangwei handled one of their calls
     strangers_customer: int  # nobody in the matrix served them
     queues_text: str
+    agents_task: str  # a call zhangwei (east) handled
+    own_team_task: str  # a call wangfang (north: the supervisor's team) handled
+    own_team_flag: int  # a quality flag on wangfang's call
+    other_team_flag: int  # a quality flag on zhangwei's call
+    chat: ChatSeed | None = None
+
+
+@dataclass
+class ChatSeed:
+    """Chats the chat routes point at."""
+
+    other_team: str  # a conversation lina (east) holds
+    own_team: str  # a conversation wangfang (north: the supervisor's team) holds
+    other_team_file: int  # an image in lina's conversation
 
 
 @dataclass(frozen=True)
@@ -57,6 +72,70 @@ Cases = Callable[[Seed], list[Case]]
 
 def one(path: str, allowed: frozenset[str], body: Any = None, **kw: Any) -> Cases:
     return lambda _seed: [Case(path, allowed, body, **kw)]
+
+
+def call_speech(part: str) -> Cases:
+    """A call's transcript / summary / inspection: the agent's own, a supervised team's."""
+    return lambda s: [
+        Case(f"/api/interactions/{s.agents_task}/{part}", frozenset({"agent", "admin"}),
+             note="zhangwei's call (east)"),
+        Case(f"/api/interactions/{s.own_team_task}/{part}", SUPERVISION,
+             note="wangfang's call (north)"),
+        Case(f"/api/interactions/no-such-call/{part}", STAFF, note="404")]
+
+
+def chat_case(tail: str, body: Any = None, *, own: frozenset[str] = NOBODY) -> Cases:
+    """A chat route on a chat nobody here may act on (lina's), the supervisor's team's
+    chat (``own``: who may), and an unknown one (404 for the console roles)."""
+    return lambda s: [
+        Case(f"/api/chat/conversations/{s.chat.other_team}/{tail}", NOBODY, body,
+             note="lina's chat (east)"),
+        Case(f"/api/chat/conversations/{s.chat.own_team}/{tail}", own, body,
+             note="wangfang's chat (north)"),
+        Case(f"/api/chat/conversations/no-such/{tail}", CONSOLE, body, note="404")]
+
+
+WIDGET = "/api/widget/conversations/no-such"
+START = {"topic": "buy", "name": "Matrix", "language": "en"}
+CHAT_MATRIX: dict[tuple[str, str], Cases] = {
+    # chats in the consoles: an agent's own, a supervisor's teams
+    ("GET", "/api/chat/conversations"): one("/api/chat/conversations", CONSOLE),
+    ("GET", "/api/chat/conversations/{conversation_id}"): lambda s: [
+        Case(f"/api/chat/conversations/{s.chat.other_team}", ADMIN, note="lina's chat"),
+        Case(f"/api/chat/conversations/{s.chat.own_team}", SUPERVISION,
+             note="wangfang's chat"),
+        Case("/api/chat/conversations/no-such", STAFF, note="404")],
+    **{("POST", f"/api/chat/conversations/{{conversation_id}}/{tail}"): chat_case(tail, body)
+       for tail, body in (("messages", {"text": "hi", "client_id": "m1"}),
+                          ("files", None), ("typing", {"on": True}), ("read", {"upto": 1}),
+                          ("end", None), ("transfer", {"queue": "support"}),
+                          ("callback", None), ("merge", {"customer_id": 1}))},
+    ("POST", "/api/chat/conversations/{conversation_id}/join"): chat_case(
+        "join", own=frozenset({"supervisor"})),
+    ("POST", "/api/chat/merges/{merge_id}/undo"): one("/api/chat/merges/999/undo", STAFF,
+                                                     note="404"),
+    ("GET", "/api/chat/files/{file_id}"): lambda s: [
+        Case(f"/api/chat/files/{s.chat.other_team_file}", ADMIN, note="lina's chat"),
+        Case("/api/chat/files/999999", STAFF, note="404")],
+    # the web widget: public; its files and a conversation's token decide the rest
+    ("GET", "/chat/widget.js"): one("/chat/widget.js", EVERYONE),
+    ("GET", "/chat/widget"): one("/chat/widget", EVERYONE),
+    ("GET", "/chat/static/{name}"): one("/chat/static/widget-app.js", EVERYONE),
+    ("GET", "/api/widget/config"): one("/api/widget/config", EVERYONE),
+    ("POST", "/api/widget/conversations"): one("/api/widget/conversations", EVERYONE, START),
+    ("GET", "/api/widget/ws"): one("/api/widget/ws", EVERYONE),
+    ("POST", "/api/widget/conversations/{conversation_id}/files"): one(
+        f"{WIDGET}/files", EVERYONE, note="404: no token"),
+    ("GET", "/api/widget/conversations/{conversation_id}/files/{file_id}"): one(
+        f"{WIDGET}/files/1", EVERYONE, note="404: no token"),
+    ("GET", "/api/widget/conversations/{conversation_id}/transcript"): one(
+        f"{WIDGET}/transcript", EVERYONE, note="404: no token"),
+    ("POST", "/api/widget/conversations/{conversation_id}/rating"): one(
+        f"{WIDGET}/rating", EVERYONE, {"score": 5}, note="404: no token"),
+    ("POST", "/api/widget/conversations/{conversation_id}/end"): one(
+        f"{WIDGET}/end", EVERYONE, note="404: no token"),
+}
+
 
 
 MATRIX: dict[tuple[str, str], Cases] = {
@@ -116,6 +195,25 @@ MATRIX: dict[tuple[str, str], Cases] = {
              {"state": "ready"}, note="own team (409: not logged in)"),
         Case(f"/api/supervisor/agents/{ws.OTHER_TEAM_AGENT}/state", ADMIN,
              {"state": "not_ready", "reason": "meeting"}, note="other team")],
+    # speech: a call's transcript, summary and inspection; search; flagged calls
+    **{("GET", f"/api/interactions/{{task_id}}/{part}"): call_speech(part)
+       for part in ("transcript", "summary", "inspection")},
+    ("GET", "/api/speech/search"): lambda s: [
+        Case("/api/speech/search?q=退款", STAFF),
+        Case("/api/speech/search?q=13812345678", STAFF,
+             note="422 for the agent: masked readers may not search by numbers"),
+        Case("/api/speech/search?q=x&limit=0", STAFF, note="422")],
+    ("GET", "/api/supervisor/flags"): lambda s: [
+        Case("/api/supervisor/flags?status=all", SUPERVISION),
+        Case("/api/supervisor/flags?status=bogus", SUPERVISION, note="422")],
+    ("POST", "/api/supervisor/flags/{flag_id}/review"): lambda s: [
+        Case(f"/api/supervisor/flags/{s.own_team_flag}/review", SUPERVISION,
+             {"verdict": "confirm"}, note="own team (admin after the supervisor: 409)"),
+        Case(f"/api/supervisor/flags/{s.other_team_flag}/review", ADMIN,
+             {"verdict": "dismiss", "note": "agent was right"}, note="other team"),
+        Case("/api/supervisor/flags/999999/review", SUPERVISION, {"verdict": "confirm"},
+             note="404")],
+    ("GET", "/api/speech/jobs"): one("/api/speech/jobs?status=all", SUPERVISION),
     # admin
     ("GET", "/api/admin/config"): one("/api/admin/config", ADMIN),
     ("GET", "/api/admin/config/{filename}"): one("/api/admin/config/queues.yaml", ADMIN),
@@ -125,6 +223,7 @@ MATRIX: dict[tuple[str, str], Cases] = {
         Case("/api/admin/config/queues.yaml", ADMIN, {"text": s.queues_text})],
     ("GET", "/api/admin/changes"): one("/api/admin/changes", ADMIN),
     ("GET", "/api/admin/changes/{change_id}"): one("/api/admin/changes/1", ADMIN),
+    **CHAT_MATRIX,
 }
 
 
@@ -157,12 +256,34 @@ async def seed(stack) -> Seed:
     await store.create_interaction("voice", queue="sales", agent_id="zhangwei",
                                    customer_id=mine, outcome="answered")
     stranger = await stack.customer("Stranger", phone="13500000002")
+    agents_task = await store.create_interaction("voice", queue="sales", agent_id="zhangwei",
+                                                 outcome="answered")
+    own_team = await store.create_interaction("voice", queue="support", agent_id="wangfang",
+                                              outcome="answered")
+    flag = {"rule": "required", "code": "missing:greeting", "message": "no greeting",
+            "deduction": 10}
+    [own_flag] = await store.add_speech_flags(own_team.id, [flag], queue="support",
+                                              agent_id="wangfang")
+    [other_flag] = await store.add_speech_flags(agents_task.id, [flag], queue="sales",
+                                                agent_id="zhangwei")
     return Seed(offer, foreign.id, mine, stranger,
-                (stack.config_dir / "queues.yaml").read_text(encoding="utf-8"))
+                (stack.config_dir / "queues.yaml").read_text(encoding="utf-8"),
+                agents_task.id, own_team.id, own_flag.id, other_flag.id,
+                await chat_seed(stack))
+
+
+async def chat_seed(stack) -> ChatSeed:
+    lina_chat = await stack.accept_chat("lina", await stack.chat_arrives("sales", None))
+    stack.need(AgentService).login("wangfang", None, ready=True)
+    north_chat = await stack.accept_chat("wangfang", await stack.chat_arrives("support", None))
+    image = await stack.deps.store.add_chat_file(
+        lina_chat, name="p.png", content_type="image/png", data=b"\x89PNG\r\n\x1a\n-",
+        sha256="0" * 64)
+    return ChatSeed(lina_chat, north_chat, image.id)
 
 
 async def call(stack, client: aiohttp.ClientSession, method: str, case: Case) -> int:
-    if method == "GET" and case.path == "/api/ws":
+    if method == "GET" and case.path in ("/api/ws", "/api/widget/ws"):
         try:
             socket = await client.ws_connect(case.path)
         except aiohttp.WSServerHandshakeError as exc:
