@@ -41,12 +41,13 @@ from callcenter.storage import Store
 from callcenter.voice import plugin as voice_plugin
 from callcenter.voice.services import VoiceService
 from callcenter.wallboard import plugin as wallboard_plugin
+from chatbridge import plugin as chat_plugin
 from recordings import plugin as speech_plugin
 
 log = logging.getLogger(__name__)
 
 PLUGINS: tuple[ModuleType, ...] = (auth_plugin, customers_plugin, agents_plugin, voice_plugin,
-                                   wallboard_plugin, speech_plugin, admin_plugin)
+                                   chat_plugin, wallboard_plugin, speech_plugin, admin_plugin)
 """The features, in load order: a plugin may need what an earlier one provides."""
 
 

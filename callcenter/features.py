@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from aiohttp import web
+
 from callcenter.ami import AmiLink
 from callcenter.bus import BusEvent, EventBus
 from callcenter.config import ConfigStore
@@ -62,6 +64,9 @@ class WebParts:
     greeters: list[Greeter] = field(default_factory=list)
     watchers: Callable[[str], int] = lambda _topic: 0
     """How many open consoles receive a topic (set by the consoles once they run)."""
+    routes: list[web.RouteDef] = field(default_factory=list)
+    """Routes for machines that prove who they are themselves (WeChat's signed callback):
+    mounted as they are, outside the guard (no session, no Origin check)."""
 
     def add_api(self, api: Api, service: Any) -> None:
         """Mount ``api``; its handlers reach ``service`` (and only it) as ``call.service``."""

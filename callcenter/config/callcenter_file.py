@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
+from .chat_file import ChatConfig
 from .fields import (
     NonEmptyStr,
     PhoneNumber,
@@ -147,52 +148,6 @@ class SttConfig(Strict):
     job_timeout_seconds: float = Field(1800, gt=0)
     """One decode running longer is killed and counts as a failed attempt (a hung
     decoder); decoding takes about 0.2 s per second of audio on one core."""
-
-
-class WeChatConfig(Strict):
-    """A WeChat official account feeding chats into the queues."""
-
-    enabled: bool = False
-    app_id: str = ""
-    app_secret: SecretStr = SecretStr("")
-    token: SecretStr = SecretStr("")
-    encoding_aes_key: SecretStr = SecretStr("")
-    api_base: str = "https://api.weixin.qq.com"
-
-    @field_validator("encoding_aes_key")
-    @classmethod
-    def _aes_key(cls, value: SecretStr) -> SecretStr:
-        n = len(value.get_secret_value())
-        if n not in (0, 43):
-            raise config_error(f"must be exactly 43 characters (it has {n})")
-        return value
-
-    @model_validator(mode="after")
-    def _complete_when_enabled(self) -> WeChatConfig:
-        if self.enabled:
-            missing = [
-                name
-                for name, val in (
-                    ("app_id", self.app_id),
-                    ("app_secret", self.app_secret.get_secret_value()),
-                    ("token", self.token.get_secret_value()),
-                )
-                if not val
-            ]
-            if missing:
-                raise config_error("enabled but empty: " + ", ".join(missing))
-        return self
-
-
-class WebChatConfig(Strict):
-    """The chat widget served by the web console."""
-
-    enabled: bool = True
-
-
-class ChatConfig(Strict):
-    wechat: WeChatConfig = Field(default_factory=WeChatConfig)
-    web: WebChatConfig = Field(default_factory=WebChatConfig)
 
 
 class LoggingConfig(Strict):

@@ -29,6 +29,7 @@ from .models import (
     QueuesConfig,
     node_targets,
 )
+from .chat_check import chat_checks
 from .source import DataPath, Source
 from .speech_check import speech_checks
 from .translate import allowed_list, did_you_mean
@@ -51,6 +52,7 @@ def cross_check(files: dict[str, Checked]) -> list[ConfigIssue]:
 
     cc, q, a, ivr = (get(n) for n in ("callcenter.yaml", "queues.yaml", "agents.yaml", "ivr.yaml"))
     out: list[ConfigIssue] = speech_checks(cc, ivr, q, get("quality.yaml"))
+    out += chat_checks(cc, q)
     if cc:
         out += _callcenter(*cc, ivr_present=ivr is not None)
     if cc and ivr:

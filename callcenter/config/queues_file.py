@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from .chat_file import CannedReply
 from .fields import (
     BusinessHours,
     DtmfKey,
@@ -155,6 +156,8 @@ class Queue(Strict):
     blend: Blend = Field(default_factory=Blend)
     teams: tuple[Ident, ...] = ()
     """Teams whose supervisors watch this queue."""
+    canned_replies: tuple[CannedReply, ...] = ()
+    """Replies agents insert with one click in this queue's chats (chat queues only)."""
 
     @field_validator("channels")
     @classmethod
@@ -173,6 +176,16 @@ class Queue(Strict):
                 f"queues; this queue has channels {', '.join(channels)} (use longest_idle, "
                 "or make the queue voice-only)"
             )
+        return value
+
+    @field_validator("canned_replies")
+    @classmethod
+    def _replies_need_chat(cls, value: tuple[CannedReply, ...],
+                           info: ValidationInfo) -> tuple[CannedReply, ...]:
+        channels = info.data.get("channels")
+        if value and channels is not None and "chat" not in channels:
+            raise config_error("canned replies are for chats, and this queue takes no chats "
+                               "(add chat to channels, or remove them)")
         return value
 
     @field_validator("require_disposition")

@@ -92,6 +92,7 @@ def make_consoles_app(deps: Dependencies) -> web.Application:
     app[PRINCIPAL] = auth.principal
     app[PUBLIC_ORIGIN] = lambda: deps.config().callcenter.web.public_origin
     endpoints = mount(app, deps.web.apis)
+    app.router.add_routes(deps.web.routes)
     app[ENDPOINTS] = endpoints
     document = json.dumps(build_openapi(endpoints), ensure_ascii=False)
     hub = app[HUB] = Hub(bus=deps.bus, parts=deps.web, clock=deps.clock,

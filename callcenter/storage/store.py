@@ -19,6 +19,7 @@ module                      records
 ``config_changes.py``       configuration audit trail
 ``callbacks.py``            callback requests
 ``speech.py``               transcription backlog, speech results, inspection flags
+``chats.py``                chat conversations, their files, undoable customer merges
 ==========================  ================================================
 
 Locking, durability and timestamp rules are described in :mod:`.database`. Nothing here
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 from .agents import AgentRecords
 from .callbacks import CallbackRecords
+from .chats import ChatRecords
 from .config_changes import ConfigChangeRecords
 from .customers import CustomerRecords, normalize_identity
 from .database import Database
@@ -56,6 +58,7 @@ class Store(
     ConfigChangeRecords,
     CallbackRecords,
     SpeechRecords,
+    ChatRecords,
     Database,
 ):
     """Async facade over the SQLite database. Create with :meth:`open`, not the constructor.

@@ -113,6 +113,11 @@ class VoiceService:
     def probe_device(self, extension: str) -> None:
         self.devices.probe(extension)
 
+    async def request_callback(self, number: str, queue: str, *, customer_id: int | None,
+                               origin: str) -> str:
+        return await self.intake.request_callback(number, queue, customer_id=customer_id,
+                                                  origin=origin)
+
     def call_for_task(self, task_id: str) -> VoiceCall | None:
         return self.deps.book.get(task_id)
 

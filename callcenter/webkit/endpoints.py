@@ -167,6 +167,8 @@ ERROR_MEANINGS = {
     403: "Role or scope not allowed, or an Origin that is not this site",
     404: "No such thing (the message says which)",
     409: "Not possible now (the message says why)",
+    413: "Too large (the message says the limit)",
+    415: "Not an accepted kind of file (the message lists the accepted ones)",
     422: "Invalid value: details[].loc names the field",
     429: "Too many attempts: retry after the Retry-After header",
     503: "A part this needs is not connected (the message says which)",

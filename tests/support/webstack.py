@@ -4,17 +4,17 @@
 SQLite file, without an Asterisk: every feature is loaded through its plugin, the
 consoles listen on a free loopback port. The routes that need a telephone answer 503.
 
-The chat channel is served by ``ChatAdapter``, which does what the web-chat/WeChat
-adapters do with an offer: remember it and publish ``agent.offer`` with the
-screen-pop (``OfferNotifier``), so a task arriving in the engine pops the agent's
-card end to end.
+The chat channel is the real chat feature (``chatbridge``): ``chat_arrives`` opens a
+conversation through it, so an arriving chat pops the agent's card end to end.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +33,7 @@ from callcenter.config import ConfigStore
 from callcenter.config.models import Config
 from callcenter.features import Dependencies
 from callcenter.wallboard.services import WallboardService
+from chatbridge.services import ChatService
 
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -65,24 +66,6 @@ class Clock:
         self.offset += seconds
 
 
-class ChatAdapter:
-    """The chat side of routing, as the chat adapters do it: offers pop the card."""
-
-    def __init__(self) -> None:
-        self.offers: Any = None  # OfferNotifier, set once the app exists
-        self.decisions: list[acd.Decision] = []
-
-    async def apply(self, decision: acd.Decision) -> None:
-        self.decisions.append(decision)
-        if isinstance(decision, acd.Offer):
-            await self.offers.offered(decision)
-        elif isinstance(decision, acd.WithdrawOffer):
-            self.offers.withdrawn(decision)
-
-    async def after_batch(self) -> None:
-        pass
-
-
 class VoiceSink:
     """The voice side of routing is not under test in these tests: decisions for calls
     (announcements, offers of a waiting call) are only kept, nothing rings."""
@@ -102,8 +85,8 @@ class WebStack:
     root: App
     config_dir: Path
     clock: Clock
-    chat: ChatAdapter
     sessions: list[aiohttp.ClientSession] = field(default_factory=list)
+    _background: set[asyncio.Future[None]] = field(default_factory=set)
 
     @property
     def deps(self) -> Dependencies:
@@ -130,15 +113,18 @@ class WebStack:
         return self.deps.config_store.config
 
     async def client(self, username: str | None = None, password: str | None = None, *,
-                     origin: str | None = "self") -> aiohttp.ClientSession:
+                     origin: str | None = "self",
+                     source: str = "127.0.0.1") -> aiohttp.ClientSession:
         """An HTTP client with its own cookie jar, logged in as ``username`` if given.
 
-        ``origin``: the Origin header it sends ("self": this server; None: none).
+        ``origin``: the Origin header it sends ("self": this server; None: none);
+        ``source``: the loopback address it connects from (another "machine").
         """
         headers = {} if origin is None else {"Origin": self.origin if origin == "self"
                                              else origin}
-        session = aiohttp.ClientSession(base_url=self.origin, headers=headers,
-                                        cookie_jar=aiohttp.CookieJar(unsafe=True))
+        session = aiohttp.ClientSession(
+            base_url=self.origin, headers=headers, cookie_jar=aiohttp.CookieJar(unsafe=True),
+            connector=aiohttp.TCPConnector(local_addr=(source, 0)))
         self.sessions.append(session)
         if username is not None:
             async with session.post("/api/auth/login", json={
@@ -161,21 +147,24 @@ class WebStack:
         assert customer is not None
         return customer.id
 
+    @property
+    def chat(self) -> ChatService:
+        return self.need(ChatService)
+
     async def chat_arrives(self, queue: str, customer_id: int | None, *,
-                           medium: str = "web", first_message: str | None = None,
-                           task_id: str | None = None) -> str:
-        """A chat comes in: its interaction record, then the task in the engine."""
-        store = self.deps.store
-        now = self.clock()
-        interaction = await store.create_interaction(
-            "chat", id=task_id, medium=medium, customer_id=customer_id, queue=queue,
-            arrived_at=now)
+                           medium: str = "web", first_message: str | None = None) -> str:
+        """A chat comes in through the chat feature (a conversation, its first message,
+        a queue visit whatever the hours say); returns the task (interaction) id."""
+        chat = self.chat
+        conv = await chat.open_conversation(medium=medium, address=f"test-{uuid.uuid4().hex}",
+                                            customer_id=customer_id, queue=queue)
         if first_message:
-            await store.add_message(interaction.id, "in", first_message, created_at=now)
-        self.deps.routing.arrive(acd.Task(id=interaction.id, channel="chat", queue=queue,
-                                          arrival=now))
+            await chat.customer_message(conv, source=medium, external_id=f"{conv.id}:first",
+                                        text=first_message)
+        await chat.enqueue(conv, leave_message=False)
         await self.deps.routing.flush()
-        return interaction.id
+        assert conv.task_id is not None
+        return conv.task_id
 
     async def seed_history(self) -> tuple[int, str, str]:
         """王小明: an earlier call (summary, disposition) and an earlier WeChat chat."""
@@ -236,16 +225,37 @@ class WebStack:
         await wallboard.load()
         return n
 
+    async def accept_chat(self, agent_id: str, task_id: str) -> str:
+        """The agent accepts the chat's offer (as the card's Accept button does); returns
+        the conversation id once the chat feature made it the agent's."""
+        view = self.deps.routing.agent(agent_id)
+        assert view is not None and task_id in view.offered_tasks, "no offer of that chat"
+        offer_id = view.offers[view.offered_tasks.index(task_id)]
+        assert self.deps.routing.accept(offer_id)
+        conv = self.chat.convs.of_task(task_id)
+        assert conv is not None
+        await self.until(lambda: conv.status == "active" and conv.agent_id == agent_id,
+                         what=f"{agent_id} to hold the chat")
+        return conv.id
+
+    async def until(self, predicate: Any, *, timeout: float = 5.0,
+                    what: str = "condition") -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            await asyncio.sleep(0.02)
+
     def end_chat(self, task_id: str, agent_id: str) -> None:
-        """The chat is over: wrap-up begins (as the chat adapter would say)."""
+        """The agent ends the chat: wrap-up begins (as the End button does)."""
+        conv = self.chat.convs.of_task(task_id)
+        assert conv is not None and conv.agent_id == agent_id, "not that agent's chat"
         self.deps.routing.end(task_id, "agent")
-        interaction_queue = None
-        for d in self.chat.decisions:
-            if isinstance(d, acd.Offer) and d.task_id == task_id:
-                interaction_queue = d.queue
-        self.need(OfferNotifier).wrapup(agent_id, task_id, interaction_queue)
+        self.need(OfferNotifier).wrapup(agent_id, task_id, conv.queue)
+        self._background.add(asyncio.ensure_future(self.chat.ended(conv, "agent")))
 
     async def close(self) -> None:
+        await asyncio.gather(*self._background, return_exceptions=True)
         for session in self.sessions:
             await session.close()
         await self.root.stop()
@@ -263,7 +273,7 @@ def copy_config(target: Path, *, supervisor_teams: str = "[north]") -> Path:
 
 async def start_stack(tmp_path: Path, *, snapshot_interval: float = 1.0,
                       session_ttl: float | None = None,
-                      login_attempts: int | None = None,
+                      login_failures: int | None = None,
                       callcenter: Callable[[dict], None] | None = None) -> WebStack:
     """``callcenter``: a change to callcenter.yaml's data before the engine starts."""
     config_dir = copy_config(tmp_path / "config")
@@ -273,8 +283,8 @@ async def start_stack(tmp_path: Path, *, snapshot_interval: float = 1.0,
     data = yaml.load(path.read_text(encoding="utf-8"))
     data["web"]["port"] = 0
     data["storage"]["path"] = str(tmp_path / "cc.sqlite3")
-    if login_attempts is not None:
-        data["web"]["login_attempts_per_minute"] = login_attempts
+    if login_failures is not None:
+        data["web"]["login_failures_allowed"] = login_failures
     if callcenter is not None:
         callcenter(data)
     with path.open("w", encoding="utf-8") as out:
@@ -286,16 +296,13 @@ async def start_stack(tmp_path: Path, *, snapshot_interval: float = 1.0,
         settings["session_ttl"] = session_ttl
     root = App(ConfigStore.open(config_dir, env={}), clock=clock, asterisk=False,
                settings=settings)
-    chat = ChatAdapter()
     try:
         await root.start()
-        root.deps.routing.attach("chat", chat)
         root.deps.routing.attach("voice", VoiceSink())
-        chat.offers = root.deps.need(OfferNotifier)
     except BaseException:
         await root.stop()
         raise
-    return WebStack(root, config_dir, clock, chat)
+    return WebStack(root, config_dir, clock)
 
 
 # ---------------------------------------------------------------------------- fixtures
@@ -313,7 +320,7 @@ async def web_stack(tmp_path: Path):
 
 @pytest.fixture
 async def make_stack(tmp_path: Path):
-    """Start stacks with options (``session_ttl=``, ``login_attempts=``...)."""
+    """Start stacks with options (``session_ttl=``, ``login_failures=``...)."""
     stacks: list[WebStack] = []
 
     async def make(**options: Any) -> WebStack:

@@ -84,7 +84,8 @@ def call_speech(part: str) -> Cases:
         Case(f"/api/interactions/no-such-call/{part}", STAFF, note="404")]
 
 
-def chat_case(tail: str, body: Any = None, *, own: frozenset[str] = NOBODY) -> Cases:
+def chat_case(tail: str, body: Any = None, *, own: frozenset[str] = NOBODY,
+              unknown: frozenset[str] = CONSOLE) -> Cases:
     """A chat route on a chat nobody here may act on (lina's), the supervisor's team's
     chat (``own``: who may), and an unknown one (404 for the console roles)."""
     return lambda s: [
@@ -92,7 +93,7 @@ def chat_case(tail: str, body: Any = None, *, own: frozenset[str] = NOBODY) -> C
              note="lina's chat (east)"),
         Case(f"/api/chat/conversations/{s.chat.own_team}/{tail}", own, body,
              note="wangfang's chat (north)"),
-        Case(f"/api/chat/conversations/no-such/{tail}", CONSOLE, body, note="404")]
+        Case(f"/api/chat/conversations/no-such/{tail}", unknown, body, note="404")]
 
 
 WIDGET = "/api/widget/conversations/no-such"
@@ -111,7 +112,7 @@ CHAT_MATRIX: dict[tuple[str, str], Cases] = {
                           ("end", None), ("transfer", {"queue": "support"}),
                           ("callback", None), ("merge", {"customer_id": 1}))},
     ("POST", "/api/chat/conversations/{conversation_id}/join"): chat_case(
-        "join", own=frozenset({"supervisor"})),
+        "join", own=frozenset({"supervisor"}), unknown=frozenset({"supervisor"})),
     ("POST", "/api/chat/merges/{merge_id}/undo"): one("/api/chat/merges/999/undo", STAFF,
                                                      note="404"),
     ("GET", "/api/chat/files/{file_id}"): lambda s: [
