@@ -137,7 +137,9 @@ class Conversations:
     async def save(self, conv: Conversation, **fields: Any) -> None:
         """Set fields on the conversation and store them (with unsaved watermarks)."""
         for name, value in fields.items():
-            setattr(conv, "task_id" if name == "interaction_id" else name, value)
+            attr = "task_id" if name == "interaction_id" else name
+            if hasattr(conv, attr):  # ended_at, ended_by... live in the store only
+                setattr(conv, attr, value)
         if "status" in fields and not conv.open and \
                 self.by_address.get((conv.medium, conv.address)) is conv:
             del self.by_address[(conv.medium, conv.address)]

@@ -274,8 +274,11 @@ def copy_config(target: Path, *, supervisor_teams: str = "[north]") -> Path:
 async def start_stack(tmp_path: Path, *, snapshot_interval: float = 1.0,
                       session_ttl: float | None = None,
                       login_failures: int | None = None,
-                      callcenter: Callable[[dict], None] | None = None) -> WebStack:
-    """``callcenter``: a change to callcenter.yaml's data before the engine starts."""
+                      callcenter: Callable[[dict], None] | None = None,
+                      queues: Callable[[dict], None] | None = None,
+                      settings: dict[str, Any] | None = None) -> WebStack:
+    """``callcenter``, ``queues``: a change to that file's data before the engine starts;
+    ``settings``: more plugin tunables (``chat_tick``...)."""
     config_dir = copy_config(tmp_path / "config")
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
@@ -289,13 +292,19 @@ async def start_stack(tmp_path: Path, *, snapshot_interval: float = 1.0,
         callcenter(data)
     with path.open("w", encoding="utf-8") as out:
         yaml.dump(data, out)
+    if queues is not None:
+        queues_path = config_dir / "queues.yaml"
+        queues_data = yaml.load(queues_path.read_text(encoding="utf-8"))
+        queues(queues_data)
+        with queues_path.open("w", encoding="utf-8") as out:
+            yaml.dump(queues_data, out)
     clock = Clock()
-    settings: dict[str, Any] = {"snapshot_interval": snapshot_interval,
-                                "password_hasher": FAST_HASHER}
+    tunables: dict[str, Any] = {"snapshot_interval": snapshot_interval,
+                                "password_hasher": FAST_HASHER, **(settings or {})}
     if session_ttl is not None:
-        settings["session_ttl"] = session_ttl
+        tunables["session_ttl"] = session_ttl
     root = App(ConfigStore.open(config_dir, env={}), clock=clock, asterisk=False,
-               settings=settings)
+               settings=tunables)
     try:
         await root.start()
         root.deps.routing.attach("voice", VoiceSink())

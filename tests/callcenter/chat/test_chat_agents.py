@@ -1,0 +1,162 @@
+"""The agent's and supervisor's side of chats: capacity, transfer, reading and joining,
+merging customers (and undoing it), a returning customer's last agent first."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.support.chat import Console, Visitor, always_open
+from tests.support.webstack import SUPERVISOR
+
+
+async def visitor_in(stack, topic: str = "buy", **form) -> Visitor:
+    visitor = await Visitor.open(stack)
+    await visitor.start(topic, **form)
+    await visitor.connect()
+    return visitor
+
+
+async def test_an_agent_holds_chats_up_to_capacity_then_the_next_one_waits(make_stack):
+    stack = await make_stack(queues=always_open)
+    agent = await Console.open(stack, "zhangwei")  # capacity: 1 call, 2 chats
+    await agent.sign_in()
+    visitors = [await visitor_in(stack) for _ in range(3)]
+    first = await agent.accept_next()
+    second = await agent.accept_next()
+    await stack.deps.routing.flush()
+    view = stack.deps.routing.agent("zhangwei")
+    assert view.holding["chat"] == 2
+    third_task = stack.chat.convs.get(visitors[2].conversation).task_id
+    assert stack.deps.routing.task(third_task).state.value == "waiting"
+    assert not agent.frames.taken("agent.offer")
+
+    mine = await agent.call("GET", "/api/chat/conversations")
+    assert {c["id"] for c in mine} == {first["id"], second["id"]}
+    await agent.call("POST", f"/api/chat/conversations/{first['id']}/end")
+    await agent.call("POST", f"/api/agent/wrapups/{first['task_id']}",
+                     {"disposition": "order_placed"})
+    third = await agent.accept_next()
+    assert third["task_id"] == third_task
+
+
+async def test_transfer_to_a_queue_and_to_a_named_agent(make_stack):
+    stack = await make_stack(queues=always_open)
+    zhangwei = await Console.open(stack, "zhangwei")
+    await zhangwei.sign_in()
+    wangfang = await Console.open(stack, "wangfang")
+    await wangfang.sign_in()
+    visitor = await visitor_in(stack)
+    conv = await zhangwei.accept_next()
+    path = f"/api/chat/conversations/{conv['id']}/transfer"
+    await zhangwei.call("POST", path, {"queue": "vip"}, expect=422)  # voice only
+    moved = await zhangwei.call("POST", path, {"queue": "support"})
+    assert moved["status"] == "queued" and moved["queue"] == "support"
+    await visitor.frames.next("status", lambda f: f.get("reason") == "transferred")
+    await zhangwei.frames.next("chat.conversation",
+                               lambda f: f["data"]["conversation"].get("released"))
+    taken = await wangfang.accept_next()
+    assert taken["id"] == conv["id"]
+    await visitor.frames.next("status", lambda f: f["status"] == "active"
+                              and f["agent"] == "王芳")
+    assert await zhangwei.call("GET", "/api/chat/conversations") == []
+
+    lina = await Console.open(stack, "lina")
+    await lina.sign_in()
+    await wangfang.call("POST", f"/api/chat/conversations/{conv['id']}/transfer",
+                        {"agent_id": "lina"})
+    assert (await lina.accept_next())["id"] == conv["id"]
+    await lina.reply(conv["id"], "我是李娜，继续为您服务。")
+    assert (await visitor.hear())["name"] == "李娜"
+
+
+async def test_a_supervisor_reads_and_joins_chats_of_their_teams_only(make_stack):
+    stack = await make_stack(queues=always_open)
+    wangfang = await Console.open(stack, "wangfang")  # north: the supervisor's team
+    await wangfang.sign_in()
+    zhangwei = await Console.open(stack, "zhangwei")  # east: not theirs
+    await zhangwei.sign_in()
+    north_visitor = await visitor_in(stack, "help", message="手机无法开机")
+    north = await wangfang.accept_next()
+    await visitor_in(stack, "buy")
+    east = await zhangwei.accept_next()
+    boss = await Console.open(stack, SUPERVISOR)
+
+    read = await boss.call("GET", f"/api/chat/conversations/{north['id']}")
+    assert [m["body"] for m in read["messages"]] == ["手机无法开机"]
+    await boss.call("GET", f"/api/chat/conversations/{east['id']}", expect=403)
+    await boss.call("POST", f"/api/chat/conversations/{east['id']}/join", expect=403)
+    await boss.call("POST", f"/api/chat/conversations/{north['id']}/messages",
+                    {"text": "hi", "client_id": "x1"}, expect=403)  # reading is not talking
+
+    await north_visitor.say("还是不行")  # the supervisor follows the chat live
+    live = await boss.frames.next("chat.message")
+    assert live["data"]["message"]["body"] == "还是不行"
+    await boss.call("POST", f"/api/chat/conversations/{north['id']}/join")
+    joined = await north_visitor.frames.next("status", lambda f: "joined" in f)
+    assert joined["joined"] == "赵磊"
+    await boss.reply(north["id"], "我是主管，我们马上处理。")
+    assert (await north_visitor.hear("我是主管，我们马上处理。"))["name"] == "赵磊"
+    heard = await wangfang.frames.next("chat.message", lambda f: f["data"]["message"][
+        "sender"] == SUPERVISOR)
+    assert heard["data"]["message"]["sender_name"] == "赵磊"
+
+
+async def test_an_agent_merges_the_visitor_with_a_known_customer_and_can_undo(make_stack):
+    stack = await make_stack(queues=always_open)
+    customer_id, call_id, _ = await stack.seed_history()  # 王小明, phone 13812345678
+    agent = await Console.open(stack, "zhangwei")
+    await agent.sign_in()
+    await visitor_in(stack, name="小明", phone="13812345678")
+    conv = await agent.accept_next()
+    path = f"/api/chat/conversations/{conv['id']}"
+    detail = await agent.call("GET", path)
+    assert detail["pop"]["history"] == []  # a new web visitor: not linked on a claim alone
+    [suggestion] = detail["suggestions"]
+    assert suggestion["customer"]["id"] == customer_id
+    assert suggestion["because"] == {"kind": "phone", "masked": "138****5678"}
+    await agent.call("POST", f"{path}/merge", {"customer_id": customer_id + 100}, expect=422)
+
+    merged = await agent.call("POST", f"{path}/merge", {"customer_id": customer_id})
+    assert merged["customer_id"] == customer_id
+    detail = await agent.call("GET", path)
+    assert call_id in [h["interaction_id"] for h in detail["pop"]["history"]]
+    assert detail["customer_id"] == customer_id
+
+    undone = await agent.call("POST", f"/api/chat/merges/{merged['merge_id']}/undo")
+    assert undone["merged_id"] == merged["merged_id"]
+    detail = await agent.call("GET", path)
+    assert detail["customer_id"] == merged["merged_id"]
+    assert detail["pop"]["history"] == []
+    await agent.call("POST", f"/api/chat/merges/{merged['merge_id']}/undo", expect=409)
+    other = await Console.open(stack, "lina")
+    await other.call("POST", f"/api/chat/merges/{merged['merge_id']}/undo", expect=403)
+
+
+async def test_a_returning_customer_is_offered_to_their_last_agent_first(make_stack):
+    stack = await make_stack(queues=always_open)
+    zhangwei = await Console.open(stack, "zhangwei")
+    await zhangwei.sign_in()  # signed in first: the longest idle of the two
+    await asyncio.sleep(0.05)
+    lina = await Console.open(stack, "lina")
+    await lina.sign_in()
+    await asyncio.sleep(0.05)
+    newcomer = await visitor_in(stack)
+    first = await zhangwei.accept_next()  # longest idle takes a new customer
+    await zhangwei.call("POST", f"/api/chat/conversations/{first['id']}/end")
+    await zhangwei.call("POST", f"/api/agent/wrapups/{first['task_id']}",
+                        {"disposition": "quote_sent"})
+    # lina has served this customer; zhangwei is now the one who waited longest
+    regular = await Visitor.open(stack)
+    await regular.start("buy")
+    await regular.connect()
+    served = await lina.accept_next()
+    await lina.call("POST", f"/api/chat/conversations/{served['id']}/end")
+    await lina.call("POST", f"/api/agent/wrapups/{served['task_id']}",
+                    {"disposition": "quote_sent"})
+    await asyncio.sleep(0.05)
+    await regular.start("buy")  # the same browser comes back
+    await regular.connect()
+    again = await lina.accept_next()
+    assert again["customer_id"] == served["customer_id"]
+    assert not zhangwei.frames.taken("agent.offer")
+    assert newcomer.conversation != regular.conversation

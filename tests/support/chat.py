@@ -1,0 +1,206 @@
+"""Helpers for the chat tests: a visitor of the web widget and a console's live socket,
+both real aiohttp clients of a real stack on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from tests.support.webstack import WebStack
+
+TIMEOUT = 5.0
+
+
+def always_open(queues: dict) -> None:
+    """queues.yaml without business hours: chats are live whatever the time of the test."""
+    for queue in queues["queues"].values():
+        queue.pop("business_hours", None)
+
+
+def set_chat(**web: Any) -> Callable[[dict], None]:
+    """A callcenter.yaml change: ``chat.web`` settings (dotted keys reach one level in)."""
+
+    def change(data: dict) -> None:
+        section = data["chat"]["web"]
+        for key, value in web.items():
+            if "." in key:
+                outer, inner = key.split(".", 1)
+                section[outer][inner] = value
+            else:
+                section[key] = value
+
+    return change
+
+
+class Frames:
+    """A socket's frames, read in the background: wait for one of a kind, keep the rest."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, key: str) -> None:
+        self.ws = ws
+        self.key = key  # "t" for the widget, "topic" for the consoles
+        self.seen: list[dict[str, Any]] = []
+        self._new = asyncio.Event()
+        self.closed: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        try:
+            async for msg in self.ws:
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    self.seen.append(json.loads(msg.data))
+                    self._new.set()
+        finally:
+            if not self.closed.done():
+                self.closed.set_result(self.ws.close_code)
+            self._new.set()
+
+    async def next(self, kind: str, where: Callable[[dict], bool] = lambda _f: True,
+                   timeout: float = TIMEOUT) -> dict[str, Any]:
+        """The first frame of ``kind`` (matching ``where``) not taken yet."""
+        async with asyncio.timeout(timeout):
+            while True:
+                for i, frame in enumerate(self.seen):
+                    if frame.get(self.key) == kind and where(frame):
+                        return self.seen.pop(i)
+                if self.closed.done():
+                    raise AssertionError(f"socket closed ({self.closed.result()}) waiting "
+                                         f"for {kind}")
+                self._new.clear()
+                await self._new.wait()
+
+    def taken(self, kind: str) -> list[dict[str, Any]]:
+        out = [f for f in self.seen if f.get(self.key) == kind]
+        self.seen = [f for f in self.seen if f.get(self.key) != kind]
+        return out
+
+    async def close(self) -> None:
+        await self.ws.close()
+        self._task.cancel()
+
+
+@dataclass
+class Visitor:
+    """A browser with the widget open: the pre-chat form, then the socket."""
+
+    stack: WebStack
+    http: aiohttp.ClientSession
+    conversation: str | None = None
+    token: str | None = None
+    visitor: str | None = None
+    frames: Frames | None = None
+    since: int = 0
+    hellos: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    async def open(cls, stack: WebStack) -> Visitor:
+        return cls(stack, await stack.client())
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def start(self, topic: str = "buy", *, expect: int = 201,
+                    **form: Any) -> dict[str, Any]:
+        body = {"topic": topic, "name": form.pop("name", "访客"), "language": "zh",
+                "visitor": self.visitor, **form}
+        async with self.http.post("/api/widget/conversations", json=body) as response:
+            data = await response.json()
+            assert response.status == expect, data
+        if expect == 201:
+            self.conversation, self.token = data["conversation_id"], data["token"]
+            self.visitor = data["visitor"]
+            self.since = 0
+        return data
+
+    async def connect(self, since: int | None = None) -> dict[str, Any]:
+        ws = await self.http.ws_connect("/api/widget/ws")
+        await ws.send_json({"t": "auth", "conversation": self.conversation,
+                            "token": self.token, "since": self.since if since is None else since})
+        self.frames = Frames(ws, "t")
+        hello = await self.frames.next("hello")
+        self.hellos.append(hello)
+        for m in hello["messages"]:
+            self.since = max(self.since, m["mid"])
+        return hello
+
+    async def say(self, text: str, cid: str | None = None, *, ack: bool = True) -> str:
+        cid = cid or uuid.uuid4().hex[:16]
+        assert self.frames is not None
+        await self.frames.ws.send_json({"t": "msg", "id": cid, "text": text})
+        if ack:
+            frame = await self.frames.next("ack", lambda f: f["id"] == cid)
+            self.since = max(self.since, frame["mid"])
+        return cid
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        assert self.frames is not None
+        await self.frames.ws.send_json(frame)
+
+    async def hear(self, text: str | None = None) -> dict[str, Any]:
+        """The next message from the agent (with this text)."""
+        assert self.frames is not None
+        frame = await self.frames.next("msg", lambda f: f["from"] == "agent"
+                                       and (text is None or f["text"] == text))
+        self.since = max(self.since, frame["mid"])
+        return frame
+
+    async def drop(self) -> None:
+        """The network goes away (the socket closes without a word)."""
+        if self.frames is not None:
+            await self.frames.close()
+            self.frames = None
+
+
+@dataclass
+class Console:
+    """A staff member's HTTP session and live socket (``/api/ws``)."""
+
+    stack: WebStack
+    http: aiohttp.ClientSession
+    frames: Frames
+
+    @classmethod
+    async def open(cls, stack: WebStack, username: str) -> Console:
+        http = await stack.client(username)
+        ws = await http.ws_connect("/api/ws")
+        frames = Frames(ws, "topic")
+        await frames.next("hello")
+        return cls(stack, http, frames)
+
+    async def call(self, method: str, path: str, body: Any = None,
+                   expect: int | tuple[int, ...] = 200) -> Any:
+        async with self.http.request(method, path, json=body) as response:
+            text = await response.text()
+            wanted = (expect,) if isinstance(expect, int) else expect
+            assert response.status in wanted, f"{method} {path}: {response.status} {text}"
+            return json.loads(text) if text else None
+
+    async def sign_in(self, device: str | None = None) -> None:
+        await self.call("POST", "/api/agent/login", {"device": device, "ready": True})
+
+    async def accept_next(self, timeout: float = TIMEOUT) -> dict[str, Any]:
+        """Accept the next chat offer from its card; returns the conversation."""
+        offer = await self.frames.next("agent.offer", lambda f: f["data"]["channel"] == "chat",
+                                       timeout=timeout)
+        await self.call("POST", f"/api/agent/offers/{offer['data']['offer_id']}/accept")
+        event = await self.frames.next("chat.conversation", lambda f: f["data"][
+            "conversation"]["status"] == "active" and f["data"]["conversation"]["task_id"]
+            == offer["data"]["task_id"])
+        return event["data"]["conversation"]
+
+    async def message(self, conversation_id: str, body: str | None = None) -> dict[str, Any]:
+        frame = await self.frames.next("chat.message", lambda f: f["data"][
+            "conversation_id"] == conversation_id and f["data"]["message"]["direction"] == "in"
+            and (body is None or f["data"]["message"]["body"] == body))
+        return frame["data"]["message"]
+
+    async def reply(self, conversation_id: str, text: str,
+                    client_id: str | None = None) -> dict[str, Any]:
+        return await self.call("POST", f"/api/chat/conversations/{conversation_id}/messages",
+                               {"text": text, "client_id": client_id or uuid.uuid4().hex})
