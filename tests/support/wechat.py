@@ -53,3 +53,16 @@ class Endpoint:
 
 
 MakeEndpoint = Callable[..., Awaitable[Endpoint]]
+
+
+def wechat_section(standin: WeChatStandIn, *, mode: str = "secure",
+                   **extra: Any) -> Callable[[dict], None]:
+    """A callcenter.yaml change: ``chat.wechat`` enabled for the stand-in's account."""
+
+    def change(data: dict) -> None:
+        data["chat"]["wechat"] = {"enabled": True, "app_id": standin.app_id,
+                                  "app_secret": standin.app_secret, "token": standin.token,
+                                  "encoding_aes_key": standin.encoding_aes_key, "mode": mode,
+                                  "api_base": standin.api_base, "queue": "sales", **extra}
+
+    return change
