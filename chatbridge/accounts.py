@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from callcenter.storage import Message
+from callcenter.storage.chats import ChatFile
 from chatbridge.adapter import (
     ChatAdapter,
     ChatBridgeError,
@@ -47,6 +48,7 @@ from chatbridge.adapter import (
 
 from .conversation import Conversation
 from .files import INLINE_TYPES, Upload
+from .notifier import staff_message
 from .services import ChatService
 
 __all__ = ["AccountChannel"]
@@ -67,9 +69,10 @@ class AccountChannel:
         self._queue = queue
         self._menu = menu_queues
         self._chosen: OrderedDict[str, str] = OrderedDict()
+        self._kept: dict[str, tuple[Conversation, Message, bool]] = {}
 
     async def start(self) -> None:
-        await self.adapter.start(self.inbound)
+        await self.adapter.start(self.inbound, self.keep)
         for m, address in await self.service.store.pending_chat_outbound(self.medium):
             conv = self.service.convs.get(m.conversation_id or "")
             if conv is not None and conv.address == address:
@@ -84,34 +87,54 @@ class AccountChannel:
 
     # ------------------------------------------------------------------ inbound
 
-    async def inbound(self, message: InboundMessage) -> None:
+    async def keep(self, message: InboundMessage) -> None:
+        """Store the follower's message before the channel is answered (fast: no media
+        download, nobody told yet); ``inbound`` does the rest in the background."""
         service = self.service
         sender = message.sender
         if isinstance(message, MenuClick | Scanned | Subscribed):
-            key = getattr(message, "event_key", None)
-            queue = self._menu().get(key or "")
+            queue = self._menu().get(getattr(message, "event_key", None) or "")
             if queue is not None:
                 self._chosen.pop(sender, None)
                 self._chosen[sender] = queue
                 while len(self._chosen) > _CHOICES:
                     self._chosen.popitem(last=False)
             return
-        conv = service.convs.of_address(self.medium, sender)
         if isinstance(message, Unsubscribed):
+            return
+        conv = service.convs.of_address(self.medium, sender)
+        fresh = conv is None
+        if conv is None:
+            conv = await self._open(sender)
+        text, content_type = _render(message)
+        m = await service.customer_message(conv, source=self.medium,
+                                           external_id=message.dedup_key, text=text,
+                                           content_type=content_type,
+                                           at=float(message.created_at), notify=False)
+        self._kept[message.dedup_key] = (conv, m, fresh)
+
+    async def inbound(self, message: InboundMessage) -> None:
+        service = self.service
+        if isinstance(message, MenuClick | Scanned | Subscribed):
+            return
+        if isinstance(message, Unsubscribed):
+            conv = service.convs.of_address(self.medium, message.sender)
             if conv is not None:
                 await self.window_closed(conv, WindowClosed(
                     WindowClosedReason.NOT_SUBSCRIBED,
                     "The customer unfollowed the account: WeChat delivers nothing more until "
                     "they follow again and write."))
             return
-        fresh = conv is None
-        if conv is None:
-            conv = await self._open(sender)
-        elif conv.window is not None:
+        if message.dedup_key not in self._kept:
+            await self.keep(message)  # an adapter that does not keep first
+        conv, m, fresh = self._kept.pop(message.dedup_key)
+        if conv.window is not None:
             await service.convs.save(conv, window=None, window_errcode=None, window_at=None)
             conv.window_advice = None
             service.notifier.conversation(conv, service.summary(conv))
-        await self._store(conv, message)
+        if not m.duplicate:
+            file = await self._media(conv, m, message)
+            service.notifier.message(conv, staff_message(m, file, service.agent_name))
         if fresh:
             await service.enqueue(conv, arrival=float(message.created_at))
 
@@ -122,43 +145,25 @@ class AccountChannel:
         return await service.open_conversation(medium=self.medium, address=openid,
                                                customer_id=customer.id, queue=queue)
 
-    async def _store(self, conv: Conversation, message: InboundMessage) -> None:
-        service = self.service
-        key = message.dedup_key
-        at = float(message.created_at)
-        if isinstance(message, TextMessage):
-            await service.customer_message(conv, source=self.medium, external_id=key,
-                                           text=message.text, at=at)
-            return
-        if isinstance(message, ImageMessage | VoiceMessage):
-            text = None
-            if isinstance(message, VoiceMessage):
-                text = f"[语音] {message.recognition}" if message.recognition else "[语音]"
-            try:
-                media = await self.adapter.fetch_media(message.media_id)
-            except ChatBridgeError as exc:
-                log.warning("chat.media_not_fetched", extra={"error": str(exc),
-                                                             "sender": mask_id(message.sender)})
-                await service.customer_message(conv, source=self.medium, external_id=key,
-                                               text=text or "[图片]", at=at)
-                return
-            content_type = media.content_type.split(";", 1)[0].strip().lower()
-            name = media.filename or ("image.jpg" if content_type.startswith("image/")
-                                      else f"voice.{getattr(message, 'format', None) or 'amr'}")
-            upload = Upload(name, content_type, media.data,
-                            hashlib.sha256(media.data).hexdigest())
-            await service.customer_file(conv, upload, source=self.medium, external_id=key,
-                                        body=text)
-            return
-        if isinstance(message, LocationMessage):
-            text = (f"[位置] {message.label} ({message.latitude:.5f}, "
-                    f"{message.longitude:.5f})").replace("  ", " ")
-        elif isinstance(message, UnsupportedMessage):
-            text = f"[{message.msg_type}]"
-        else:
-            text = f"[{message.kind}]"
-        await service.customer_message(conv, source=self.medium, external_id=key, text=text,
-                                       at=at)
+    async def _media(self, conv: Conversation, m: Message,
+                     message: InboundMessage) -> ChatFile | None:
+        """Fetch an image or voice note from the channel and keep it with its message."""
+        if not isinstance(message, ImageMessage | VoiceMessage):
+            return None
+        try:
+            media = await self.adapter.fetch_media(message.media_id)
+        except ChatBridgeError as exc:
+            log.warning("chat.media_not_fetched", extra={"error": str(exc),
+                                                         "sender": mask_id(message.sender)})
+            return None
+        content_type = media.content_type.split(";", 1)[0].strip().lower()
+        name = media.filename or ("image.jpg" if content_type.startswith("image/") else
+                                  f"voice.{getattr(message, 'format', None) or 'amr'}")
+        file = await self.service.store.add_chat_file(
+            conv.id, name=name, content_type=content_type, data=media.data,
+            sha256=hashlib.sha256(media.data).hexdigest(), message_id=m.id)
+        conv.files += 1
+        return file
 
     # ------------------------------------------------------------------ outbound
 
@@ -220,3 +225,19 @@ class AccountChannel:
                                               "reason": result.reason.value,
                                               "errcode": result.errcode})
         service.notifier.conversation(conv, service.summary(conv))
+
+
+def _render(message: InboundMessage) -> tuple[str, str]:
+    """The text a message is stored with, and its content type (text, image, file)."""
+    if isinstance(message, TextMessage):
+        return message.text, "text"
+    if isinstance(message, ImageMessage):
+        return "[图片]", "image"
+    if isinstance(message, VoiceMessage):
+        return (f"[语音] {message.recognition}" if message.recognition else "[语音]"), "file"
+    if isinstance(message, LocationMessage):
+        label = f"{message.label} " if message.label else ""
+        return f"[位置] {label}({message.latitude:.5f}, {message.longitude:.5f})", "text"
+    if isinstance(message, UnsupportedMessage):
+        return f"[{message.msg_type}]", "text"
+    return f"[{message.kind}]", "text"

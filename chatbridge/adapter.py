@@ -256,13 +256,16 @@ class ChatAdapter(Protocol):
 
     ``start`` hands over the callback for inbound messages; the adapter calls it once
     per distinct message, in order per customer, never from the HTTP request that
-    brought it (channels retry slow answers). ``handle_callback`` is the channel's
-    webhook, to be mounted on any route.
+    brought it (channels retry slow answers). ``keep``, if given, is awaited for each
+    message before the channel is told it arrived (bounded in time; failing means "send
+    it again"), so what the channel believes delivered is stored. ``handle_callback`` is
+    the channel's webhook, to be mounted on any route.
     """
 
     channel: str
 
-    async def start(self, on_inbound: InboundHandler) -> None: ...
+    async def start(self, on_inbound: InboundHandler,
+                    keep: InboundHandler | None = None) -> None: ...
 
     async def close(self) -> None: ...
 

@@ -140,7 +140,11 @@ class QueueSide:
                 continue
             conv = service.convs.add(Conversation.from_record(
                 rec, await store.count_chat_files(rec.id)))
-            if conv.status == "message" or conv.task_id is None:
+            if conv.status == "message":
+                continue
+            if conv.task_id is None:  # stored, then the engine died before it was queued
+                await service.enqueue(conv, arrival=conv.created_at, leave_message=False)
+                taken += 1
                 continue
             record = await store.get_interaction(conv.task_id)
             arrival = (record.arrived_at if record and record.arrived_at else conv.created_at)

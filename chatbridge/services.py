@@ -290,15 +290,16 @@ class ChatService:
 
     async def customer_message(self, conv: Conversation, *, source: str, external_id: str,
                                text: str, content_type: str = "text",
-                               at: float | None = None) -> Message:
-        """Store what the customer wrote (idempotent) and show it to whoever holds it."""
+                               at: float | None = None, notify: bool = True) -> Message:
+        """Store what the customer wrote (idempotent) and show it to whoever holds it
+        (``notify`` False: the caller does, once it has added the message's file)."""
         now = self.clock()
         m = await self.convs.writer.write(NewMessage(
             conv.id, conv.task_id if conv.status != "message" else None, conv.customer_id,
             "in", "customer", text, source, external_id, content_type, at or now))
         conv.last_seen_at = now
         conv.dirty = True
-        if not m.duplicate:
+        if notify and not m.duplicate:
             self.notifier.message(conv, staff_message(m, None, self.agent_name))
         return m
 
@@ -397,17 +398,21 @@ class ChatService:
 
     async def read_conversation(self, user: Principal, conversation_id: str) -> dict[str, Any]:
         conv = self._for_staff(user, conversation_id)
-        if conv.agent_id != user.agent_id:
-            self.notifier.watch(user.username, conv.id)
-        return await self.detail(conv)
+        if conv.agent_id is not None and conv.agent_id == user.agent_id:
+            return await self.detail(conv)  # their own chat
+        self.notifier.watch(user.username, conv.id)
+        return await self.detail(conv, viewer=user)
 
-    async def detail(self, conv: Conversation, *, limit: int = 200) -> dict[str, Any]:
+    async def detail(self, conv: Conversation, *, limit: int = 200,
+                     viewer: Principal | None = None) -> dict[str, Any]:
+        """``viewer``: someone other than the agent holding it (a supervisor), whose own
+        rights then cut the screen-pop's history (``CustomerService.screen_pop``)."""
         messages = await self.store.last_conversation_messages(conv.id, limit)
         files = await self.store.files_of_messages(m.id for m in messages
                                                    if m.content_type != "text")
         config = self.config()
         queue = config.queues.get(conv.queue)
-        pop = (await self.customers.screen_pop(conv.task_id) if conv.task_id
+        pop = (await self.customers.screen_pop(conv.task_id, viewer) if conv.task_id
                else {"customer": None, "interaction": {"id": None}, "history": []})
         return {**self.summary(conv),
                 "messages": [staff_message(m, files.get(m.id), self.agent_name)

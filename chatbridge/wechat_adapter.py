@@ -30,9 +30,11 @@ class WeChatAdapter:
         self.callback = WeChatCallback(config, dedup=dedup)
         self.api = WeChatApiClient(config, session=session)
 
-    async def start(self, on_inbound: InboundHandler) -> None:
-        """Begin handing inbound messages to ``on_inbound``; until then callbacks get 503."""
-        self.callback.set_consumer(on_inbound)
+    async def start(self, on_inbound: InboundHandler,
+                    keep: InboundHandler | None = None) -> None:
+        """Begin handing inbound messages to ``on_inbound``; until then callbacks get 503.
+        ``keep`` stores each one before WeChat is answered (see ``WeChatCallback``)."""
+        self.callback.set_consumer(on_inbound, keep)
 
     async def close(self, timeout: float = 5.0) -> None:
         await self.callback.aclose(timeout)

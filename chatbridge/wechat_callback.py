@@ -13,7 +13,10 @@ What is checked where, in order, for a POST:
 
 The answer is ``success`` as soon as the message is queued: WeChat gives up after 5 s
 and retries three times, so the consumer runs in a background task (in order per
-customer) and its slowness or failure never reaches WeChat.
+customer) and its slowness or failure never reaches WeChat. A ``keeper``, if given, is
+awaited first (at most ``KEEP_WITHIN`` seconds): it stores the message durably, so a
+crash after ``success`` loses nothing; if it fails or is slow the answer is 503 and
+WeChat's retry brings the message again.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ log = logging.getLogger("chatbridge.wechat")
 
 _MAX_ECHOSTR = 1024
 _CHUNK = 64 * 1024
+KEEP_WITHIN = 3.0  # seconds: well inside WeChat's 5 s, with room for the network
 
 
 class WeChatCallback:
@@ -61,6 +65,7 @@ class WeChatCallback:
         self._crypto = (WeChatCrypto(self._token, key.get_secret_value(), config.app_id)
                         if key is not None else None)
         self._consumer = consumer
+        self._keeper: InboundHandler | None = None
         # "is None", not "or": an empty TtlDedup is falsy (it has __len__).
         self._dedup = dedup if dedup is not None else TtlDedup(
             ttl_s=config.dedup_ttl_s, max_entries=config.dedup_max_entries)
@@ -74,8 +79,11 @@ class WeChatCallback:
         """Messages accepted but not yet fully handed to the consumer."""
         return len(self._tasks)
 
-    def set_consumer(self, consumer: InboundHandler) -> None:
+    def set_consumer(self, consumer: InboundHandler,
+                     keeper: InboundHandler | None = None) -> None:
+        """``keeper`` (optional) stores each message before WeChat is answered."""
         self._consumer = consumer
+        self._keeper = keeper
 
     # ------------------------------------------------------------------ pure protocol
 
@@ -186,6 +194,9 @@ class WeChatCallback:
                 "kind": message.kind, "msg_id": message.message_id,
                 "sender": mask_id(message.sender)})
             return web.Response(text="success", content_type="text/plain")
+        if self._keeper is not None and not await self._keep(message):
+            self._dedup.forget(message.dedup_key)  # WeChat's retry must get through
+            return web.Response(status=503, text="not stored; try again")
         self._schedule(message)
         log.info("wechat.callback.accepted", extra={
             "kind": message.kind, "msg_id": message.message_id,
@@ -193,6 +204,18 @@ class WeChatCallback:
         return web.Response(text="success", content_type="text/plain")
 
     # ------------------------------------------------------------------------ delivery
+
+    async def _keep(self, message: InboundMessage) -> bool:
+        assert self._keeper is not None
+        try:
+            async with asyncio.timeout(KEEP_WITHIN):
+                await self._keeper(message)
+        except Exception:
+            log.exception("wechat.keep.failed", extra={
+                "kind": message.kind, "msg_id": message.message_id,
+                "sender": mask_id(message.sender)})
+            return False
+        return True
 
     def _schedule(self, message: InboundMessage) -> None:
         previous = self._tails.get(message.sender)

@@ -422,3 +422,24 @@ def test_process_can_be_used_without_aiohttp(standin: WeChatStandIn) -> None:
     params, body = standin.callback_request(text_xml(OPENID, "直接", 9001), mode="secure")
     message = callback.process(params, body)
     assert isinstance(message, TextMessage) and message.text == "直接"
+
+
+async def test_a_keeper_stores_before_the_answer_and_its_failure_asks_for_a_retry(
+        standin: WeChatStandIn, make_endpoint: MakeEndpoint) -> None:
+    endpoint = await make_endpoint("secure")
+    kept: list[str | None] = []
+    failing = [True]
+
+    async def keeper(message: InboundMessage) -> None:
+        if failing[0]:
+            raise RuntimeError("disk full")
+        kept.append(message.message_id)
+        assert not endpoint.received  # stored before anyone is handed the message
+
+    endpoint.callback.set_consumer(endpoint.consumer, keeper)
+    xml = text_xml(OPENID, "hi", 9001)
+    assert (await standin.push(endpoint.url, xml, mode="secure")).status == 503
+    failing[0] = False
+    assert (await standin.push(endpoint.url, xml, mode="secure")).ok  # the retry gets in
+    [message] = await endpoint.wait_for(1)
+    assert kept == ["9001"] == [message.message_id]
