@@ -98,7 +98,7 @@ class Visitor:
     hellos: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    async def open(cls, stack: WebStack) -> Visitor:
+    async def open(cls, stack: Any) -> Visitor:
         return cls(stack, await stack.client())
 
     @property
@@ -166,8 +166,12 @@ class Console:
     frames: Frames
 
     @classmethod
-    async def open(cls, stack: WebStack, username: str) -> Console:
-        http = await stack.client(username)
+    async def open(cls, stack: Any, username: str) -> Console:
+        return await cls.attach(stack, await stack.client(username))
+
+    @classmethod
+    async def attach(cls, stack: Any, http: aiohttp.ClientSession) -> Console:
+        """A (new) live socket for a session that is logged in already."""
         ws = await http.ws_connect("/api/ws")
         frames = Frames(ws, "topic")
         await frames.next("hello")
@@ -204,3 +208,34 @@ class Console:
                     client_id: str | None = None) -> dict[str, Any]:
         return await self.call("POST", f"/api/chat/conversations/{conversation_id}/messages",
                                {"text": text, "client_id": client_id or uuid.uuid4().hex})
+
+
+class RemoteStack:
+    """An engine running in another process, reached over HTTP like a browser would."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.sessions: list[aiohttp.ClientSession] = []
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str = "/") -> str:
+        return self.origin + path
+
+    async def client(self, username: str | None = None) -> aiohttp.ClientSession:
+        from tests.support.webstack import PASSWORDS
+
+        session = aiohttp.ClientSession(base_url=self.origin, headers={"Origin": self.origin},
+                                        cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self.sessions.append(session)
+        if username is not None:
+            async with session.post("/api/auth/login", json={
+                    "username": username, "password": PASSWORDS[username]}) as response:
+                assert response.status == 200, await response.text()
+        return session
+
+    async def close(self) -> None:
+        for session in self.sessions:
+            await session.close()
