@@ -162,34 +162,47 @@ class CallProcessor:
                                      call_id=interaction.id)
         if not any(r.ok for r in call.results.values()):
             raise NotTranscribable(_failures(call))
+        return await self.analyse(
+            interaction, call.transcript, language=language, engine=f"{ENGINE}:{model.backend}",
+            legs=legs, failures=None if call.complete else _failures(call),
+            audio_seconds=max((r.decoding.audio_seconds for r in call.results.values()
+                               if r.decoding), default=None),
+            decode_seconds=round(self.clock() - started, 3))
+
+    async def analyse(self, interaction: Interaction, transcript: Transcript, *, language: str,
+                      engine: str, legs: dict[str, Recording] | None = None,
+                      failures: str | None = None, audio_seconds: float | None = None,
+                      decode_seconds: float | None = None) -> Outcome:
+        """Summarise and inspect a call's transcript and store it all, finishing its job.
+
+        ``legs``: the recordings the lines came from (None: a written transcript). A call
+        is inspected only with both legs heard apart (talk share, overtalk and silence
+        need them): not when a leg failed (``failures``) or only a mixed file exists.
+        """
+        config = self.config()
         rules = config.quality.rules_for(interaction.queue)
-        transcript = call.transcript
         summary = summarize(transcript, rules.topics,
                             reference_date=_call_date(interaction, config))
-        split = set(legs) == {CALLER, AGENT}
-        inspection = (inspect(transcript, rules, _holds(interaction, legs))
-                      if split and call.complete else None)
-        outcome = Outcome(
-            "done" if call.complete else "partial", None if call.complete else _failures(call),
-            summary_text(mask_summary(summary)), language,
-            inspection.score if inspection else None,
-            len(inspection.flags) if inspection else 0,
-            max((r.decoding.audio_seconds for r in call.results.values() if r.decoding),
-                default=None),
-            round(self.clock() - started, 3))
-        await self._store(interaction, job, legs, model, transcript, summary, inspection, rules,
-                          outcome)
+        split = legs is None or set(legs) == {CALLER, AGENT}
+        inspection = (inspect(transcript, rules, _holds(interaction, legs or {}))
+                      if split and failures is None else None)
+        outcome = Outcome("done" if failures is None else "partial", failures,
+                          summary_text(mask_summary(summary)), language,
+                          inspection.score if inspection else None,
+                          len(inspection.flags) if inspection else 0, audio_seconds,
+                          decode_seconds)
+        await self._store(interaction, legs or {}, engine, transcript, summary, inspection,
+                          rules, outcome)
         return outcome
 
-    async def _store(self, interaction: Interaction, job: SpeechJob,
-                     legs: dict[str, Recording], model: ModelConfig, transcript: Transcript,
-                     summary: Summary, inspection: Inspection | None, rules: QueueRules,
-                     outcome: Outcome) -> None:
-        engine = f"{ENGINE}:{model.backend}"
+    async def _store(self, interaction: Interaction, legs: dict[str, Recording], engine: str,
+                     transcript: Transcript, summary: Summary, inspection: Inspection | None,
+                     rules: QueueRules, outcome: Outcome) -> None:
         iid = interaction.id
         now = self.clock()
         segments = [{"text": u.text, "start": u.start, "end": u.end, "speaker": u.speaker,
-                     "leg": legs[u.speaker].leg, "recording_id": legs[u.speaker].id,
+                     "leg": legs[u.speaker].leg if u.speaker in legs else u.speaker,
+                     "recording_id": legs[u.speaker].id if u.speaker in legs else None,
                      "confidence": _confidence(u.words)} for u in transcript.utterances]
         texts = [u.text for u in transcript.utterances]
         if summary.reason is not None:

@@ -22,9 +22,23 @@ from callcenter.storage import Store
 from recordings.audio import read_wav, resample
 from tests.support.recordings import write_wav
 
-CALLER_SAYS = "안녕하세요 주문 번호를 확인하고 싶어요 배송이 아직 안 왔어요"
-AGENT_SAYS = "네 고객님 주문 번호를 말씀해 주세요 확인해 드리겠습니다"
+CALLER_SAYS = "주문 번호를 확인하고 싶어요 배송이 안 왔어요"
+AGENT_SAYS = "네 고객님 확인해 드리겠습니다"
 RATE = 8000
+
+# Written calls (hand-checked in the tests that use them).
+REFUND = [  # wangfang (north) helps a caller; every default rule is met
+    ("agent", 0.0, 3.0, "您好，欢迎致电星辰客服，请问有什么可以帮您？"),
+    ("caller", 3.5, 9.0, "我想退款，订单号是 2024113012345678，我的手机号是 13812345678。"),
+    ("agent", 9.5, 14.0, "好的，我帮您核实一下身份，请提供身份证后四位。"),
+    ("caller", 14.5, 16.0, "三五七九。"),
+    ("agent", 16.5, 21.0, "已经为您提交退款申请，三个工作日内到账。感谢您的来电，再见。"),
+]
+RUDE = [  # no greeting, a forbidden phrase, no identity check, no closing
+    ("caller", 0.0, 4.0, "我的快递到底什么时候到？"),
+    ("agent", 4.5, 8.0, "这个我也不知道，你自己看物流吧。"),
+    ("caller", 8.5, 10.0, "你们太差了，我要投诉！"),
+]
 
 
 def korean_model() -> str:
@@ -90,3 +104,56 @@ async def recorded_call(store: Store, caller: Path, agent: Path, *, agent_id: st
         await store.add_recording(interaction.id, str(path), leg=leg, status="complete",
                                   started_at=at, size=path.stat().st_size)
     return interaction.id
+
+
+def serve(config_dir: str) -> None:
+    """Run the engine (no Asterisk, no consoles) on ``config_dir`` until killed: for tests
+    that kill it (``python -c "from tests.support.speech import serve; serve(...)"``)."""
+    import asyncio
+
+    from callcenter.app import App
+    from callcenter.config import ConfigStore
+
+    async def run() -> None:
+        app = App(ConfigStore.open(config_dir, env={}), asterisk=False, web=False)
+        await app.start()
+        await asyncio.Event().wait()
+
+    asyncio.run(run())
+
+
+async def written_call(stack: Any, lines: list[tuple[str, float, float, str]], *,
+                       agent_id: str, queue: str = "support", language: str = "zh") -> str:
+    """A call whose transcript is given (no audio), analysed and stored as the engine
+    would: summary, inspection with the queue's rules, flags, the job done."""
+    from recordings.services import SpeechService
+    from recordings.transcript import Transcript
+
+    store: Store = stack.deps.store
+    interaction = await store.create_interaction(
+        "voice", queue=queue, agent_id=agent_id, answered_at=stack.clock(),
+        outcome="answered", attributes={"language": language})
+    await store.enqueue_speech_job(interaction.id, language=language, queue=queue)
+    speech = stack.need(SpeechService)
+    await speech.processor.analyse(interaction, Transcript.from_lines(lines, language=language),
+                                   language=language, engine="speech:written")
+    await speech.refresh_board()
+    return interaction.id
+
+
+async def console_page(browser: Any, base: str, path: str, username: str) -> Any:
+    """A console page signed in as ``username`` through the API (the page shares the
+    cookie); ``page.errors`` collects the page's uncaught errors."""
+    from tests.support.webstack import PASSWORDS
+
+    context = await browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    response = await context.request.post(f"{base}/api/auth/login", headers={"Origin": base},
+                                          data={"username": username,
+                                                "password": PASSWORDS[username]})
+    assert response.ok, await response.text()
+    page = await context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    await page.goto(base + path)
+    await page.wait_for_selector("#app:not([hidden])")
+    return page

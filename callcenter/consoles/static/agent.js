@@ -3,6 +3,7 @@ import {
   ago, api, applyI18n, connectLive, duration, frame, h, icon, liveBadge, loc, onLang,
   serverNow, setServerTime, t, toast,
 } from "./common.js";
+import { mountAgentSpeech } from "./speech.js";
 
 const state = {
   console: null,
@@ -416,6 +417,7 @@ function rerender() {
 
 bindControls();
 await frame();
+mountAgentSpeech();
 await refresh();
 connectLive(onMessage, (up) => {
   liveBadge(up);

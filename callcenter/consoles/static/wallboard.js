@@ -3,6 +3,7 @@ import {
   api, applyI18n, connectLive, duration, frame, h, icon, liveBadge, loc, onLang, serverNow,
   setServerTime, svg, t, toast,
 } from "./common.js";
+import { mountWallboardSpeech, renderSpeechFigures } from "./speech.js";
 
 const STATES = ["ready", "busy", "reserved", "wrap_up", "not_ready", "logged_out"];
 const REASONS = ["break", "lunch", "training", "meeting", "other"];
@@ -254,6 +255,7 @@ function render(data, forceChart) {
   board.data = data;
   setServerTime(data.now);
   renderTiles(data);
+  renderSpeechFigures(data);
   renderChart(data, forceChart);
   renderAgents(data);
 }
@@ -271,6 +273,7 @@ async function refresh() {
 
 $("brand-mark").append(icon("headset"));
 await frame();
+mountWallboardSpeech();
 await refresh();
 connectLive(onMessage, liveBadge);
 document.addEventListener("cc:relogin", () => location.reload());  // maybe another user
