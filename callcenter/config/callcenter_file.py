@@ -5,11 +5,12 @@ Re-exported by ``models``; import them from there.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationInfo, field_validator
 
 from .chat_file import ChatConfig
 from .fields import (
@@ -118,9 +119,16 @@ class RecordingsConfig(Strict):
     directory: ResolvedPath = Path("var/recordings")
 
 
-_LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
+def _language(value: str) -> str:
+    if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?", value):
+        raise config_error("{value} is not a language code: write it as the IVR names "
+                           "languages, e.g. zh, en, yue or zh-TW", value)
+    return value
+
+
+_LanguageCode = Annotated[str, AfterValidator(_language)]
 """A caller language as the IVR names it: ``zh``, ``en``, ``ko``, ``yue``, ``zh-TW``."""
-_Backend = Annotated[str, Field(pattern=r"^(vosk|[A-Za-z_][\w.]*:[A-Za-z_]\w*)$")]
+_BACKEND = re.compile(r"vosk|[A-Za-z_][\w.]*:[A-Za-z_]\w*")
 
 
 class SttConfig(Strict):
@@ -132,7 +140,7 @@ class SttConfig(Strict):
     enabled: bool = True
     """Transcribe each call once its recording is archived (off: nothing is queued;
     ``callcenter transcribe`` can still process the recordings later)."""
-    backend: _Backend = "vosk"
+    backend: str = "vosk"
     """The recognizer: ``vosk``, or ``package.module:Class`` for another backend."""
     models: dict[_LanguageCode, ResolvedPath] = Field(default_factory=dict)
     """One model folder per caller language (the language chosen in the IVR). A call in
@@ -148,6 +156,14 @@ class SttConfig(Strict):
     job_timeout_seconds: float = Field(1800, gt=0)
     """One decode running longer is killed and counts as a failed attempt (a hung
     decoder); decoding takes about 0.2 s per second of audio on one core."""
+
+    @field_validator("backend")
+    @classmethod
+    def _backend(cls, value: str) -> str:
+        if not _BACKEND.fullmatch(value):
+            raise config_error("{value} is not a speech backend: write vosk, or "
+                               "package.module:Class for another recognizer", value)
+        return value
 
 
 class LoggingConfig(Strict):
