@@ -283,12 +283,23 @@ class Suggestion(BaseModel):
     because: Identity
 
 
+class Target(BaseModel):
+    id: str
+    name: Localized | str | None
+
+
+class TransferTargets(BaseModel):
+    queues: list[Target]
+    agents: list[Target]
+
+
 class ConversationDetail(ConversationSummary):
     messages: list[StaffMessage]
     pop: dict[str, Any] = Field(description="The screen-pop card (customers feature)")
     canned: list[Localized]
     callback_possible: bool
     suggestions: list[Suggestion]
+    transfer: TransferTargets
 
 
 class CallbackQueued(BaseModel):

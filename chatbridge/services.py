@@ -370,25 +370,28 @@ class ChatService:
     def _for_staff(self, user: Principal, conversation_id: str, *,
                    act: bool = False) -> Conversation:
         """The conversation if this user may read it (``act``: also write to it)."""
-        conv = self.convs.get(conversation_id)
+        conv = self.convs.get(conversation_id) or self.convs.of_task(conversation_id)
         if conv is None:
             raise Gone("no such open conversation")
         if user.agent_id is not None and conv.agent_id == user.agent_id:
             return conv
         if act and user.username in conv.joined:
             return conv
-        if user.role in ("supervisor", "admin") and not act and self._supervises(user, conv):
+        if user.role in ("supervisor", "admin") and not act and self._supervises(
+                user, conv.agent_id, conv.queue):
             return conv
         raise NotAllowed("this conversation is not yours" if user.role == "agent"
                          else "this conversation is not in a team you supervise")
 
-    def _supervises(self, user: Principal, conv: Conversation) -> bool:
+    def _supervises(self, user: Principal, agent_id: str | None, queue: str) -> bool:
+        """Whether a chat held by ``agent_id`` (None: nobody yet) in ``queue`` is one of
+        this supervisor's (admins: every chat)."""
         config = self.config()
         if user.role == "admin":
             return True
-        if conv.agent_id is not None:
-            return may_supervise(user, conv.agent_id, config)
-        return conv.queue in visible_queue_ids(user, config)
+        if agent_id is not None:
+            return may_supervise(user, agent_id, config)
+        return queue in visible_queue_ids(user, config)
 
     async def mine(self, user: Principal) -> list[dict[str, Any]]:
         """The agent's conversations: connected, and ended ones still in wrap-up."""
@@ -421,7 +424,11 @@ class ChatService:
                 "canned": [{"zh": r.zh, "en": r.en} for r in queue.canned_replies] if queue
                 else [],
                 "callback_possible": await self._callback_number(conv) is not None,
-                "suggestions": await self.suggestions(conv)}
+                "suggestions": await self.suggestions(conv),
+                "transfer": {"queues": [{"id": qid, "name": self.customers.queue_name(qid)}
+                                        for qid, q in config.queues.items() if q.chat],
+                             "agents": [{"id": a.id, "name": a.name} for a in config.agents
+                                        if a.takes_chat and a.id != conv.agent_id]}}
 
     # ------------------------------------------------------------------ staff: acting
 
@@ -535,7 +542,7 @@ class ChatService:
     async def join(self, user: Principal, conversation_id: str) -> dict[str, Any]:
         """A supervisor takes part: their messages reach the customer too."""
         conv = self._for_staff(user, conversation_id)
-        if user.role != "supervisor" or not self._supervises(user, conv):
+        if user.role != "supervisor" or not self._supervises(user, conv.agent_id, conv.queue):
             raise NotAllowed("only a supervisor of this agent's team may join")
         self._sendable(conv)
         if user.username not in conv.joined:
@@ -635,11 +642,15 @@ class ChatService:
         if conv is not None:
             self._for_staff(user, conv.id)
             return file
-        if user.role not in ("supervisor", "admin"):
-            rec = await self.store.get_conversation(file.conversation_id)
-            if rec is None or rec.agent_id != user.agent_id:
-                raise NotAllowed("this file is not from one of your chats")
-        return file
+        # An ended chat: its agent, or a supervisor of that agent's team (of the queue,
+        # if nobody took it), as for an open one; not every supervisor.
+        rec = await self.store.get_conversation(file.conversation_id)
+        if rec is not None and user.agent_id is not None and rec.agent_id == user.agent_id:
+            return file
+        if rec is not None and user.role in ("supervisor", "admin") and self._supervises(
+                user, rec.agent_id, rec.queue):
+            return file
+        raise NotAllowed("this file is not from one of your chats")
 
     # ------------------------------------------------------------------ visitors' tokens
 

@@ -45,12 +45,33 @@ const STRINGS = {
 const KEY = "cc.chat.v1";
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
+// Framed by a company's site, this page's own storage is third-party (browsers partition
+// or block it), so the site's page keeps the chat's state for it: /chat/widget.js stores
+// what this page sends and gives it back when the page loads again.
+const embedded = window.parent !== window;
+const parentOrigin = (location.ancestorOrigins && location.ancestorOrigins[0]) || "*";
 
-function load() {
-  try { return JSON.parse(localStorage.getItem(KEY)) || {}; } catch { return {}; }
+function loadLocal() {
+  try { return JSON.parse(localStorage.getItem(KEY)); } catch { return null; }
 }
 
-const saved = load();
+function loadFromParent() {
+  return new Promise((resolve) => {
+    if (!embedded) { resolve(null); return; }
+    const timer = setTimeout(() => resolve(null), 1000);
+    window.addEventListener("message", function answer(event) {
+      if (event.source !== window.parent || !event.data || event.data.type !== "cc-chat-state") {
+        return;
+      }
+      window.removeEventListener("message", answer);
+      clearTimeout(timer);
+      resolve(event.data.state || null);
+    });
+    window.parent.postMessage({ type: "cc-chat", action: "load" }, parentOrigin);
+  });
+}
+
+const saved = (await loadFromParent()) || loadLocal() || {};
 const state = {
   conversation: saved.conversation || null,
   token: saved.token || null,
@@ -76,9 +97,9 @@ window.__ccWidget = state; // for tests and diagnostics
 
 function save() {
   const { conversation, token, visitor, since, outbox, lang } = state;
-  try {
-    localStorage.setItem(KEY, JSON.stringify({ conversation, token, visitor, since, outbox, lang }));
-  } catch { /* private mode: this tab still works */ }
+  const data = { conversation, token, visitor, since, outbox, lang };
+  if (embedded) window.parent.postMessage({ type: "cc-chat", action: "save", state: data }, parentOrigin);
+  try { localStorage.setItem(KEY, JSON.stringify(data)); } catch { /* blocked: the site keeps it */ }
 }
 
 function t(key, vars) {
@@ -185,6 +206,7 @@ async function start(event) {
 // ------------------------------------------------------------------ the conversation
 
 function openTalk() {
+  state.since = 0; // a page (re)load shows the whole conversation; reconnects resume
   $("prechat").hidden = true;
   $("talk").hidden = false;
   $("messages").replaceChildren();

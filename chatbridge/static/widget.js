@@ -64,8 +64,19 @@
   }
 
   button.addEventListener("click", toggle);
+  var key = "cc.chat.v1@" + base;
   window.addEventListener("message", function (event) {
     if (event.origin !== base || !event.data || event.data.type !== "cc-chat") return;
+    if (!frame || event.source !== frame.contentWindow) return;
+    // The chat's own storage is third-party here: this (first-party) page keeps it.
+    if (event.data.action === "save") {
+      try { localStorage.setItem(key, JSON.stringify(event.data.state)); } catch (e) { /* */ }
+    }
+    if (event.data.action === "load") {
+      var state = null;
+      try { state = JSON.parse(localStorage.getItem(key)); } catch (e) { state = null; }
+      event.source.postMessage({ type: "cc-chat-state", state: state }, base);
+    }
     if (event.data.action === "minimize" && frame) frame.classList.remove("open");
     if (event.data.action === "unread" && !(frame && frame.classList.contains("open"))) {
       button.classList.add("unread");

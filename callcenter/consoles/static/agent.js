@@ -3,6 +3,7 @@ import {
   ago, api, applyI18n, connectLive, duration, frame, h, icon, liveBadge, loc, onLang,
   serverNow, setServerTime, t, toast,
 } from "./common.js";
+import { mountAgentChat, onLive as chatLive } from "./chat.js";
 import { mountAgentSpeech } from "./speech.js";
 
 const state = {
@@ -346,6 +347,7 @@ function removeWrapup(taskId) {
 // ------------------------------------------------------------------ live events
 
 function onMessage(msg) {
+  chatLive(msg);
   const data = msg.data || {};
   switch (msg.topic) {
     case "hello":
@@ -418,6 +420,7 @@ function rerender() {
 bindControls();
 await frame();
 mountAgentSpeech();
+await mountAgentChat();
 await refresh();
 connectLive(onMessage, (up) => {
   liveBadge(up);

@@ -3,6 +3,7 @@ import {
   api, applyI18n, connectLive, duration, frame, h, icon, liveBadge, loc, onLang, serverNow,
   setServerTime, svg, t, toast,
 } from "./common.js";
+import { mountWallboardChat, onLive as chatLive } from "./chat.js";
 import { mountWallboardSpeech, renderSpeechFigures } from "./speech.js";
 
 const STATES = ["ready", "busy", "reserved", "wrap_up", "not_ready", "logged_out"];
@@ -202,7 +203,8 @@ function updateRow(row, a) {
   if (a.state === "not_ready" && a.reason) text += ` · ${t(`reason.${a.reason}`)}`;
   row.cells.state.replaceChildren(h("span", { class: `pill st-${a.state}` }, text));
   row.cells.current.replaceChildren(...(a.tasks.length ? a.tasks.map((task) =>
-    h("span", { class: `chip ${task.channel || ""}` },
+    h("span", { class: `chip ${task.channel || ""}`,
+      dataset: { taskId: task.task_id, channel: task.channel || "" } },
       icon(task.channel === "voice" ? "phone" : "chat"),
       `${(board.queueNames || {})[task.queue] || task.queue || ""} · ${t(`state.${
         task.status === "connected" ? "busy"
@@ -261,6 +263,7 @@ function render(data, forceChart) {
 }
 
 function onMessage(msg) {
+  chatLive(msg);
   if (msg.topic === "wallboard.snapshot") {
     window.__cc.snapshots += 1;
     render(msg.data);
@@ -274,6 +277,7 @@ async function refresh() {
 $("brand-mark").append(icon("headset"));
 await frame();
 mountWallboardSpeech();
+await mountWallboardChat();
 await refresh();
 connectLive(onMessage, liveBadge);
 document.addEventListener("cc:relogin", () => location.reload());  // maybe another user

@@ -1,0 +1,180 @@
+"""The widget and the chat workspace in real headless Chromium: a company page on another
+origin embeds the widget with one script tag; the visitor and the agent chat in their
+browsers; a reload and a spell offline lose and double nothing; a site that is not
+allowed cannot frame the widget; a supervisor reads a chat from the wallboard and joins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiohttp import web
+
+from tests.support import webstack as ws
+from tests.support.chat import always_open, set_chat
+
+pytestmark = pytest.mark.browser
+
+HOST_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<title>星辰商城</title></head><body><h1>星辰商城</h1>
+<script src="{engine}/chat/widget.js" data-lang="zh" data-topic="buy" async></script>
+</body></html>"""
+
+
+async def company_site(engine: str | None = None) -> tuple[web.AppRunner, str, dict]:
+    """A web site on its own origin (localhost:<port>) whose page embeds the widget."""
+    where = {"engine": engine}
+
+    async def page(_request: web.Request) -> web.Response:
+        return web.Response(text=HOST_PAGE.format(engine=where["engine"]),
+                            content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://localhost:{runner.addresses[0][1]}", where
+
+
+async def new_page(browser, *, offline_ok: bool = False):
+    context = await browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
+    page = await context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    return page
+
+
+async def login(page, stack, path: str, username: str) -> None:
+    await page.goto(stack.url(path))
+    await page.fill("#login input[name=username]", username)
+    await page.fill("#login input[name=password]", ws.PASSWORDS[username])
+    await page.click("#login button[type=submit]")
+    await page.wait_for_selector("#app:not([hidden])")
+
+
+async def test_a_visitor_on_a_company_site_chats_with_an_agent_in_the_console(
+        make_stack, browser, screenshots):
+    runner, site, where = await company_site()
+    try:
+        stack = await make_stack(queues=always_open,
+                                 callcenter=set_chat(allowed_origins=[site]))
+        where["engine"] = stack.origin
+        agent = await new_page(browser)
+        await login(agent, stack, "/agent", "zhangwei")
+        await agent.select_option("#device", "")  # chats only
+        await agent.click("#signin")
+        await agent.wait_for_selector("#state-badge.st-not_ready")
+        await agent.click("#go-ready")
+        await agent.wait_for_selector("#state-badge.st-ready")
+
+        visitor = await new_page(browser)
+        await visitor.goto(site + "/")
+        await visitor.click("#cc-chat-widget button.button")
+        widget = visitor.frame_locator("#cc-chat-frame")
+        await widget.locator("#prechat input[name=name]").fill("王小明")
+        await widget.locator("#prechat input[name=phone]").fill("13812345678")
+        await widget.locator("#prechat textarea[name=message]").fill("你好，想了解企业版")
+        await widget.locator("#prechat button[type=submit]").click()
+        await widget.locator("#subtitle", has_text="正在为您接通客服").wait_for()
+
+        card = agent.locator("article.offer.chat")
+        await card.wait_for()
+        assert "你好，想了解企业版" in await card.text_content()
+        await card.locator("button.ok").click()  # accept, from the card
+        pane = agent.locator("article.cpane")
+        await pane.wait_for()
+        await card.wait_for(state="detached")
+        await widget.locator("#subtitle", has_text="张伟 为您服务").wait_for()
+        assert "王小明" in await pane.locator(".ctitle").text_content()
+
+        await widget.locator("#text").fill("企业版多少钱？")
+        await widget.locator("#send").click()
+        await pane.locator(".cmsg.in .cbubble", has_text="企业版多少钱？").wait_for()
+        await pane.locator(".ccanned button", has_text="企业版每年 999 元").click()  # canned
+        await pane.locator("button[data-action=send]").click()
+        await widget.locator(".msg.agent .bubble", has_text="企业版每年 999 元").wait_for()
+        await pane.locator(".cmsg.out .cmeta", has_text="已读").wait_for()  # the visitor saw it
+        await widget.locator(".msg.visitor .meta", has_text="已读").first.wait_for()
+        await visitor.screenshot(path=str(screenshots / "chat-widget.png"))
+        await agent.screenshot(path=str(screenshots / "chat-workspace.png"), full_page=True)
+
+        # A reload, and a spell offline: nothing lost, nothing twice.
+        await visitor.reload()
+        widget = visitor.frame_locator("#cc-chat-frame")
+        await widget.locator(".msg.agent .bubble", has_text="企业版每年 999 元").wait_for()
+        await visitor.context.set_offline(True)
+        await widget.locator("#text").fill("断网时发的消息")
+        await widget.locator("#send").click()
+        await widget.locator(".msg.visitor.pending").wait_for()
+        await asyncio.sleep(0.5)
+        await visitor.context.set_offline(False)
+        await widget.locator(".msg.visitor.pending").wait_for(state="detached", timeout=15000)
+        await pane.locator(".cmsg.in .cbubble", has_text="断网时发的消息").wait_for()
+        conversation = (await stack.deps.store.open_conversations())[0].id
+        bodies = [m.body for m in await stack.deps.store.conversation_messages(conversation)]
+        assert bodies == ["你好，想了解企业版", "企业版多少钱？",
+                          "企业版每年 999 元，可以开具增值税发票。", "断网时发的消息"]
+        assert len(await widget.locator(".msg .bubble").all()) == 4
+
+        # The agent ends it: the wrap-up form; the visitor rates it.
+        await pane.locator("button[data-action=end]").click()
+        await agent.locator("form.wrapup").wait_for()
+        await widget.locator("#done:not([hidden])").wait_for()
+        await widget.locator("#stars button").nth(4).click()
+        await widget.locator("#rate-send").click()
+        await widget.locator("#rating", has_text="感谢您的评价").wait_for()
+        assert (await stack.deps.store.get_conversation(conversation)).rating == 5
+        assert not agent.errors and not visitor.errors, (agent.errors, visitor.errors)
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_site_that_is_not_allowed_cannot_frame_the_widget(make_stack, browser):
+    runner, site, where = await company_site()
+    try:
+        stack = await make_stack(queues=always_open,
+                                 callcenter=set_chat(allowed_origins=["https://shop.example.com"]))
+        where["engine"] = stack.origin
+        page = await new_page(browser)
+        blocked = asyncio.get_running_loop().create_future()
+        page.on("console", lambda m: "frame-ancestors" in m.text and not blocked.done()
+                and blocked.set_result(m.text))
+        await page.goto(site + "/")
+        await page.click("#cc-chat-widget button.button")
+        assert "frame-ancestors" in await asyncio.wait_for(blocked, 10)
+        frame = page.frame_locator("#cc-chat-frame")
+        with pytest.raises(Exception):  # noqa: B017,PT011 - the form never shows
+            await frame.locator("#prechat").wait_for(timeout=1500)
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_supervisor_reads_a_chat_from_the_wallboard_and_joins(make_stack, browser):
+    from tests.support.chat import Console, Visitor
+
+    stack = await make_stack(queues=always_open)
+    wangfang = await Console.open(stack, "wangfang")
+    await wangfang.sign_in()
+    visitor = await Visitor.open(stack)
+    await visitor.start("help", message="手机屏幕碎了")
+    await visitor.connect()
+    conv = await wangfang.accept_next()
+    board = await new_page(browser)
+    await login(board, stack, ws.SUPERVISOR and "/wallboard", ws.SUPERVISOR)
+    chip = board.locator("tr[data-agent='wangfang'] .chip[data-channel=chat]")
+    await chip.click()
+    reader = board.locator("#chats.reader article.cpane")
+    await reader.locator(".cbubble", has_text="手机屏幕碎了").wait_for()
+    await visitor.say("能修吗？")
+    await reader.locator(".cbubble", has_text="能修吗？").wait_for()  # live
+    await reader.locator("button[data-action=join]").click()
+    await reader.locator("textarea").fill("我是主管，可以修。")
+    await reader.locator("button[data-action=send]").click()
+    heard = await visitor.hear("我是主管，可以修。")
+    assert heard["name"] == "赵磊"
+    assert conv["id"] == visitor.conversation
+    assert not board.errors, board.errors
