@@ -82,32 +82,25 @@ class JobsQuery(_Query):
     limit: int = Field(200, ge=1, le=1000)
 
 
-@api.route("GET", "/api/interactions/{task_id}/transcript", roles=STAFF, response=Transcript,
-           scope=READ_SCOPE, errors={404},
-           summary="A call's transcript: lines by leg (caller/agent) with word timings.")
-async def transcript(call: Call) -> Transcript:
-    service: SpeechService = call.service
-    data = await _run(lambda: service.transcript(call.user, call.param("task_id")))
-    return Transcript.model_validate(data)
+def _reading(part: str, model: type[BaseModel], summary: str) -> None:
+    """``GET /api/interactions/{task_id}/<part>``: one view of a call, by the reader's role."""
+
+    async def read(call: Call) -> Any:
+        service: SpeechService = call.service
+        data = await _run(lambda: getattr(service, part)(call.user, call.param("task_id")))
+        return model.model_validate(data)
+
+    read.__name__ = part
+    api.route("GET", f"/api/interactions/{{task_id}}/{part}", roles=STAFF, response=model,
+              scope=READ_SCOPE, errors={404}, summary=summary)(read)
 
 
-@api.route("GET", "/api/interactions/{task_id}/summary", roles=STAFF, response=Summary,
-           scope=READ_SCOPE, errors={404},
-           summary="A call's summary: reason, entities, topics, sentiment, key sentences, "
-                   "each with the words that led to it.")
-async def summary(call: Call) -> Summary:
-    service: SpeechService = call.service
-    data = await _run(lambda: service.summary(call.user, call.param("task_id")))
-    return Summary.model_validate(data)
-
-
-@api.route("GET", "/api/interactions/{task_id}/inspection", roles=STAFF, response=Inspection,
-           scope=READ_SCOPE, errors={404},
-           summary="A call's quality inspection: score and flags with the lines behind them.")
-async def inspection(call: Call) -> Inspection:
-    service: SpeechService = call.service
-    data = await _run(lambda: service.inspection(call.user, call.param("task_id")))
-    return Inspection.model_validate(data)
+_reading("transcript", Transcript,
+         "A call's transcript: lines by leg (caller/agent) with word timings.")
+_reading("summary", Summary, "A call's summary: reason, entities, topics, sentiment, key "
+         "sentences, each with the words that led to it.")
+_reading("inspection", Inspection,
+         "A call's quality inspection: score and flags with the lines behind them.")
 
 
 @api.route("GET", "/api/speech/search", roles=STAFF, response=SearchHit, list_response=True,

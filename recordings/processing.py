@@ -15,7 +15,7 @@ import asyncio
 import datetime as dt
 import logging
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,12 +31,15 @@ from recordings.quality import Inspection, inspect
 from recordings.recognizer import ModelConfig
 from recordings.summary import Summary, summarize
 from recordings.text import normalize_spoken_digits
-from recordings.transcript import AGENT, CALLER, Transcript
+from recordings.transcript import AGENT, CALLER, Transcript, join_transcripts
 from recordings.workers import DecodePool
 
 log = logging.getLogger(__name__)
 
 __all__ = ["ENGINE", "CallProcessor", "Outcome", "PoolKeeper", "search_form"]
+
+Part = tuple[float, Mapping[str, Recording]]
+"""One recording set of a call: its offset in the call (seconds) and its legs."""
 
 ENGINE = "speech"
 """Prefix of ``transcripts.engine`` for lines this feature wrote (``speech:vosk``)."""
@@ -147,8 +150,8 @@ class CallProcessor:
         if interaction is None:
             raise NotTranscribable("no such interaction")
         config = self.config()
-        legs = _legs(await self.store.list_recordings(interaction.id))
-        if not legs:
+        parts = _parts(await self.store.list_recordings(interaction.id))
+        if not parts:
             raise NotTranscribable("no archived recording of this call")
         language = (job.language or (interaction.attributes or {}).get("language")
                     or config.ivr.language_default)
@@ -158,52 +161,59 @@ class CallProcessor:
         except Exception as exc:
             raise NotTranscribable(f"the speech decoder could not start: {exc}") from None
         started = self.clock()
-        call = await transcribe_call(pool, {s: r.path for s, r in legs.items()}, model,
-                                     call_id=interaction.id)
-        if not any(r.ok for r in call.results.values()):
-            raise NotTranscribable(_failures(call))
+        calls = await asyncio.gather(*(
+            transcribe_call(pool, {s: r.path for s, r in legs.items()}, model,
+                            call_id=f"{interaction.id}-{i}") for i, (_, legs) in enumerate(parts)))
+        failures = "; ".join(filter(None, (_failures(c, i if len(calls) > 1 else None)
+                                           for i, c in enumerate(calls))))
+        if not any(r.ok for c in calls for r in c.results.values()):
+            raise NotTranscribable(failures)
+        transcript = join_transcripts([(offset, c.transcript)
+                                       for (offset, _), c in zip(parts, calls, strict=True)])
         return await self.analyse(
-            interaction, call.transcript, language=language, engine=f"{ENGINE}:{model.backend}",
-            legs=legs, failures=None if call.complete else _failures(call),
-            audio_seconds=max((r.decoding.audio_seconds for r in call.results.values()
-                               if r.decoding), default=None),
-            decode_seconds=round(self.clock() - started, 3))
+            interaction, transcript, language=language, engine=f"{ENGINE}:{model.backend}",
+            parts=parts, failures=failures or None,
+            audio_seconds=transcript.duration, decode_seconds=round(self.clock() - started, 3))
 
     async def analyse(self, interaction: Interaction, transcript: Transcript, *, language: str,
-                      engine: str, legs: dict[str, Recording] | None = None,
+                      engine: str, parts: Sequence[Part] | None = None,
                       failures: str | None = None, audio_seconds: float | None = None,
                       decode_seconds: float | None = None) -> Outcome:
         """Summarise and inspect a call's transcript and store it all, finishing its job.
 
-        ``legs``: the recordings the lines came from (None: a written transcript). A call
-        is inspected only with both legs heard apart (talk share, overtalk and silence
-        need them): not when a leg failed (``failures``) or only a mixed file exists.
+        ``parts``: the recordings the lines came from, each set with its offset in the
+        call (None: a written transcript). A call is inspected only with both legs heard
+        apart (talk share, overtalk and silence need them): not when a leg failed
+        (``failures``) or only a mixed file exists.
         """
         config = self.config()
         rules = config.quality.rules_for(interaction.queue)
         summary = summarize(transcript, rules.topics,
                             reference_date=_call_date(interaction, config))
-        split = legs is None or set(legs) == {CALLER, AGENT}
-        inspection = (inspect(transcript, rules, _holds(interaction, legs or {}))
+        split = parts is None or all(set(legs) == {CALLER, AGENT} for _, legs in parts)
+        inspection = (inspect(transcript, rules, _holds(interaction, parts or []))
                       if split and failures is None else None)
         outcome = Outcome("done" if failures is None else "partial", failures,
                           summary_text(mask_summary(summary)), language,
                           inspection.score if inspection else None,
                           len(inspection.flags) if inspection else 0, audio_seconds,
                           decode_seconds)
-        await self._store(interaction, legs or {}, engine, transcript, summary, inspection,
+        await self._store(interaction, parts or [], engine, transcript, summary, inspection,
                           rules, outcome)
         return outcome
 
-    async def _store(self, interaction: Interaction, legs: dict[str, Recording], engine: str,
+    async def _store(self, interaction: Interaction, parts: Sequence[Part], engine: str,
                      transcript: Transcript, summary: Summary, inspection: Inspection | None,
                      rules: QueueRules, outcome: Outcome) -> None:
         iid = interaction.id
         now = self.clock()
-        segments = [{"text": u.text, "start": u.start, "end": u.end, "speaker": u.speaker,
-                     "leg": legs[u.speaker].leg if u.speaker in legs else u.speaker,
-                     "recording_id": legs[u.speaker].id if u.speaker in legs else None,
-                     "confidence": _confidence(u.words)} for u in transcript.utterances]
+        segments = []
+        for u in transcript.utterances:
+            source = _source(parts, u.speaker, u.start)
+            segments.append({"text": u.text, "start": u.start, "end": u.end,
+                             "speaker": u.speaker, "leg": source.leg if source else u.speaker,
+                             "recording_id": source.id if source else None,
+                             "confidence": _confidence(u.words)})
         texts = [u.text for u in transcript.utterances]
         if summary.reason is not None:
             texts.append(summary.reason.text)
@@ -239,20 +249,41 @@ class CallProcessor:
             decode_seconds=outcome.decode_seconds, finished_at=now, owner=None, at=now)
 
 
-def _legs(recordings: list[Recording]) -> dict[str, Recording]:
-    """caller/agent legs if both were recorded apart, else the mixed file."""
-    done = {r.leg: r for r in recordings if r.status == "complete"}
-    split = {leg: done[leg] for leg in (CALLER, AGENT) if leg in done}
-    if split:
-        return split
-    return {MIXED: done[MIXED]} if MIXED in done else {}
+def _parts(recordings: list[Recording]) -> list[Part]:
+    """The call's recording sets (one per connection to an agent: a transfer starts
+    another), each with its offset from the first: caller/agent legs if they were
+    recorded apart, else the mixed file."""
+    sets: dict[float | None, dict[str, Recording]] = {}
+    for r in recordings:
+        if r.status == "complete":
+            sets.setdefault(r.started_at, {})[r.leg] = r
+    starts = [at for at in sets if at is not None]
+    first = min(starts) if starts else 0.0
+    out = []
+    for at, done in sorted(sets.items(), key=lambda item: item[0] or 0.0):
+        legs = {leg: done[leg] for leg in (CALLER, AGENT) if leg in done}
+        if not legs and MIXED in done:
+            legs = {MIXED: done[MIXED]}
+        if legs:
+            out.append((round((at or first) - first, 3), legs))
+    return out
 
 
-def _failures(call: CallTranscription) -> str:
+def _source(parts: Sequence[Part], speaker: str, start: float) -> Recording | None:
+    """The recording a line came from: the speaker's leg of the last set begun by then."""
+    found = None
+    for offset, legs in parts:
+        if offset <= start + 0.05 and speaker in legs:
+            found = legs[speaker]
+    return found
+
+
+def _failures(call: CallTranscription, part: int | None = None) -> str:
     parts = []
     for speaker, result in call.results.items():
         if not result.ok:
-            parts.append(f"{speaker} leg: {mask_for_log(result.error or 'failed')} "
+            where = f"part {part + 1}, " if part is not None else ""
+            parts.append(f"{where}{speaker} leg: {mask_for_log(result.error or 'failed')} "
                          f"({result.attempts} attempt{'s' if result.attempts != 1 else ''})")
     return "; ".join(parts)
 
@@ -268,12 +299,11 @@ def _call_date(interaction: Interaction, config: Config) -> dt.date | None:
     return dt.datetime.fromtimestamp(at, ZoneInfo(config.callcenter.timezone)).date()
 
 
-def _holds(interaction: Interaction,
-           legs: dict[str, Recording]) -> list[tuple[float, float]]:
+def _holds(interaction: Interaction, parts: Sequence[Part]) -> list[tuple[float, float]]:
     """Hold spans in recording time, from ``attributes["holds"]`` ([[start, end], ...] in
     epoch seconds) when the voice side records them; none otherwise."""
-    started = min((r.started_at for r in legs.values() if r.started_at is not None),
-                  default=None)
+    started = min((r.started_at for _, legs in parts for r in legs.values()
+                   if r.started_at is not None), default=None)
     holds = (interaction.attributes or {}).get("holds") or []
     if started is None:
         return []

@@ -95,6 +95,8 @@ class SpeechService:
         self._board: dict[str, dict[str, int]] = {}
         self._board_day = 0.0
         self._board_refresh: asyncio.Task[None] | None = None
+        self._again: set[str] = set()  # calls recorded again while their work ran
+        self._stopping = False
 
     @property
     def enabled(self) -> bool:
@@ -116,6 +118,7 @@ class SpeechService:
 
     async def stop(self) -> None:
         """Stop taking work; calls being decoded go back to the backlog (not charged)."""
+        self._stopping = True
         running = list(self._running.items())
         for task in [*self._tasks, *(t for _, t in running)]:
             task.cancel()
@@ -130,6 +133,9 @@ class SpeechService:
                 await self.store.update_speech_job(task_id, status="queued", owner=None,
                                                    attempts=max(0, job.attempts - 1),
                                                    at=self.clock())
+        if self._board_refresh is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._board_refresh
         await self.pools.close()
 
     def reloaded(self) -> None:
@@ -160,6 +166,19 @@ class SpeechService:
         self._schedule_board_refresh()
         return job
 
+    async def recorded(self, task_id: str) -> None:
+        """A recording of the call was archived: queue the call, or, if its work already
+        started before this recording was archived (a transfer records a second set),
+        run it again with every part once that work is over."""
+        job = await self.store.speech_job(task_id)
+        if job is None or job.status == "queued":
+            await self.enqueue(task_id)
+        elif job.status == "running":
+            self._again.add(task_id)
+        elif any(r.status == "complete" and (r.ended_at or 0.0) >= (job.started_at or 0.0)
+                 for r in await self.store.list_recordings(task_id)):
+            await self.enqueue(task_id, again=True)
+
     async def _listen(self) -> None:
         while True:
             assert self._sub is not None
@@ -173,7 +192,7 @@ class SpeechService:
                 continue
             if self.enabled:
                 try:
-                    await self.enqueue(str(event.data.get("task_id")))
+                    await self.recorded(str(event.data.get("task_id")))
                 except Exception:
                     log.exception("speech.enqueue_failed")
 
@@ -213,6 +232,11 @@ class SpeechService:
             self.notifier.summary(job.interaction_id,
                                   interaction.agent_id if interaction else None, text,
                                   outcome_status)
+            if job.interaction_id in self._again:
+                self._again.discard(job.interaction_id)
+                await self.store.enqueue_speech_job(job.interaction_id, at=self.clock(),
+                                                    again=True)
+                self._wake.set()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -244,6 +268,8 @@ class SpeechService:
         return self._board
 
     def _schedule_board_refresh(self) -> None:
+        if self._stopping:
+            return
         if self._board_refresh is None or self._board_refresh.done():
             self._board_refresh = asyncio.get_running_loop().create_task(self.refresh_board())
 

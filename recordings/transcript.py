@@ -30,6 +30,7 @@ __all__ = [
     "build_transcript",
     "gaps",
     "intersect",
+    "join_transcripts",
     "merge_spans",
 ]
 
@@ -266,3 +267,21 @@ def build_transcript(legs: Mapping[str, Sequence[Word]], *,
             derived[speaker] = merge_spans((float(s), float(e)) for s, e in spans)
     transcript.activity = derived
     return transcript
+
+
+def join_transcripts(parts: Sequence[tuple[float, Transcript]]) -> Transcript:
+    """One transcript of a call recorded in parts (a transfer starts a new recording):
+    each ``(offset, transcript)`` moved ``offset`` seconds later, in the first part's
+    time base; the language is the first part's."""
+    utterances, activity, ends = [], {}, []
+    for offset, part in parts:
+        for u in part.utterances:
+            utterances.append(Utterance(u.speaker, u.start + offset, u.end + offset, u.text,
+                                        [w.shifted(offset) for w in u.words]))
+        for speaker, spans in part.activity.items():
+            activity.setdefault(speaker, []).extend((s + offset, e + offset) for s, e in spans)
+        if part.duration is not None:
+            ends.append(offset + part.duration)
+    utterances.sort(key=lambda u: (u.start, u.end, u.speaker))
+    return Transcript(utterances, {k: merge_spans(v) for k, v in activity.items()},
+                      max(ends) if ends else None, parts[0][1].language if parts else None)

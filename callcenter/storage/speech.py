@@ -113,6 +113,22 @@ def _in(column: str, values: Sequence[Any] | None, params: list[Any]) -> str:
     return f" AND {column} IN ({_placeholders(len(values))})" if values else " AND 0"
 
 
+def _where(params: list[Any], *, since: float | None = None, until: float | None = None,
+           **equal: Any) -> str:
+    """`` AND ...`` for a time window on ``created_at`` and columns equal to a value (a
+    None value: no filter on that column)."""
+    sql = ""
+    for op, value in ((">=", since), ("<", until)):
+        if value is not None:
+            sql += f" AND created_at {op} ?"
+            params.append(value)
+    for column, value in equal.items():
+        if value is not None:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    return sql
+
+
 class SpeechRecords(Database):
     """The backlog of calls to transcribe, their results, and flags under review."""
 
@@ -175,12 +191,7 @@ class SpeechRecords(Database):
         """Jobs, oldest first, filtered by status, creation time and queue."""
         params: list[Any] = []
         sql = "SELECT * FROM speech_jobs WHERE 1" + _in("status", statuses, params)
-        if since is not None:
-            sql += " AND created_at >= ?"
-            params.append(since)
-        if queue is not None:
-            sql += " AND queue = ?"
-            params.append(queue)
+        sql += _where(params, since=since, queue=queue)
         rows = await self._all(sql + " ORDER BY created_at, interaction_id LIMIT ?",
                                [*params, limit])
         return [_job(r) for r in rows]
@@ -267,12 +278,7 @@ class SpeechRecords(Database):
         pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         params: list[Any] = [pattern]
         sql = "SELECT * FROM speech_results WHERE search_text LIKE ? ESCAPE '\\'"
-        if since is not None:
-            sql += " AND created_at >= ?"
-            params.append(since)
-        if until is not None:
-            sql += " AND created_at < ?"
-            params.append(until)
+        sql += _where(params, since=since, until=until)
         sql += _in("queue", queues, params) + _in("agent_id", agent_ids, params)
         rows = await self._all(sql + " ORDER BY created_at DESC LIMIT ?", [*params, limit])
         return [_result(r) for r in rows]
@@ -310,15 +316,7 @@ class SpeechRecords(Database):
         """Flags, newest call first (a call's flags in their order)."""
         params: list[Any] = []
         sql = "SELECT * FROM speech_flags WHERE 1"
-        if interaction_id is not None:
-            sql += " AND interaction_id = ?"
-            params.append(interaction_id)
-        if since is not None:
-            sql += " AND created_at >= ?"
-            params.append(since)
-        if queue is not None:
-            sql += " AND queue = ?"
-            params.append(queue)
+        sql += _where(params, since=since, interaction_id=interaction_id, queue=queue)
         sql += _in("status", statuses, params) + _in("agent_id", agent_ids, params)
         rows = await self._all(sql + " ORDER BY created_at DESC, id LIMIT ?", [*params, limit])
         return [_flag(r) for r in rows]

@@ -124,3 +124,21 @@ def test_span_algebra_matches_pointwise_coverage(a, b) -> None:
         assert covered(ma, x) == covered(a, x)
         assert covered(both, x) == (covered(a, x) and covered(b, x))
         assert covered(holes, x) == (not covered(a, x))
+
+
+def test_join_transcripts_puts_parts_in_call_time() -> None:
+    from recordings.recognizer import Word
+    from recordings.transcript import Utterance, join_transcripts
+
+    first = Transcript.from_lines([("caller", 0.5, 2.0, "hello"), ("agent", 2.5, 4.0, "hi")],
+                                  language="en", duration=5.0)
+    words = [Word("transferred", 1.0, 2.0)]
+    second = Transcript([Utterance("agent", 1.0, 2.0, "transferred", words)],
+                        {"agent": [(1.0, 2.0)]}, 3.0, "zh")
+    joined = join_transcripts([(0.0, first), (30.0, second)])
+    assert [(u.speaker, u.start, u.end, u.text) for u in joined.utterances] == [
+        ("caller", 0.5, 2.0, "hello"), ("agent", 2.5, 4.0, "hi"),
+        ("agent", 31.0, 32.0, "transferred")]
+    assert joined.utterances[2].words[0].start == 31.0
+    assert joined.activity["agent"] == [(2.5, 4.0), (31.0, 32.0)]
+    assert (joined.duration, joined.language) == (33.0, "en")

@@ -117,3 +117,40 @@ def test_quality_yaml_reloads_and_is_optional(tmp_path: Path) -> None:
     (directory / "quality.yaml").unlink()
     assert store.reload(actor="test").applied
     assert store.config.quality.queues == {} and store.config.quality.default.required == []
+
+
+async def test_a_transferred_call_is_transcribed_in_all_its_parts(
+        speech_stack, legs: Legs, tmp_path: Path) -> None:
+    """Each connection to an agent is recorded apart (a transfer starts a second set); the
+    transcript joins them in call time, and a set archived after the work began makes
+    the call run again. (The stand-in recognizer: what is heard is not under test here.)"""
+    models = tmp_path / "model"
+    models.mkdir()
+    stack = await speech_stack(backend=FAKE, models={"en": str(models)})
+    store = stack.deps.store
+    first = legs.copy_to(tmp_path / "rec", "part1")
+    task = await recorded_call(store, *first, at=1000.0)
+    second = {}
+    for leg, path in zip(("caller", "agent"), legs.copy_to(tmp_path / "rec", "part2"),
+                         strict=True):
+        second[leg] = await store.add_recording(task, str(path), leg=leg, started_at=1030.0,
+                                                status="recording")
+    events = stack.deps.bus.subscribe(lambda e: e.topic == "interaction.summary")
+    stack.deps.bus.publish("recording.complete", {"task_id": task}, at=stack.clock())
+    await asyncio.wait_for(events.get(), 30)
+    assert {line.start < 30 for line in await store.list_transcript(task)} == {True}
+
+    for recording in second.values():  # the transferred part is archived afterwards
+        await store.update_recording(recording.id, status="complete",
+                                     ended_at=stack.clock() + 1)
+    stack.deps.bus.publish("recording.complete", {"task_id": task}, at=stack.clock())
+    await asyncio.wait_for(events.get(), 30)
+    lines = await store.list_transcript(task)
+    later = [line for line in lines if line.start >= 30]
+    assert len(later) == 2 and len(lines) == 4
+    assert {line.recording_id for line in later} == {r.id for r in second.values()}
+    assert all(line.speaker == next(k for k, r in second.items() if r.id == line.recording_id)
+               for line in later)
+    job = await store.speech_job(task)
+    length = legs.agent_speech[1] + 0.8  # each set's files are this long
+    assert job.status == "done" and job.audio_seconds == pytest.approx(30 + length, abs=0.05)
