@@ -95,11 +95,12 @@ def stt_settings(language: str = "en", **overrides: Any) -> dict[str, Any]:
 
 async def recorded_call(store: Store, caller: Path, agent: Path, *, agent_id: str = "zhangwei",
                         queue: str = "support", language: str = "en",
-                        at: float | None = None) -> str:
+                        at: float | None = None, customer_id: int | None = None) -> str:
     """An answered call with its two legs archived, as the voice feature leaves it."""
     interaction = await store.create_interaction(
         "voice", medium="pstn", queue=queue, agent_id=agent_id, arrived_at=at,
-        answered_at=at, ended_at=at, outcome="answered", attributes={"language": language})
+        answered_at=at, ended_at=at, outcome="answered", attributes={"language": language},
+        customer_id=customer_id)
     for leg, path in (("caller", caller), ("agent", agent)):
         await store.add_recording(interaction.id, str(path), leg=leg, status="complete",
                                   started_at=at, size=path.stat().st_size)

@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 
 from callcenter.bus import BusEvent
+from callcenter.customers.services import CustomerService
 from callcenter.webkit.principal import Principal
 from recordings.services import SpeechService
 from tests.support.speech import Legs, recorded_call
@@ -48,8 +49,10 @@ async def test_recorded_call_becomes_transcript_summary_and_inspection(
     store = stack.deps.store
     agent = await stack.client("zhangwei")
     socket = await agent.ws_connect("/api/ws")
+    customer = await stack.customer("王小明", phone="13812345678")
     task = await recorded_call(store, *legs.copy_to(tmp_path / "rec", "call1"),
-                               agent_id="zhangwei", queue="support")
+                               agent_id="zhangwei", queue="support", at=stack.clock(),
+                               customer_id=customer)
     stack.deps.bus.publish("recording.complete", {"task_id": task}, at=stack.clock())
 
     pushed = await summary_pushed(socket, task)
@@ -84,6 +87,13 @@ async def test_recorded_call_becomes_transcript_summary_and_inspection(
     summary = await get(agent, f"/api/interactions/{task}/summary")
     assert summary["reason"]["evidence"][0]["speaker"] == "caller"
     assert summary["text"] == stored.text
+    # ...in the agent's wrap-up form after a page reload, and the customer's next screen-pop.
+    [wrapup] = await get(agent, "/api/agent/wrapups")
+    assert (wrapup["task_id"], wrapup["summary"]) == (task, stored.text)
+    later = await store.create_interaction("voice", queue="sales", customer_id=customer)
+    pop = await stack.need(CustomerService).screen_pop(later.id)
+    assert [(h["interaction_id"], h["summary"]) for h in pop["history"]] == \
+        [(task, stored.text)]
 
     # The inspection: none of the default rules' phrases were said (the speech is Korean).
     inspection = await get(agent, f"/api/interactions/{task}/inspection")
