@@ -19,6 +19,8 @@ from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
+from aiohttp import web
+
 from callcenter.ami import AmiLink
 from callcenter.bus import BusEvent, EventBus
 from callcenter.config import ConfigStore
@@ -64,6 +66,12 @@ class WebParts:
     greeters: list[Greeter] = field(default_factory=list)
     watchers: Callable[[str], int] = lambda _topic: 0
     """How many open consoles receive a topic (set by the consoles once they run)."""
+    routes: list[web.RouteDef] = field(default_factory=list)
+    """Routes for machines that prove who they are themselves (WeChat's signed callback):
+    mounted as they are, outside the guard (no session, no Origin check)."""
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """Run when the consoles stop: close a feature's own long-lived sockets (the chat
+    widget's), which would otherwise hold the server's shutdown for its whole timeout."""
     routes: list[web.RouteDef] = field(default_factory=list)
     """Routes for machines that prove who they are themselves (WeChat's signed callback):
     mounted as they are, outside the guard (no session, no Origin check)."""

@@ -53,6 +53,7 @@ def load(deps: Dependencies) -> None:
     deps.web.add_api(http.api, service)
     deps.web.add_api(http.widget_api, widget)
     deps.web.audiences.append(notifier.audience)
+    deps.web.closers.append(widget.close_all)
 
     channels: list[AccountChannel] = []
     section = deps.config().callcenter.chat.wechat
@@ -75,7 +76,6 @@ def load(deps: Dependencies) -> None:
     async def stop() -> None:
         for channel in channels:
             await channel.close()
-        await widget.close_all()
         await queue_side.stop()
 
     deps.on_start(start)

@@ -113,6 +113,8 @@ def make_consoles_app(deps: Dependencies) -> web.Application:
 
     async def shutdown(_app: web.Application) -> None:
         await hub.close_all()
+        for close in deps.web.closers:
+            await close()
 
     app.on_startup.append(start)
     app.on_shutdown.append(shutdown)

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
-from tests.support.webstack import WebStack
+from tests.support.webstack import PASSWORDS, WebStack
 
 TIMEOUT = 5.0
 
@@ -239,3 +240,47 @@ class RemoteStack:
     async def close(self) -> None:
         for session in self.sessions:
             await session.close()
+
+
+# ---------------------------------------------------------------------------- browsers
+
+HOST_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<title>星辰商城</title></head><body><h1>星辰商城</h1>
+<script src="{engine}/chat/widget.js" data-lang="zh" data-topic="buy" async></script>
+</body></html>"""
+
+
+async def company_site(engine: str | None = None) -> tuple[web.AppRunner, str, dict]:
+    """A web site on its own origin (localhost:<port>) whose page embeds the widget."""
+    where = {"engine": engine}
+
+    async def page(_request: web.Request) -> web.Response:
+        return web.Response(text=HOST_PAGE.format(engine=where["engine"]),
+                            content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://localhost:{runner.addresses[0][1]}", where
+
+
+async def new_page(browser):
+    """A fresh browser context and page; confirm() dialogs are accepted, errors kept."""
+    context = await browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
+    page = await context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    return page
+
+
+async def login(page, stack, path: str, username: str) -> None:
+    """Open a console page of ``stack`` and log in through its form."""
+    await page.goto(stack.url(path))
+    await page.fill("#login input[name=username]", username)
+    await page.fill("#login input[name=password]", PASSWORDS[username])
+    await page.click("#login button[type=submit]")
+    await page.wait_for_selector("#app:not([hidden])")

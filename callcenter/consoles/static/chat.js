@@ -122,8 +122,11 @@ function markNode(pane, node) {
 
 function addMessage(pane, m) {
   if (pane.nodes.has(m.id)) {
-    Object.assign(pane.nodes.get(m.id).m, m);
-    markNode(pane, pane.nodes.get(m.id));
+    const node = pane.nodes.get(m.id);
+    // A late answer to the POST must not take back a delivery the socket already told.
+    const status = node.m.status && node.m.status !== "pending" ? node.m.status : m.status;
+    Object.assign(node.m, m, { status });
+    markNode(pane, node);
     return;
   }
   pane.list.append(messageNode(pane, m));

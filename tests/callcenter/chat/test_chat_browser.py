@@ -9,52 +9,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from aiohttp import web
 
 from tests.support import webstack as ws
-from tests.support.chat import always_open, set_chat
+from tests.support.chat import always_open, company_site, login, new_page, set_chat
 
 pytestmark = pytest.mark.browser
-
-HOST_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
-<title>星辰商城</title></head><body><h1>星辰商城</h1>
-<script src="{engine}/chat/widget.js" data-lang="zh" data-topic="buy" async></script>
-</body></html>"""
-
-
-async def company_site(engine: str | None = None) -> tuple[web.AppRunner, str, dict]:
-    """A web site on its own origin (localhost:<port>) whose page embeds the widget."""
-    where = {"engine": engine}
-
-    async def page(_request: web.Request) -> web.Response:
-        return web.Response(text=HOST_PAGE.format(engine=where["engine"]),
-                            content_type="text/html")
-
-    app = web.Application()
-    app.router.add_get("/", page)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://localhost:{runner.addresses[0][1]}", where
-
-
-async def new_page(browser, *, offline_ok: bool = False):
-    context = await browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
-    page = await context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
-    return page
-
-
-async def login(page, stack, path: str, username: str) -> None:
-    await page.goto(stack.url(path))
-    await page.fill("#login input[name=username]", username)
-    await page.fill("#login input[name=password]", ws.PASSWORDS[username])
-    await page.click("#login button[type=submit]")
-    await page.wait_for_selector("#app:not([hidden])")
-
 
 async def test_a_visitor_on_a_company_site_chats_with_an_agent_in_the_console(
         make_stack, browser, screenshots):
@@ -147,7 +106,7 @@ async def test_a_site_that_is_not_allowed_cannot_frame_the_widget(make_stack, br
         await page.click("#cc-chat-widget button.button")
         assert "frame-ancestors" in await asyncio.wait_for(blocked, 10)
         frame = page.frame_locator("#cc-chat-frame")
-        with pytest.raises(Exception):  # noqa: B017,PT011 - the form never shows
+        with pytest.raises(Exception):  # noqa: B017 - the form never shows
             await frame.locator("#prechat").wait_for(timeout=1500)
     finally:
         await runner.cleanup()
