@@ -19,8 +19,6 @@ from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
-from aiohttp import web
-
 from callcenter.ami import AmiLink
 from callcenter.bus import BusEvent, EventBus
 from callcenter.config import ConfigStore
@@ -72,9 +70,6 @@ class WebParts:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     """Run when the consoles stop: close a feature's own long-lived sockets (the chat
     widget's), which would otherwise hold the server's shutdown for its whole timeout."""
-    routes: list[web.RouteDef] = field(default_factory=list)
-    """Routes for machines that prove who they are themselves (WeChat's signed callback):
-    mounted as they are, outside the guard (no session, no Origin check)."""
 
     def add_api(self, api: Api, service: Any) -> None:
         """Mount ``api``; its handlers reach ``service`` (and only it) as ``call.service``."""
