@@ -419,9 +419,9 @@ function rerender() {
 
 bindControls();
 await frame();
-mountAgentSpeech();
 await mountAgentChat();
 await refresh();
+mountAgentSpeech();  // speech: call search
 connectLive(onMessage, (up) => {
   liveBadge(up);
   if (up) refresh();

@@ -276,9 +276,9 @@ async function refresh() {
 
 $("brand-mark").append(icon("headset"));
 await frame();
-mountWallboardSpeech();
 await mountWallboardChat();
 await refresh();
+mountWallboardSpeech();  // speech: flagged calls, call search
 connectLive(onMessage, liveBadge);
 document.addEventListener("cc:relogin", () => location.reload());  // maybe another user
 onLang(() => {
