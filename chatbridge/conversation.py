@@ -149,15 +149,18 @@ class Conversations:
         await self.store.update_conversation(conv.id, **fields)
 
     async def flush_watermarks(self) -> None:
-        """Read/delivered marks and last-seen times are written in the background."""
-        for conv in [c for c in self.by_id.values() if c.dirty]:
+        """Read/delivered marks and last-seen times are written in the background, all
+        changed ones in one transaction (they move with every message)."""
+        dirty = [c for c in self.by_id.values() if c.dirty]
+        for conv in dirty:
             conv.dirty = False
-            try:
-                await self.store.update_conversation(
-                    conv.id, **{name: getattr(conv, name) for name in _WATERMARKS})
-            except Exception:
+        try:
+            await self.store.save_watermarks([(c.visitor_got, c.visitor_read, c.agent_read,
+                                               c.last_seen_at, c.id) for c in dirty])
+        except Exception:
+            for conv in dirty:
                 conv.dirty = True
-                log.exception("chat.watermarks_not_saved", extra={"conversation": conv.id})
+            log.exception("chat.watermarks_not_saved", extra={"count": len(dirty)})
 
 
 class MessageWriter:

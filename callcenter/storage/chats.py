@@ -168,6 +168,16 @@ class ChatRecords(Database):
         if fields and not await self._update("chat_conversations", "id", id, fields):
             raise NotFound(f"conversation {id}")
 
+    async def save_watermarks(self, rows: Sequence[tuple[int, int, int, float, str]]) -> None:
+        """``(visitor_got, visitor_read, agent_read, last_seen_at, id)`` of many
+        conversations in one transaction (they change with every message)."""
+        if not rows:
+            return
+        async with self.transaction():
+            await self._conn().executemany(
+                "UPDATE chat_conversations SET visitor_got = ?, visitor_read = ?,"
+                " agent_read = ?, last_seen_at = ? WHERE id = ?", rows)
+
     async def open_conversations(self) -> list[ChatConversation]:
         """Conversations not ended, oldest first (a restart takes them back)."""
         rows = await self._all("SELECT * FROM chat_conversations WHERE status != 'ended'"
