@@ -211,6 +211,19 @@ class Console:
                                {"text": text, "client_id": client_id or uuid.uuid4().hex})
 
 
+async def chat_with_agent(stack: Any, agent: str = "zhangwei", topic: str = "buy",
+                          **form: Any) -> tuple[Console, Visitor, dict[str, Any]]:
+    """An agent signed in for chats, a visitor whose chat they accepted, the conversation."""
+    console = await Console.open(stack, agent)
+    await console.sign_in()
+    visitor = await Visitor.open(stack)
+    await visitor.start(topic, **form)
+    await visitor.connect()
+    conversation = await console.accept_next()
+    await visitor.frames.next("status", lambda f: f["status"] == "active")
+    return console, visitor, conversation
+
+
 class RemoteStack:
     """An engine running in another process, reached over HTTP like a browser would."""
 
@@ -284,3 +297,14 @@ async def login(page, stack, path: str, username: str) -> None:
     await page.fill("#login input[name=password]", PASSWORDS[username])
     await page.click("#login button[type=submit]")
     await page.wait_for_selector("#app:not([hidden])")
+
+
+async def ready_in_browser(page: Any, stack: Any, username: str, device: str = "") -> None:
+    """The agent console in ``page``: log in, sign in to ``device`` ("" = chats only), go
+    ready."""
+    await login(page, stack, "/agent", username)
+    await page.select_option("#device", device)
+    await page.click("#signin")
+    await page.wait_for_selector("#state-badge.st-not_ready")
+    await page.click("#go-ready")
+    await page.wait_for_selector("#state-badge.st-ready")

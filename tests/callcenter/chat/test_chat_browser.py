@@ -11,7 +11,15 @@ import asyncio
 import pytest
 
 from tests.support import webstack as ws
-from tests.support.chat import always_open, company_site, login, new_page, set_chat
+from tests.support.chat import (
+    always_open,
+    chat_with_agent,
+    company_site,
+    login,
+    new_page,
+    ready_in_browser,
+    set_chat,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -23,12 +31,7 @@ async def test_a_visitor_on_a_company_site_chats_with_an_agent_in_the_console(
                                  callcenter=set_chat(allowed_origins=[site]))
         where["engine"] = stack.origin
         agent = await new_page(browser)
-        await login(agent, stack, "/agent", "zhangwei")
-        await agent.select_option("#device", "")  # chats only
-        await agent.click("#signin")
-        await agent.wait_for_selector("#state-badge.st-not_ready")
-        await agent.click("#go-ready")
-        await agent.wait_for_selector("#state-badge.st-ready")
+        await ready_in_browser(agent, stack, "zhangwei")  # chats only
 
         visitor = await new_page(browser)
         await visitor.goto(site + "/")
@@ -113,17 +116,11 @@ async def test_a_site_that_is_not_allowed_cannot_frame_the_widget(make_stack, br
 
 
 async def test_a_supervisor_reads_a_chat_from_the_wallboard_and_joins(make_stack, browser):
-    from tests.support.chat import Console, Visitor
-
     stack = await make_stack(queues=always_open)
-    wangfang = await Console.open(stack, "wangfang")
-    await wangfang.sign_in()
-    visitor = await Visitor.open(stack)
-    await visitor.start("help", message="手机屏幕碎了")
-    await visitor.connect()
-    conv = await wangfang.accept_next()
+    _wangfang, visitor, conv = await chat_with_agent(stack, "wangfang", "help",
+                                                     message="手机屏幕碎了")
     board = await new_page(browser)
-    await login(board, stack, ws.SUPERVISOR and "/wallboard", ws.SUPERVISOR)
+    await login(board, stack, "/wallboard", ws.SUPERVISOR)
     chip = board.locator("tr[data-agent='wangfang'] .chip[data-channel=chat]")
     await chip.click()
     reader = board.locator("#chats.reader article.cpane")

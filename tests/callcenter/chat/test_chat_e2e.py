@@ -19,7 +19,14 @@ import pytest
 from callcenter.app import App, AsteriskSite
 from callcenter.config import ConfigStore
 from tests.support import voice
-from tests.support.chat import Console, RemoteStack, company_site, login, new_page
+from tests.support.chat import (
+    Console,
+    RemoteStack,
+    company_site,
+    login,
+    new_page,
+    ready_in_browser,
+)
 from tests.support.wechat import wechat_section
 from tests.support.wechat_standin import WeChatStandIn, text_xml
 
@@ -70,12 +77,7 @@ async def test_wechat_and_web_chats_reach_an_agent_on_a_call_and_the_wallboard_c
         zhangwei = await Console.open(remote, "zhangwei")  # no chats during a call
         await zhangwei.sign_in("1001")
         agent = await new_page(browser)  # lina: chat_while_voice
-        await login(agent, remote, "/agent", "lina")
-        await agent.select_option("#device", "1002")
-        await agent.click("#signin")
-        await agent.wait_for_selector("#state-badge.st-not_ready")
-        await agent.click("#go-ready")
-        await agent.wait_for_selector("#state-badge.st-ready")
+        await ready_in_browser(agent, remote, "lina", "1002")
         offers = app.bus.subscribe(lambda e: e.topic == "agent.offer"
                                    and e.data["channel"] == "chat")
 

@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from ruamel.yaml import YAML
 
-from tests.support.chat import Console, RemoteStack, Visitor, always_open
+from tests.support.chat import Console, RemoteStack, always_open, chat_with_agent
 from tests.support.webstack import REPO, copy_config
 from tests.support.wechat import wechat_section
 from tests.support.wechat_standin import WeChatStandIn, text_xml
@@ -76,12 +76,7 @@ async def test_chats_survive_sigkill_and_restart_exactly_once(tmp_path, standin)
     wechat = remote.url("/chat/wechat")
     engine = await asyncio.to_thread(start_engine, directory)
     try:
-        agent = await Console.open(remote, "zhangwei")
-        await agent.sign_in()
-        visitor = await Visitor.open(remote)
-        await visitor.start("buy", name="访客甲")
-        await visitor.connect()
-        web = await agent.accept_next()
+        agent, visitor, web = await chat_with_agent(remote, name="访客甲")
         assert (await standin.push(wechat, text_xml(OPENID, "微信一", 1), mode="secure")).ok
         wx = await agent.accept_next()
 

@@ -6,18 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.support.chat import Console, Visitor, always_open, set_chat
-
-
-async def chat_with_agent(stack, agent: str = "zhangwei", **form):
-    console = await Console.open(stack, agent)
-    await console.sign_in()
-    visitor = await Visitor.open(stack)
-    await visitor.start("buy", **form)
-    await visitor.connect()
-    conversation = await console.accept_next()
-    await visitor.frames.next("status", lambda f: f["status"] == "active")
-    return console, visitor, conversation
+from tests.support.chat import Console, Visitor, always_open, chat_with_agent, set_chat
 
 
 async def test_a_web_chat_reaches_the_agent_and_the_replies_come_back(make_stack):
