@@ -308,3 +308,17 @@ async def ready_in_browser(page: Any, stack: Any, username: str, device: str = "
     await page.wait_for_selector("#state-badge.st-not_ready")
     await page.click("#go-ready")
     await page.wait_for_selector("#state-badge.st-ready")
+
+
+async def widget_chat(browser: Any, site: str, **form: str) -> tuple[Any, Any]:
+    """A visitor opens ``site``, clicks the chat button and sends the pre-chat form
+    (``name``, ``phone``, ``email`` inputs, ``message`` text); (page, the widget's frame)."""
+    page = await new_page(browser)
+    await page.goto(site + "/")
+    await page.click("#cc-chat-widget button.button")
+    widget = page.frame_locator("#cc-chat-frame")
+    for name, value in form.items():
+        tag = "textarea" if name == "message" else "input"
+        await widget.locator(f"#prechat {tag}[name={name}]").fill(value)
+    await widget.locator("#prechat button[type=submit]").click()
+    return page, widget

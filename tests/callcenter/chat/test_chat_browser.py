@@ -19,6 +19,7 @@ from tests.support.chat import (
     new_page,
     ready_in_browser,
     set_chat,
+    widget_chat,
 )
 
 pytestmark = pytest.mark.browser
@@ -33,14 +34,8 @@ async def test_a_visitor_on_a_company_site_chats_with_an_agent_in_the_console(
         agent = await new_page(browser)
         await ready_in_browser(agent, stack, "zhangwei")  # chats only
 
-        visitor = await new_page(browser)
-        await visitor.goto(site + "/")
-        await visitor.click("#cc-chat-widget button.button")
-        widget = visitor.frame_locator("#cc-chat-frame")
-        await widget.locator("#prechat input[name=name]").fill("王小明")
-        await widget.locator("#prechat input[name=phone]").fill("13812345678")
-        await widget.locator("#prechat textarea[name=message]").fill("你好，想了解企业版")
-        await widget.locator("#prechat button[type=submit]").click()
+        visitor, widget = await widget_chat(browser, site, name="王小明", phone="13812345678",
+                                            message="你好，想了解企业版")
         await widget.locator("#subtitle", has_text="正在为您接通客服").wait_for()
 
         card = agent.locator("article.offer.chat")

@@ -26,6 +26,7 @@ from tests.support.chat import (
     login,
     new_page,
     ready_in_browser,
+    widget_chat,
 )
 from tests.support.wechat import wechat_section
 from tests.support.wechat_standin import WeChatStandIn, text_xml
@@ -99,13 +100,8 @@ async def test_wechat_and_web_chats_reach_an_agent_on_a_call_and_the_wallboard_c
         await wx_pane.wait_for()
 
         # A web chat from the company's site, in a real browser.
-        visitor = await new_page(browser)
-        await visitor.goto(site + "/")
-        await visitor.click("#cc-chat-widget button.button")
-        widget = visitor.frame_locator("#cc-chat-frame")
-        await widget.locator("#prechat input[name=name]").fill("网页访客")
-        await widget.locator("#prechat textarea[name=message]").fill("网页：能开发票吗？")
-        await widget.locator("#prechat button[type=submit]").click()
+        visitor, widget = await widget_chat(browser, site, name="网页访客",
+                                            message="网页：能开发票吗？")
         card = agent.locator("article.offer.chat")
         await card.wait_for(timeout=10000)
         await card.locator("button.ok").click()
