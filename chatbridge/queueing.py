@@ -7,7 +7,8 @@
 * ``follow``: the engine's log events for chat tasks, from the bus (``queue.event``):
   CONNECT makes the conversation the agent's; WRAPUP lets it go from the agent's screen.
 * the background: messages left for later are queued again when their queue can take
-  them; web visitors away longer than ``idle_end_minutes`` end; read marks are saved.
+  them; live web chats whose visitor is away longer than ``idle_end_minutes`` end (a
+  message left for later waits for its answer); read marks are saved.
 * ``recover`` (at start): every conversation a previous run left open is taken back.
   Queued ones enter the engine again with their first arrival time (their place in
   line); an agent's conversation is offered to that agent first and accepted for them
@@ -198,8 +199,8 @@ class QueueSide:
             await self.retry_messages()
         idle = service.config().callcenter.chat.web.idle_end_minutes * 60.0
         for conv in service.convs:
-            if conv.medium == "web" and conv.open and conv.online == 0 \
-                    and now - conv.last_seen_at > idle:
+            if conv.medium == "web" and conv.status in ("queued", "active") \
+                    and conv.online == 0 and now - conv.last_seen_at > idle:
                 await service.customer_left(conv, "idle")
 
     async def retry_messages(self) -> None:

@@ -89,6 +89,7 @@ const state = {
   retry: 500,
   typingSent: 0,
   typingTimer: null,
+  agentTyping: null,
   unread: 0,
   config: null,
   score: 0,
@@ -261,7 +262,11 @@ function onFrame(frame) {
     }
     case "msg": receive(frame, true); break;
     case "ack": acked(frame); break;
-    case "typing": $("typing").hidden = !frame.on; break;
+    case "typing":
+      $("typing").hidden = !frame.on;
+      clearTimeout(state.agentTyping);
+      if (frame.on) state.agentTyping = setTimeout(() => { $("typing").hidden = true; }, 6000);
+      break;
     case "read":
       state.agentRead = Math.max(state.agentRead, frame.upto);
       refreshMarks();

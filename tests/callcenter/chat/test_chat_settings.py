@@ -43,3 +43,15 @@ async def test_a_visitor_away_longer_than_idle_end_minutes_is_ended(make_stack):
     record = await stack.deps.store.get_conversation(away.conversation)
     assert (record.status, record.ended_by) == ("ended", "idle")
     assert stack.chat.convs.get(present.conversation).status == "active"  # still there
+
+
+async def test_a_message_left_for_later_waits_however_long_the_visitor_is_away(make_stack):
+    stack = await make_stack(queues=always_open, settings={"chat_tick": 0.05},
+                             callcenter=set_chat(idle_end_minutes=2))
+    visitor = await Visitor.open(stack)
+    assert (await visitor.start("buy", message="请回电话"))["status"] == "message"
+    await visitor.connect()
+    await visitor.drop()
+    stack.clock.advance(3600)
+    await asyncio.sleep(0.3)
+    assert stack.chat.convs.get(visitor.conversation).status == "message"
