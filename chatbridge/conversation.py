@@ -61,6 +61,8 @@ class Conversation:
     joined: tuple[str, ...] = ()
     reattach: str | None = None
     """After a restart: the agent who had it, to whom it is given back without a new offer."""
+    offer_id: str | None = None
+    """The offer its agent accepted (its card stays on the agent's page until released)."""
     bucket: Bucket | None = None
     files: int = 0
     typing_at: float = 0.0

@@ -46,7 +46,7 @@ class QueueSide:
             lambda: float(service.config().callcenter.chat.web.leave_message.retry_seconds))
         self._sub: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._offers: dict[str, str] = {}  # task -> its live offer (to close the card)
+        self._offers: dict[str, str] = {}  # task -> its live offer (forgotten once taken)
         self._next_retry = 0.0
 
     # ------------------------------------------------------------------ decisions
@@ -112,6 +112,10 @@ class QueueSide:
     async def _released(self, conv: Conversation, agent_id: str) -> None:
         """The agent's part is over (wrap-up filed, or transferred on)."""
         service = self.service
+        if conv.offer_id is not None and conv.task_id:  # its card leaves the agent's page
+            service.offers.withdrawn(acd.WithdrawOffer(conv.offer_id, conv.task_id, agent_id,
+                                                       "released", "chat"))
+            conv.offer_id = None
         service.notifier.conversation(conv, {**service.summary(conv), "released": True},
                                       agent_id=agent_id)
         if conv.agent_id == agent_id and not conv.open:

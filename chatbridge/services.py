@@ -246,11 +246,11 @@ class ChatService:
         after a restart)."""
         conv.reattach = None
         await self.convs.save(conv, status="active", agent_id=agent_id)
+        conv.offer_id = offer_id
         if offer_id is not None:
-            self.offers.withdrawn(acd.WithdrawOffer(offer_id, conv.task_id or "", agent_id,
-                                                    "accepted", "chat"))
+            self.agents.forget_offer(offer_id)  # taken: nothing left to accept or reject
         if conv.task_id:
-            self.offers.connected(agent_id, conv.task_id, "chat")
+            self.offers.connected(agent_id, conv.task_id, "chat")  # the card says so
         self.notifier.conversation(conv, self.summary(conv))
         await self._tell(conv, {"t": "status", "status": "active",
                                 "agent": self.agent_name(agent_id)})

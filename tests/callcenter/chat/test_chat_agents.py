@@ -54,6 +54,8 @@ async def test_transfer_to_a_queue_and_to_a_named_agent(make_stack):
     await visitor.frames.next("status", lambda f: f.get("reason") == "transferred")
     await zhangwei.frames.next("chat.conversation",
                                lambda f: f["data"]["conversation"].get("released"))
+    gone = await zhangwei.frames.next("agent.offer_withdrawn")  # the card leaves his page
+    assert gone["data"]["task_id"] == conv["task_id"]
     taken = await wangfang.accept_next()
     assert taken["id"] == conv["id"]
     await visitor.frames.next("status", lambda f: f["status"] == "active"

@@ -38,13 +38,13 @@ async def test_a_visitor_on_a_company_site_chats_with_an_agent_in_the_console(
                                             message="你好，想了解企业版")
         await widget.locator("#subtitle", has_text="正在为您接通客服").wait_for()
 
-        card = agent.locator("article.offer.chat")
+        card = agent.locator("article.offer.chat:not(.connected)")
         await card.wait_for()
         assert "你好，想了解企业版" in await card.text_content()
         await card.locator("button.ok").click()  # accept, from the card
         pane = agent.locator("article.cpane")
         await pane.wait_for()
-        await card.wait_for(state="detached")
+        await agent.locator("article.offer.chat.connected").wait_for()  # the card says so
         await widget.locator("#subtitle", has_text="张伟 为您服务").wait_for()
         assert "王小明" in await pane.locator(".ctitle").text_content()
 

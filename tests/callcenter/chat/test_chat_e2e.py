@@ -93,7 +93,7 @@ async def test_wechat_and_web_chats_reach_an_agent_on_a_call_and_the_wallboard_c
         # A WeChat text (secure mode), accepted from the card on the agent's page.
         assert (await standin.push(wechat, text_xml(FOLLOWER, "微信：企业版多少钱？", 1),
                                    mode="secure")).ok
-        card = agent.locator("article.offer.chat")
+        card = agent.locator("article.offer.chat:not(.connected)")
         await card.wait_for(timeout=10000)
         await card.locator("button.ok").click()
         wx_pane = agent.locator("article.cpane", has_text="微信：企业版多少钱？")
@@ -102,7 +102,7 @@ async def test_wechat_and_web_chats_reach_an_agent_on_a_call_and_the_wallboard_c
         # A web chat from the company's site, in a real browser.
         visitor, widget = await widget_chat(browser, site, name="网页访客",
                                             message="网页：能开发票吗？")
-        card = agent.locator("article.offer.chat")
+        card = agent.locator("article.offer.chat:not(.connected)")
         await card.wait_for(timeout=10000)
         await card.locator("button.ok").click()
         web_pane = agent.locator("article.cpane", has_text="网页：能开发票吗？")
@@ -136,7 +136,7 @@ async def test_wechat_and_web_chats_reach_an_agent_on_a_call_and_the_wallboard_c
         assert len(waiting_chats) == 1 and holding(app, "lina", "chat") == 2
         # ... until the call stops waiting.
         await asyncio.to_thread(third.hangup)
-        card = agent.locator("article.offer.chat")
+        card = agent.locator("article.offer.chat:not(.connected)")
         await card.wait_for(timeout=10000)
         await card.locator("button.ok").click()
         await agent.locator("article.cpane", has_text="还有人吗？").wait_for()
