@@ -188,23 +188,24 @@ class CallProcessor:
         """
         config = self.config()
         rules = config.quality.rules_for(interaction.queue)
-        summary = summarize(transcript, rules.topics,
-                            reference_date=_call_date(interaction, config))
         split = parts is None or all(set(legs) == {CALLER, AGENT} for _, legs in parts)
-        inspection = (inspect(transcript, rules, _holds(interaction, parts or []))
-                      if split and failures is None else None)
-        outcome = Outcome("done" if failures is None else "partial", failures,
-                          summary_text(mask_summary(summary)), language,
-                          inspection.score if inspection else None,
+        holds = _holds(interaction, parts or []) if split and failures is None else None
+        # Text work grows with the call (a fifth of a second for an hour's talk): a thread,
+        # so the event loop keeps serving calls meanwhile.
+        analysis = await asyncio.to_thread(_analysis, transcript, rules,
+                                           _call_date(interaction, config), holds)
+        summary, inspection, agent_text, search_text = analysis
+        outcome = Outcome("done" if failures is None else "partial", failures, agent_text,
+                          language, inspection.score if inspection else None,
                           len(inspection.flags) if inspection else 0, audio_seconds,
                           decode_seconds)
         await self._store(interaction, parts or [], engine, transcript, summary, inspection,
-                          rules, outcome)
+                          rules, outcome, search_text)
         return outcome
 
     async def _store(self, interaction: Interaction, parts: Sequence[Part], engine: str,
                      transcript: Transcript, summary: Summary, inspection: Inspection | None,
-                     rules: QueueRules, outcome: Outcome) -> None:
+                     rules: QueueRules, outcome: Outcome, search_text: str) -> None:
         iid = interaction.id
         now = self.clock()
         segments = []
@@ -214,9 +215,6 @@ class CallProcessor:
                              "speaker": u.speaker, "leg": source.leg if source else u.speaker,
                              "recording_id": source.id if source else None,
                              "confidence": _confidence(u.words)})
-        texts = [u.text for u in transcript.utterances]
-        if summary.reason is not None:
-            texts.append(summary.reason.text)
         async with self.store.transaction():
             await self.store.clear_speech_output(iid, engine_prefix=ENGINE)
             if segments:
@@ -234,7 +232,7 @@ class CallProcessor:
                 iid, queue=interaction.queue, agent_id=interaction.agent_id,
                 language=outcome.language, duration=transcript.duration,
                 transcript=transcript.to_dict(), summary=summary.to_dict(), inspection=data,
-                search_text="\n".join(search_form(t) for t in texts), at=now)
+                search_text=search_text, at=now)
             if inspection is not None:
                 await self.store.add_speech_flags(
                     iid, [_flag_row(f) for f in inspection.flags], queue=interaction.queue,
@@ -247,6 +245,20 @@ class CallProcessor:
             interaction_id, status=outcome.status, error=outcome.error,
             language=outcome.language, audio_seconds=outcome.audio_seconds,
             decode_seconds=outcome.decode_seconds, finished_at=now, owner=None, at=now)
+
+
+def _analysis(transcript: Transcript, rules: QueueRules, day: dt.date | None,
+              holds: list[tuple[float, float]] | None,
+              ) -> tuple[Summary, Inspection | None, str, str]:
+    """Summary, inspection (``holds`` None: not inspected), the agent's masked paragraph
+    and the search text: pure work on the transcript."""
+    summary = summarize(transcript, rules.topics, reference_date=day)
+    inspection = inspect(transcript, rules, holds) if holds is not None else None
+    texts = [u.text for u in transcript.utterances]
+    if summary.reason is not None:
+        texts.append(summary.reason.text)
+    return (summary, inspection, summary_text(mask_summary(summary)),
+            "\n".join(search_form(t) for t in texts))
 
 
 def _parts(recordings: list[Recording]) -> list[Part]:

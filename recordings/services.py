@@ -382,23 +382,11 @@ class SpeechService:
         queues, agents = access.readable_filter(principal, self.config())
         if queue is not None:
             queues = [queue] if queues is None or queue in queues else []
-        masked = not access.sees_numbers(principal)
-        out = []
-        for result in await self.store.search_speech(needle, since=since, until=until,
-                                                     queues=queues, agent_ids=agents,
-                                                     limit=limit):
-            line = next((u for u in result.transcript.get("utterances", ())
-                         if needle in search_form(u["text"])), None)
-            snippet = line["text"] if line else None
-            if snippet is None and result.summary.get("reason"):
-                snippet = result.summary["reason"]["text"]
-            out.append({"task_id": result.interaction_id, "queue": result.queue,
-                        "agent_id": result.agent_id, "at": result.created_at,
-                        "score": result.inspection.get("score") if result.inspection else None,
-                        "snippet": mask_text(snippet) if masked and snippet else snippet,
-                        "speaker": line["speaker"] if line else None,
-                        "start": line["start"] if line else None})
-        return out
+        results = await self.store.search_speech(needle, since=since, until=until,
+                                                 queues=queues, agent_ids=agents, limit=limit)
+        # Finding each call's line is text work over whole transcripts: off the event loop.
+        return await asyncio.to_thread(_hits, results, needle,
+                                       not access.sees_numbers(principal))
 
     # ------------------------------------------------------------------ supervision
 
@@ -447,3 +435,21 @@ class SpeechService:
                  "language": j.language, "attempts": j.attempts, "error": j.error,
                  "created_at": j.created_at, "finished_at": j.finished_at}
                 for j in jobs if principal.is_admin or j.queue in visible][:limit]
+
+
+def _hits(results: list[SpeechResult], needle: str, masked: bool) -> list[dict[str, Any]]:
+    """Search results with the first line that says it (masked for a masked reader)."""
+    out = []
+    for result in results:
+        line = next((u for u in result.transcript.get("utterances", ())
+                     if needle in search_form(u["text"])), None)
+        snippet = line["text"] if line else None
+        if snippet is None and result.summary.get("reason"):
+            snippet = result.summary["reason"]["text"]
+        out.append({"task_id": result.interaction_id, "queue": result.queue,
+                    "agent_id": result.agent_id, "at": result.created_at,
+                    "score": result.inspection.get("score") if result.inspection else None,
+                    "snippet": mask_text(snippet) if masked and snippet else snippet,
+                    "speaker": line["speaker"] if line else None,
+                    "start": line["start"] if line else None})
+    return out

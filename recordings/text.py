@@ -8,6 +8,7 @@ case-folded.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -70,6 +71,7 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
+@functools.lru_cache(maxsize=4096)
 def _fold_same_length(text: str) -> str:
     """Case/width folding that keeps every index where it was."""
     out = []
@@ -94,7 +96,8 @@ class TermMatch:
     text: str
 
 
-def _compact(text: str) -> tuple[str, list[int]]:
+@functools.lru_cache(maxsize=4096)
+def _compact(text: str) -> tuple[str, tuple[int, ...]]:
     """Text without spaces/punctuation (case-folded) and each kept char's original index."""
     chars: list[str] = []
     index: list[int] = []
@@ -104,7 +107,29 @@ def _compact(text: str) -> tuple[str, list[int]]:
             if f.isalnum():
                 chars.append(f)
                 index.append(i)
-    return "".join(chars), index
+    return "".join(chars), tuple(index)
+
+
+@functools.lru_cache(maxsize=4096)
+def _plan(term: str) -> tuple[str, re.Pattern[str] | str] | None:
+    """How a term is looked for, worked out once: a whole-word pattern for Latin terms,
+    the compact needle for the others; None for a term that can never match."""
+    if _is_latin_phrase(term):
+        words = _WORD.findall(_fold(term))
+        if not words:
+            return None
+        return "latin", re.compile(r"(?<![a-z0-9])" + r"[\W_]+".join(map(re.escape, words))
+                                   + r"(?![a-z0-9])")
+    needle, _ = _compact(term)
+    return ("compact", needle) if needle else None
+
+
+@functools.lru_cache(maxsize=256)
+def _plans(terms: frozenset[str]) -> tuple[tuple[str, str, re.Pattern[str] | str], ...]:
+    """The terms, longest first (a lexicon or keyword table is the same set call after
+    call: its plans are kept)."""
+    ordered = sorted((t for t in terms if t.strip()), key=lambda t: (-len(t), t))
+    return tuple((t, *plan) for t in ordered if (plan := _plan(t)) is not None)
 
 
 def find_terms(text: str, terms: Iterable[str]) -> list[TermMatch]:
@@ -113,8 +138,8 @@ def find_terms(text: str, terms: Iterable[str]) -> list[TermMatch]:
     Han terms match regardless of spaces or punctuation inside the text
     ("您 好" matches "您好"); Latin terms match whole words, case-insensitively.
     """
-    terms = sorted({t for t in terms if t.strip()}, key=len, reverse=True)
-    if not terms:
+    plans = _plans(frozenset(terms))
+    if not plans:
         return []
     found: list[TermMatch] = []
     taken: list[tuple[int, int]] = []
@@ -124,27 +149,22 @@ def find_terms(text: str, terms: Iterable[str]) -> list[TermMatch]:
 
     compact, index = _compact(text)
     folded = _fold_same_length(text)
-    for term in terms:
-        if _is_latin_phrase(term):
-            words = _WORD.findall(_fold(term))
-            if not words:
-                continue
-            pattern = r"(?<![a-z0-9])" + r"[\W_]+".join(map(re.escape, words)) + r"(?![a-z0-9])"
-            for m in re.finditer(pattern, folded):
+    for term, kind, how in plans:
+        if kind == "latin":
+            assert isinstance(how, re.Pattern)
+            for m in how.finditer(folded):
                 if free(m.start(), m.end()):
                     taken.append((m.start(), m.end()))
                     found.append(TermMatch(term, m.start(), m.end(), text[m.start():m.end()]))
         else:
-            needle, _ = _compact(term)
-            if not needle:
-                continue
-            pos = compact.find(needle)
+            assert isinstance(how, str)
+            pos = compact.find(how)
             while pos >= 0:
-                s, e = index[pos], index[pos + len(needle) - 1] + 1
+                s, e = index[pos], index[pos + len(how) - 1] + 1
                 if free(s, e):
                     taken.append((s, e))
                     found.append(TermMatch(term, s, e, text[s:e]))
-                pos = compact.find(needle, pos + len(needle))
+                pos = compact.find(how, pos + len(how))
     return sorted(found, key=lambda m: m.start)
 
 
