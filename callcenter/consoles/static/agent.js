@@ -419,7 +419,7 @@ function rerender() {
 
 bindControls();
 await frame();
-await mountAgentChat();
+mountAgentChat();  // not awaited: the console renders first
 await refresh();
 mountAgentSpeech();  // speech: call search
 connectLive(onMessage, (up) => {

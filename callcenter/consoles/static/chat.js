@@ -416,7 +416,7 @@ async function openConversation(id) {
 }
 
 export function onLive(msg) {
-  if (!chat.mode) return;
+  if (!chat.mode || !chat.me) return; // before mounting ends: its refresh() catches up
   const data = msg.data || {};
   if (msg.topic === "hello") { refresh(); return; }
   const pane = chat.panes.get(data.conversation_id);

@@ -276,7 +276,7 @@ async function refresh() {
 
 $("brand-mark").append(icon("headset"));
 await frame();
-await mountWallboardChat();
+mountWallboardChat();
 await refresh();
 mountWallboardSpeech();  // speech: flagged calls, call search
 connectLive(onMessage, liveBadge);
