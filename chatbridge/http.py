@@ -1,6 +1,6 @@
 """The chat feature's routes: the consoles' chat API, and the widget's (public) ones.
 
-Staff routes (``api``) call ``ChatService``: an agent acts on the chats they hold, a
+Staff routes (``api``) call ``ChatDesk``: an agent acts on the chats they hold, a
 supervisor reads and joins those of teams they supervise. Visitor routes
 (``widget_api``) call ``WebWidget``; they are public, and each one after the pre-chat
 form needs the conversation's token (``Authorization: Bearer <token>``). The widget's
@@ -48,7 +48,6 @@ from .schemas import (
     WidgetStarted,
 )
 from .services import ChatError, Throttled
-from .web_widget import WebWidget
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = {"widget-app.js": "text/javascript", "widget.css": "text/css"}
@@ -134,7 +133,7 @@ async def send(call: Call) -> StaffMessage:
                    "Content-Type, its name in X-File-Name (percent-encoded).")
 async def send_file(call: Call) -> StaffMessage:
     async def act(service: Any) -> Any:
-        uploads = service.config().callcenter.chat.web.uploads
+        uploads = service.uploads()
 
         async def read() -> Any:
             data = await read_limited(call.request, uploads.max_bytes)
@@ -330,4 +329,4 @@ async def visitor_end(call: Call) -> VisitorEnded:
     return await _run(call, lambda s: s.end(_conversation(call), _token(call)), VisitorEnded)
 
 
-__all__ = ["WebWidget", "api", "widget_api"]
+__all__ = ["api", "widget_api"]

@@ -23,6 +23,8 @@ from .notifier import ChatNotifier
 from .queueing import QueueSide
 from .schemas import WeChatConfig
 from .services import Callbacks, ChatService
+from .staff import ChatDesk
+from .web_widget import WebWidget
 from .wechat_adapter import WeChatAdapter
 
 CALLBACK_PATH = "/chat/wechat"
@@ -44,13 +46,13 @@ def load(deps: Dependencies) -> None:
     service = deps.provide(ChatService(
         store=deps.store, routing=deps.routing, config=deps.config, clock=deps.clock,
         notifier=notifier, offers=deps.need(OfferNotifier), agents=deps.need(AgentService),
-        customers=deps.need(CustomerService), voice=voice))
+        customers=deps.need(CustomerService)))
     queue_side = deps.provide(QueueSide(service, deps.bus,
                                         tick=deps.settings.get("chat_tick", 1.0)))
     deps.routing.attach("chat", queue_side)
-    widget = http.WebWidget(service)
+    widget = WebWidget(service)
     service.visitors[widget.medium] = widget
-    deps.web.add_api(http.api, service)
+    deps.web.add_api(http.api, ChatDesk(service, voice))
     deps.web.add_api(http.widget_api, widget)
     deps.web.audiences.append(notifier.audience)
     deps.web.closers.append(widget.close_all)
