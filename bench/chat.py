@@ -354,6 +354,7 @@ async def engine_run(args: argparse.Namespace) -> dict[str, float]:
             agents.append(agent)
         idle = rss_kib(proc.pid)
         started = time.perf_counter()
+        readers: list[asyncio.Task[None]] = []
 
         async def visitor(i: int) -> tuple[str, aiohttp.ClientWebSocketResponse]:
             async with http.post(f"{base}/api/widget/conversations", headers={
@@ -366,6 +367,7 @@ async def engine_run(args: argparse.Namespace) -> dict[str, float]:
                                 "token": data["token"], "since": 0})
             hello = await ws.receive_json()
             assert hello["t"] == "hello", hello
+            readers.append(asyncio.create_task(_drain(ws)))  # answers the server's pings
             return data["conversation_id"], ws
 
         sessions = await gather_limited(args.sessions, visitor, limit=50)
@@ -378,9 +380,6 @@ async def engine_run(args: argparse.Namespace) -> dict[str, float]:
         await freeze(proc)
         per_session = (rss_kib(proc.pid) - idle) / args.sessions
 
-        readers = []
-        for _, ws in sessions:
-            readers.append(asyncio.create_task(_drain(ws)))
         talking = [ws for conversation, ws in sessions if conversation in active]
 
         async def send(i: int) -> None:

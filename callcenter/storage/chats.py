@@ -220,7 +220,8 @@ class ChatRecords(Database):
                     params += [m.interaction_id, m.customer_id, m.direction, m.sender, m.body,
                                m.content_type, m.source, m.external_id, _now(m.created_at),
                                delivery, m.conversation_id]
-                rows = await self._all(
+                # One trip to SQLite's thread (not three): this runs for every message.
+                rows = await self._conn().execute_fetchall(
                     "INSERT INTO messages (interaction_id, customer_id, direction, sender, body,"
                     " content_type, source, external_id, created_at, delivery_status,"
                     " conversation_id) VALUES "
