@@ -6,9 +6,9 @@ The backlog lives in SQLite (``speech_jobs``). ``recording.complete`` queues a j
 feeder claims jobs oldest first, at most ``stt.workers`` calls at a time (the decode
 pool's own bounded queue holds their legs), so memory stays bounded whatever the
 backlog. A job a dead process left ``running`` is queued again at start; recordings
-archived just before a crash, with no job yet, are queued too. A job whose work was
-started more than ``stt.retries + 1`` times without finishing (it keeps killing the
-engine) is marked failed rather than tried forever.
+archived in the last day with no job yet (a crash between the two) are queued too. A
+job whose work was started more than ``stt.retries + 1`` times without finishing (it
+keeps killing the engine) is marked failed rather than tried forever.
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ from recordings.transcript import Transcript
 log = logging.getLogger(__name__)
 
 __all__ = ["Forbidden", "ReviewConflict", "SpeechService", "process_owner"]
+
+CATCH_UP_SECONDS = 86400.0
+"""How far back a start looks for archived recordings that never got a job."""
 
 
 class Forbidden(Exception):
@@ -108,8 +111,7 @@ class SpeechService:
         self._slots = asyncio.Semaphore(self.config().callcenter.stt.workers)
         await self._resume()
         if self.enabled:
-            for task_id in await self.store.recorded_without_speech_job():
-                await self.enqueue(task_id)
+            await self._catch_up()
         self._sub = self.bus.subscribe(lambda e: e.topic == CONSUMES)
         self._tasks = [asyncio.create_task(self._listen(), name="speech-listen"),
                        asyncio.create_task(self._feed(), name="speech-feed")]
@@ -141,6 +143,14 @@ class SpeechService:
     def reloaded(self) -> None:
         """Configuration changed: ``enabled`` may have been turned on."""
         self._wake.set()
+
+    async def _catch_up(self) -> None:
+        """Recordings of the last day archived with no job (the engine died between the
+        two, or fell behind the bus): queue them. Older ones, recorded while ``stt`` was
+        off, are ``callcenter transcribe``'s to take."""
+        since = self.clock() - CATCH_UP_SECONDS
+        for task_id in await self.store.recorded_without_speech_job(since=since):
+            await self.enqueue(task_id)
 
     async def _resume(self) -> None:
         """Jobs a dead process left running go back to the backlog."""
@@ -187,8 +197,7 @@ class SpeechService:
                 log.warning("speech.resubscribed")
                 self._sub = self.bus.subscribe(lambda e: e.topic == CONSUMES)
                 if self.enabled:
-                    for task_id in await self.store.recorded_without_speech_job():
-                        await self.enqueue(task_id)
+                    await self._catch_up()
                 continue
             if self.enabled:
                 try:

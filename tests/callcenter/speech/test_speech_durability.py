@@ -2,7 +2,8 @@
 
 An engine process works through a backlog of recorded calls; it is killed while it
 decodes one. A new engine resumes: the call it was decoding goes back to the backlog
-(its job still says who had it), every call ends transcribed exactly once.
+(its job still says who had it), every call ends transcribed exactly once, including
+one archived just before an earlier crash with no job written.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -40,6 +42,12 @@ async def test_killed_engine_loses_nothing(tmp_path: Path, legs: Legs) -> None:
     for i in range(2):  # the backlog: calls recorded while no engine ran
         calls.append(await recorded_call(store, *legs.copy_to(tmp_path / "rec", f"c{i}")))
         await store.enqueue_speech_job(calls[-1], language="en")
+    # Archived, then the engine died before the job was written: queued at the next start.
+    calls.append(await recorded_call(store, *legs.copy_to(tmp_path / "rec", "nojob")))
+    # Recorded two days ago while stt was off: `callcenter transcribe`'s, not the engine's.
+    old = await store.create_interaction("voice", queue="support", agent_id="zhangwei")
+    await store.add_recording(old.id, str(legs.caller), leg="caller", status="complete",
+                              created_at=time.time() - 2 * 86400)
 
     engine = subprocess.Popen(
         [sys.executable, "-c", "from tests.support.speech import serve; "
@@ -68,6 +76,7 @@ async def test_killed_engine_loses_nothing(tmp_path: Path, legs: Legs) -> None:
         await app.stop()
     jobs = {j.interaction_id: j for j in await store.list_speech_jobs()}
     assert {t: jobs[t].status for t in calls} == {t: "done" for t in calls}
+    assert old.id not in jobs
     assert jobs[interrupted.interaction_id].attempts == 2  # started twice, finished once
     for task in calls:  # exactly one transcript and one summary per call
         lines = await store.list_transcript(task)
