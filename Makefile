@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test setup system asterisk lint bench clean
 
 run: setup
-	$(BIN)/callcenter run --config config
+	$(BIN)/callcenter run --demo --config config
 
 test: setup
 	$(BIN)/ruff check .

@@ -11,6 +11,7 @@ managed Asterisk.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 import time
@@ -30,8 +31,9 @@ from callcenter.agents.services import AgentService
 from callcenter.ami import AmiLink
 from callcenter.auth import plugin as auth_plugin
 from callcenter.bus import EventBus
-from callcenter.config import ConfigStore
+from callcenter.config import ConfigError, ConfigIssue, ConfigStore
 from callcenter.config.models import Config
+from callcenter.config.shipped import is_loopback
 from callcenter.consoles.app import make_consoles_app
 from callcenter.customers import plugin as customers_plugin
 from callcenter.features import AsteriskSide, Dependencies
@@ -57,6 +59,7 @@ class AsteriskSite:
 
     host_root: str
     files_dir: str  # Asterisk's view of the shared folder
+    cli: Callable[[str], str] | None = None  # its CLI, when this host may run it
 
 
 class App:
@@ -64,13 +67,16 @@ class App:
 
     ``site``: drive this Asterisk (tests) instead of what callcenter.yaml says;
     ``asterisk=False``: no Asterisk at all (console tests; calls are not routed).
-    ``settings``: tunables (``session_ttl``, ``snapshot_interval``, ``password_hasher``).
+    ``settings``: tunables (``snapshot_interval``, ``password_hasher``).
+    ``demo``: the sample's passwords need not be changed at first login (``make run``);
+    refused unless the consoles listen on loopback only.
     """
 
     def __init__(self, config_store: ConfigStore, *, clock: Callable[[], float] = time.time,
                  site: AsteriskSite | None = None, asterisk: bool = True, web: bool = True,
-                 settings: dict[str, Any] | None = None) -> None:
+                 settings: dict[str, Any] | None = None, demo: bool = False) -> None:
         self.config_store = config_store
+        self.demo = demo
         self.clock = clock
         self._site_override = site
         self._asterisk = asterisk
@@ -82,6 +88,7 @@ class App:
         self.consoles: web.Application | None = None
         self.web_port: int | None = None
         self._stopped = False
+        self._reloading: set[asyncio.Task] = set()
 
     @property
     def config(self) -> Config:
@@ -105,6 +112,14 @@ class App:
 
     async def start(self) -> None:
         config = self.config
+        if self.demo and not is_loopback(config.callcenter.web.bind):
+            raise ConfigError([ConfigIssue(
+                "callcenter.yaml", None, None, "web.bind",
+                f"is {config.callcenter.web.bind}, but demo mode (make run) serves loopback "
+                "only: run `callcenter run` without --demo to open the consoles to others")])
+        if self.demo:
+            log.warning("app.demo_mode", extra={"note": "passwords from agents.yaml need not "
+                                                        "be changed; loopback only"})
         site = self._site_override or (self._start_managed_asterisk(config)
                                        if self._asterisk else None)
         self.store = await Store.open(config.callcenter.storage.path,
@@ -115,7 +130,8 @@ class App:
                                       timezone=config.callcenter.timezone)
         self.deps = Dependencies(config_store=self.config_store, store=self.store, bus=self.bus,
                                  routing=self.routing, clock=self.clock,
-                                 asterisk=self._asterisk_side(site), settings=self._settings)
+                                 asterisk=self._asterisk_side(site), settings=self._settings,
+                                 demo=self.demo)
         for plugin in PLUGINS:
             plugin.load(self.deps)
         await self.routing.start()
@@ -170,23 +186,37 @@ class App:
         params = {"AMI_PORT": str(ami.port), "SIP_PORT": str(asterisk.sip_port),
                   "AGI_PORT": str(asterisk.agi_port), "RTP_START": str(asterisk.rtp_start),
                   "RTP_END": str(asterisk.rtp_end), "AMI_USER": ami.username,
-                  "AMI_SECRET": ami.secret.get_secret_value()}
+                  "AMI_SECRET": self._ami_secret(config),
+                  "AGI_SECRET": self._agi_secret(config)}
         root = local_asterisk.default_root()
-        self._managed = local_asterisk.start(root, runtime.managed_instance_name(config), params)
+        name = runtime.managed_instance_name(config)
+        self._managed = local_asterisk.start(root, name, params)
         if self._managed["adopted"]:
             log.info("app.asterisk_adopted", extra={"pid": self._managed["pid"]})
-        return AsteriskSite(host_root=str(root), files_dir=self._managed["instance_inside"])
+        return AsteriskSite(host_root=str(root), files_dir=self._managed["instance_inside"],
+                            cli=functools.partial(local_asterisk.cli, root, name))
+
+    @staticmethod
+    def _ami_secret(config: Config) -> str:
+        secret = config.callcenter.ami.secret
+        return secret.get_secret_value() if secret else runtime.generated_secret(config, "ami")
+
+    @staticmethod
+    def _agi_secret(config: Config) -> str:
+        secret = config.callcenter.asterisk.agi_secret
+        return secret.get_secret_value() if secret else runtime.generated_secret(config, "agi")
 
     def _asterisk_side(self, site: AsteriskSite | None) -> AsteriskSide | None:
         if site is None:
             return None
         ami = self.config.callcenter.ami
         link = AmiLink(host=ami.host, port=ami.port, username=ami.username,
-                       secret=ami.secret.get_secret_value(),
+                       secret=self._ami_secret(self.config),
                        action_timeout=ami.action_timeout_seconds,
                        ping_interval=ami.ping_interval_seconds,
                        reconnect_max_delay=ami.reconnect_max_delay_seconds)
-        return AsteriskSide(link=link, host_root=site.host_root, files_dir=site.files_dir)
+        return AsteriskSide(link=link, host_root=site.host_root, files_dir=site.files_dir,
+                            cli=site.cli, agi_secret=self._agi_secret(self.config))
 
     async def _start_web(self) -> None:
         config = self.config.callcenter
@@ -204,7 +234,14 @@ class App:
             changed(old, new)
 
     def reload(self, actor: str = "signal") -> None:
-        result = self.config_store.reload(actor=actor)
+        """Reread the configuration (SIGHUP): read in a worker thread, put in force here."""
+        task = asyncio.get_running_loop().create_task(self._reload(actor))
+        self._reloading.add(task)
+        task.add_done_callback(self._reloading.discard)
+
+    async def _reload(self, actor: str) -> None:
+        loaded = await asyncio.to_thread(self.config_store.load, actor=actor)
+        result = self.config_store.commit(loaded)
         if result.applied:
             log.info("app.reloaded", extra={"changes": result.diff.summary()})
         else:
@@ -212,13 +249,13 @@ class App:
                 log.error("app.reload_refused", extra={"issue": str(issue)})
 
 
-async def serve(config_dir: Path) -> None:
+async def serve(config_dir: Path, *, demo: bool = False) -> None:
     """``callcenter run``: until SIGTERM/SIGINT; SIGHUP reloads the configuration."""
     store = ConfigStore.open(config_dir)
     pid_file = runtime.pid_file(store.config)
     runtime.claim(pid_file)
     try:
-        await _serve(App(store))
+        await _serve(App(store, demo=demo))
     finally:
         runtime.release(pid_file)
 

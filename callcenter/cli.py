@@ -16,6 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the engine, the IVR and the consoles")
     run.add_argument("--config", type=Path, default=Path("config"))
+    run.add_argument("--demo", action="store_true",
+                     help="loopback-only demo: the sample's passwords need not be changed")
     halt = sub.add_parser("stop", help="stop the running engine and its managed Asterisk "
                           "(an engine that dies leaves Asterisk and its calls running)")
     halt.add_argument("--config", type=Path, default=Path("config"))
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 
         logs.configure()
         try:
-            asyncio.run(serve(args.config))
+            asyncio.run(serve(args.config, demo=args.demo))
         except ConfigError as exc:
             for issue in exc.issues:
                 print(issue, file=sys.stderr)

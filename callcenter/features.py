@@ -49,6 +49,11 @@ class AsteriskSide:
     link: AmiLink
     host_root: str
     files_dir: str  # Asterisk's view of the folder both share
+    cli: Callable[[str], str] | None = None
+    """Runs an Asterisk CLI command (blocking) where the engine may: a managed Asterisk's
+    control socket. The AMI user has no "command" right, so reloads go this way."""
+    agi_secret: str = ""
+    """What Asterisk answers for the dialplan's global CC_AGI_KEY: the IVR's proof."""
 
     def host_path(self, inside: str) -> str:
         return self.host_root + inside if self.host_root else inside
@@ -86,7 +91,9 @@ class Dependencies:
     asterisk: AsteriskSide | None = None
     """None when the engine runs without Asterisk (console tests, chat-only)."""
     settings: dict[str, Any] = field(default_factory=dict)
-    """Tunables for plugins (``session_ttl``, ``snapshot_interval``): tests shorten them."""
+    """Tunables for plugins (``snapshot_interval``, ``password_hasher``): tests shorten them."""
+    demo: bool = False
+    """``make run`` on loopback: the sample's passwords need not be changed first."""
     web: WebParts = field(default_factory=WebParts)
     starts: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     stops: list[Callable[[], Awaitable[None]]] = field(default_factory=list)

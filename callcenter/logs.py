@@ -3,7 +3,9 @@
 Call sites log an event name and pass fields in ``extra``; nothing else is
 formatted into messages, so lines stay greppable and machine-readable. Fields
 named like phone numbers are masked here as a last line of defence, and
-fields named like secrets are never printed.
+fields named like secrets are never printed. A field with control characters (a
+login name with CR/LF) is quoted with its control characters escaped, so nobody
+can forge a log line by typing one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskN
 _SECRET = re.compile(r"secret|password|token|aes_key|cookie", re.I)
 _NUMBER = re.compile(r"number|caller|callee|phone|ani|dnis|exten", re.I)
 _DIGITS = re.compile(r"\d{5,}")
+_NEEDS_QUOTES = re.compile(r'[\s"\x00-\x1f\x7f]')
 
 
 def mask_digits(value: str) -> str:
@@ -29,8 +32,11 @@ def mask_digits(value: str) -> str:
 class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        message = record.getMessage()
+        if _NEEDS_QUOTES.search(message.replace(" ", "")):
+            message = json.dumps(message, ensure_ascii=False)
         parts = [f"{stamp}.{int(record.msecs):03d}Z", record.levelname.lower(), record.name,
-                 record.getMessage()]
+                 message]
         for key, value in vars(record).items():
             if key in _STANDARD or key.startswith("_"):
                 continue
@@ -39,7 +45,7 @@ class KeyValueFormatter(logging.Formatter):
             elif _NUMBER.search(key):
                 value = mask_digits(str(value))
             text = value if isinstance(value, str) else json.dumps(value, default=str)
-            if isinstance(value, str) and (not text or " " in text or '"' in text):
+            if isinstance(value, str) and (not text or _NEEDS_QUOTES.search(text)):
                 text = json.dumps(text, ensure_ascii=False)
             parts.append(f"{key}={text}")
         line = " ".join(parts)

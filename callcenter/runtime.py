@@ -9,6 +9,7 @@ running, and the next engine takes them over. Only an operator's stop
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import time
 from pathlib import Path
@@ -21,8 +22,25 @@ class AlreadyRunning(RuntimeError):
     """Another engine runs with this configuration; the message says which."""
 
 
+def data_dir(config: Config) -> Path:
+    """The engine's own folder (var/): the database, the pid file, generated secrets."""
+    return Path(config.callcenter.storage.path).parent
+
+
 def pid_file(config: Config) -> Path:
-    return Path(config.callcenter.storage.path).parent / "callcenter.pid"
+    return data_dir(config) / "callcenter.pid"
+
+
+def generated_secret(config: Config, name: str) -> str:
+    """A random secret made once per installation and kept (mode 600) in the data folder:
+    what a configuration that sets none gets, instead of a value everyone knows."""
+    path = data_dir(config) / f"{name}.secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(24))
+    return path.read_text().strip()
 
 
 def managed_instance_name(config: Config) -> str:

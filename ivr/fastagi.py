@@ -9,12 +9,19 @@ One connection is one call. The tree comes from the configuration in force
 when the call arrived (a reload never changes a call mid-menu). When the walk
 ends, ``on_routed`` (the application's) decides what the route means and
 returns the channel variables the dialplan reads next (``CC_ROUTE`` ...).
+
+Who is knocking is checked before anything is done for a connection: its address
+(``allowed_peer``: the Asterisk host), the request read within ``HEADER_SECONDS``
+and ``MAX_HEADER_BYTES``, the dialplan's secret (the global ``CC_AGI_KEY``, read
+back with ``GET VARIABLE``: only the real Asterisk knows it) and, over AMI, that
+the channel it names exists (``channel_exists``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,6 +36,7 @@ from ivr.runner import CallerHungUp, IvrOutcome, run_ivr
 
 log = logging.getLogger(__name__)
 MAX_HEADER_BYTES = 16384
+HEADER_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +91,18 @@ class AgiCaller:
 
 class IvrServer:
     def __init__(self, *, host: str, port: int, config: Callable[[], Config],
-                 on_routed: RoutedHandler, prompts_dir: Callable[[], str],
+                 on_routed: RoutedHandler, prompts_dir: Callable[[], str], key: str,
+                 allowed_peer: Callable[[str], bool],
+                 channel_exists: Callable[[str], Awaitable[bool]],
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.host = host
         self.port = port
         self._config = config
         self._on_routed = on_routed
         self._prompts_dir = prompts_dir
+        self._key = key
+        self._allowed_peer = allowed_peer
+        self._channel_exists = channel_exists
         self._clock = clock
         self._server: asyncio.Server | None = None
         self._calls: set[asyncio.Task[None]] = set()
@@ -111,15 +124,26 @@ class IvrServer:
         if task is not None:
             self._calls.add(task)
         try:
-            headers = await _read_headers(reader)
+            peer = (writer.get_extra_info("peername") or ("?",))[0]
+            if not self._allowed_peer(peer):
+                log.warning("ivr.refused", extra={"peer": peer, "why": "not the Asterisk host"})
+                return
+            try:
+                async with asyncio.timeout(HEADER_SECONDS):
+                    headers = await _read_headers(reader)
+            except TimeoutError:
+                log.warning("ivr.refused", extra={"peer": peer, "why": "request too slow"})
+                return
             if headers is None:
                 return
             script = headers.get("agi_network_script", "")
             if script != "ivr":
                 log.warning("ivr.unknown_script", extra={"script": script})
                 return
-            await self._serve(headers, Request(app=None, headers=headers, reader=reader,
-                                               writer=writer))
+            request = Request(app=None, headers=headers, reader=reader, writer=writer)
+            if not await self._trusted(peer, headers, request):
+                return
+            await self._serve(headers, request)
         except Exception:
             log.exception("ivr.call_failed")
         finally:
@@ -127,6 +151,22 @@ class IvrServer:
                 self._calls.discard(task)
             with contextlib.suppress(Exception):
                 writer.close()
+
+    async def _trusted(self, peer: str, headers: dict[str, str], request: Request) -> bool:
+        """The connection is our Asterisk's, about a channel that exists."""
+        try:
+            async with asyncio.timeout(HEADER_SECONDS):
+                reply = await request.send_command("GET VARIABLE CC_AGI_KEY")
+        except (TimeoutError, ConnectionError, OSError):
+            reply = {}
+        given = str(reply.get("result", ("", ""))[1] or "").strip("()")
+        if not self._key or not hmac.compare_digest(given.encode(), self._key.encode()):
+            log.warning("ivr.refused", extra={"peer": peer, "why": "no valid CC_AGI_KEY"})
+            return False
+        if not await self._channel_exists(headers.get("agi_uniqueid", "")):
+            log.warning("ivr.refused", extra={"peer": peer, "why": "no such channel"})
+            return False
+        return True
 
     async def _serve(self, headers: dict[str, str], request: Request) -> None:
         config = self._config()

@@ -78,8 +78,10 @@ def render(texts: Iterator[PromptText], out_dir: Path) -> list[Path]:
             continue
         with tempfile.TemporaryDirectory() as tmp:
             raw = Path(tmp) / "raw.wav"
+            # The text on stdin, never in argv: a prompt starting with "-" is not an option.
             subprocess.run(["espeak-ng", "-v", VOICES[text.language], "-s", "150",
-                            "-w", str(raw), text.text], check=True, capture_output=True)
+                            "-w", str(raw), "--stdin"], input=text.text.encode(), check=True,
+                           capture_output=True)
             partial = Path(tmp) / "out.wav"
             subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(partial)],
                            check=True, capture_output=True)

@@ -6,14 +6,20 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from asterisk import local_asterisk
+from callcenter.app import App, AsteriskSite
+from callcenter.config import ConfigStore
 from callcenter.simulate.phone import Phone
 from tests.support.asterisk import AsteriskInstance, PortPool, TcpProxy, start_instance
+from tests.support.voice import make_config
+from tests.support.webstack import browser, make_stack, screenshots, web_stack
+
+__all__ = ["browser", "make_stack", "screenshots", "web_stack"]  # the console stack's fixtures
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("CALLCENTER_TEST_ARTIFACTS", REPO / "test-artifacts"))
@@ -75,5 +81,25 @@ def phones(asterisk, ports):
                       and t.is_alive()]) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not leaked, f"{len(leaked)} pyVoIP RTP thread(s) still running"
+
+
+@pytest.fixture
+async def voice_app(tmp_path, asterisk):
+    """Start the whole engine (without the web consoles) against the test Asterisk."""
+    apps: list[App] = []
+
+    async def start(queue_changes: Callable[[dict], None] | None = None,
+                    ami_port: int | None = None, web: bool = False) -> App:
+        directory = make_config(tmp_path, asterisk, queue_changes, ami_port)
+        app = App(ConfigStore.open(directory), web=web, demo=True,  # the sample's passwords
+                  site=AsteriskSite(host_root=str(asterisk.root),
+                                    files_dir=asterisk.instance_inside, cli=asterisk.cli))
+        await app.start()
+        apps.append(app)
+        return app
+
+    yield start
+    for app in apps:
+        await app.stop()
 
 

@@ -68,8 +68,14 @@ class AdminService:
         if old_text == text:  # nothing to apply: no write, no backup, no change record
             return ApplyResult(True, [], "no changes", None)
         old = self.config_store.config
-        # In the event loop's thread: reload subscribers touch the engine.
-        issues = self.config_store.apply_text(filename, text, actor=actor)
+        # Parsing, validating and fsyncing take a while: not on the event loop, which
+        # carries every call. Committing (and the subscribers, who touch the engine) is
+        # quick and belongs on the loop.
+        prepared = await asyncio.to_thread(self.config_store.prepare_text, filename, text,
+                                           actor)
+        issues = prepared.issues
+        if prepared.loaded is not None:
+            self.config_store.commit(prepared.loaded)
         if any(i.is_error for i in issues):
             log.info("admin.apply_refused", extra={"user": actor, "file": filename,
                                                    "errors": sum(i.is_error for i in issues)})

@@ -15,8 +15,8 @@ from callcenter.webkit.endpoints import (
 )
 from callcenter.webkit.principal import Principal
 
-from .schemas import Done, LoginRequest, Me, PasswordChange
-from .services import AuthService, LoginError, RateLimited
+from .schemas import Done, LoginRequest, Me, PasswordChange, PasswordReset
+from .services import AuthService, LoginError, RateLimited, WeakPassword
 
 api = Api("auth", "Console accounts and sessions (cookie `cc_session`).")
 
@@ -31,7 +31,7 @@ def me(principal: Principal) -> Me:
 def set_session_cookie(call: Call, response: web.StreamResponse, token: str) -> None:
     auth: AuthService = call.service
     response.set_cookie(COOKIE, token, httponly=True, samesite="Strict",
-                        secure=auth.secure_cookies, path="/", max_age=int(auth.session_ttl))
+                        secure=auth.secure_cookies, path="/", max_age=int(auth.session_max_age))
 
 
 @api.route("POST", "/api/auth/login", roles=PUBLIC, body=LoginRequest, response=Me,
@@ -56,7 +56,8 @@ async def login(call: Call) -> web.Response:
 
 
 @api.route("POST", "/api/auth/logout", roles=STAFF, response=Done,
-           summary="End this session (and close its WebSockets); clears the cookie.")
+           summary="End this session (and close its WebSockets); clears the cookie.",
+           before_password_change=True)
 async def logout(call: Call) -> web.Response:
     token = call.request.cookies.get(COOKIE, "")
     await call.service.logout(token)
@@ -65,13 +66,15 @@ async def logout(call: Call) -> web.Response:
     return response
 
 
-@api.route("GET", "/api/me", roles=STAFF, response=Me, summary="Who is logged in.")
+@api.route("GET", "/api/me", roles=STAFF, response=Me, summary="Who is logged in.",
+           before_password_change=True)
 async def whoami(call: Call) -> Me:
     return me(call.user)
 
 
-@api.route("POST", "/api/me/password", roles=STAFF, body=PasswordChange, response=Done,
-           summary="Change my password; every other session of mine ends.")
+@api.route("POST", "/api/me/password", roles=STAFF, body=PasswordChange, response=Me,
+           summary="Change my password (at least 10 characters, not a common one); every "
+                   "other session of mine ends.", before_password_change=True)
 async def change_password(call: Call) -> web.Response:
     body: PasswordChange = call.body
     try:
@@ -79,6 +82,24 @@ async def change_password(call: Call) -> web.Response:
                                                    body.new_password)
     except LoginError as exc:
         raise invalid("current_password", str(exc)) from None
-    response = web.json_response(Done().model_dump())
+    except WeakPassword as exc:
+        raise invalid("new_password", f"the new password {exc}") from None
+    principal = await call.service.principal(token)
+    response = web.json_response(me(principal).model_dump())
     set_session_cookie(call, response, token)
     return response
+
+
+@api.route("POST", "/api/auth/users/{username}/password-reset", roles={"admin"},
+           response=PasswordReset, errors={404, 409},
+           summary="Give a user a one-time password (shown once); their sessions end and "
+                   "it only lets them choose their own.")
+async def reset_password(call: Call) -> PasswordReset:
+    username = call.request.match_info["username"]
+    try:
+        password = await call.service.reset_password(call.user, username)
+    except LookupError as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    except PermissionError as exc:
+        raise ApiError(409, "own_account", str(exc)) from None
+    return PasswordReset(username=username, temporary_password=password)

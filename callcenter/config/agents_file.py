@@ -5,13 +5,32 @@ Re-exported by ``models``; import them from there.
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .fields import Extension, Ident, Lang, Level, NonEmptyStr, Strict, config_error
 
 Role = Literal["agent", "supervisor", "admin"]
+_SIP_PASSWORD = re.compile(r"[A-Za-z0-9\-_.!@#%^&*+=~:,/?]{8,64}")
+
+
+def _display_name(value: str) -> str:
+    """A person's name is shown on phones and written into Asterisk's configuration."""
+    if any(ord(c) < 32 or c in '"\\[];' for c in value):
+        raise config_error('may not contain control characters, quotes, brackets, "\\" or ";"')
+    return value
+
+
+_DisplayName = Annotated[NonEmptyStr, AfterValidator(_display_name)]
 
 
 class Team(Strict):
@@ -33,7 +52,7 @@ class Agent(Strict):
 
     id: Ident
     """Login name."""
-    name: NonEmptyStr
+    name: _DisplayName
     extension: Extension | None = None
     """The PJSIP endpoint name of their phone, digits (e.g. "1001")."""
     sip_password: SecretStr | None = None
@@ -49,6 +68,16 @@ class Agent(Strict):
     teams_supervised: tuple[Ident, ...] = ()
     password: SecretStr | None = None
     """Initial console password (the agent changes it on first login)."""
+
+    @field_validator("sip_password")
+    @classmethod
+    def _safe_sip_password(cls, value: SecretStr | None) -> SecretStr | None:
+        # It is written into pjsip_agents.conf: a newline, "[" or ";" would add or cut
+        # configuration there.
+        if value is not None and not _SIP_PASSWORD.fullmatch(value.get_secret_value()):
+            raise config_error("must be 8-64 characters of letters, digits and "
+                               "-_.!@#%^&*+=~:,/? (no spaces, quotes, brackets or ';')")
+        return value
 
     @field_validator("teams_supervised")
     @classmethod

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, SecretStr, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from .chat_file import ChatConfig
 from .fields import (
     NonEmptyStr,
+    OptionalSecret,
     PhoneNumber,
     Port,
     ResolvedPath,
@@ -30,7 +31,9 @@ class AmiConfig(Strict):
     host: NonEmptyStr = "127.0.0.1"
     port: Port = 5038
     username: NonEmptyStr = "callcenter"
-    secret: SecretStr = SecretStr("callcenter")
+    secret: OptionalSecret = None
+    """None: a managed Asterisk gets a random one, kept in the data folder (var/ami.secret,
+    mode 600); an Asterisk you run yourself needs it set here."""
     action_timeout_seconds: float = Field(10, gt=0, le=300)
     ping_interval_seconds: float = Field(5, gt=0, le=300)
     reconnect_max_delay_seconds: float = Field(5, gt=0, le=600)
@@ -45,6 +48,9 @@ class AsteriskConfig(Strict):
     rtp_end: Port = 10999
     agi_host: NonEmptyStr = "127.0.0.1"
     agi_port: Port = 4573
+    agi_secret: OptionalSecret = None
+    """Asterisk proves itself to the IVR with this (the dialplan's global CC_AGI_KEY).
+    None: a random one kept in the data folder (var/agi.secret, mode 600)."""
     host_root: str = ""
     """Prefix under which Asterisk's files appear on this host ("" = same host)."""
     inbound_numbers: tuple[PhoneNumber, ...] = ()
@@ -83,8 +89,14 @@ class WebConfig(Strict):
     """0 picks any free port (tests); the running engine prints the one it got."""
     public_origin: str = "http://127.0.0.1:8080"
     """Scheme://host[:port] browsers use; checked against Origin headers."""
-    session_secret: SecretStr = SecretStr("change-me-dev-only")
-    login_attempts_per_minute: int = Field(10, ge=1, le=1000)
+    login_failures_allowed: int = Field(5, ge=1, le=1000)
+    """Wrong passwords for one user from one address before each further try waits a
+    doubling delay (ten times as many per address, whatever the user): see auth/throttle.py.
+    Sign-ins that succeed never count."""
+    session_idle_minutes: int = Field(240, ge=5, le=24 * 60)
+    """A console session unused this long ends (an open console keeps its session in use)."""
+    session_max_hours: int = Field(12, ge=1, le=7 * 24)
+    """A console session ends this long after its login, used or not."""
 
     @field_validator("public_origin")
     @classmethod
@@ -97,13 +109,6 @@ class WebConfig(Strict):
                 "e.g. https://cc.example.com",
                 value,
             )
-        return value
-
-    @field_validator("session_secret")
-    @classmethod
-    def _long_enough(cls, value: SecretStr) -> SecretStr:
-        if len(value.get_secret_value()) < 8:
-            raise config_error("is too short; use at least 8 characters (32 random ones is best)")
         return value
 
 

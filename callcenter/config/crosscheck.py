@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .chat_check import chat_checks
 from .issues import ConfigIssue
 from .models import (
     HANGUP,
@@ -29,7 +30,7 @@ from .models import (
     QueuesConfig,
     node_targets,
 )
-from .chat_check import chat_checks
+from .shipped import is_loopback, is_shipped
 from .source import DataPath, Source
 from .speech_check import speech_checks
 from .translate import allowed_list, did_you_mean
@@ -57,6 +58,8 @@ def cross_check(files: dict[str, Checked]) -> list[ConfigIssue]:
         out += _callcenter(*cc, ivr_present=ivr is not None)
     if cc and ivr:
         out += _numbers(ivr[0], ivr[1], cc[1])
+    if cc and a:
+        out += _shipped_secrets(cc[0], cc[1], a[0], a[1])
     if q:
         out += _queues(*q)
     if a:
@@ -85,14 +88,14 @@ def _missing_ref(
 
 def _callcenter(src: Source, cc: CallcenterConfig, *, ivr_present: bool) -> list[ConfigIssue]:
     out = []
-    loopback = cc.web.bind in ("127.0.0.1", "::1", "localhost")
-    if cc.web.session_secret.get_secret_value() == "change-me-dev-only" and not loopback:
-        out.append(src.issue(
-            ("web", "session_secret"),
-            "is the development default while the console listens on "
-            f"{cc.web.bind}; set CALLCENTER_SESSION_SECRET to a long random value",
-            "warning",
-        ))
+    if not cc.asterisk.managed:  # nobody can make these up for an Asterisk we do not run
+        if cc.ami.secret is None:
+            out.append(src.issue(("ami", "secret"), "must be set for an Asterisk you run "
+                                 "yourself: the secret of its manager user for the engine"))
+        if cc.asterisk.agi_secret is None:
+            out.append(src.issue(("asterisk", "agi_secret"), "must be set for an Asterisk you "
+                                 "run yourself, with the same value as CC_AGI_KEY in the "
+                                 "[globals] of its extensions.conf"))
     if ivr_present and not cc.asterisk.inbound_numbers:
         out.append(src.issue(
             ("asterisk",), "has no inbound_numbers, so no caller can reach the IVR", "warning",
@@ -310,6 +313,27 @@ def _ivr(src: Source, ivr: IvrConfig) -> list[ConfigIssue]:
         if nid not in reachable and ivr.entry in ivr.nodes:
             out.append(src.issue(("nodes", nid), f"no path from entry {ivr.entry!r} leads here",
                                  "warning", key=True))
+    return out
+
+
+def _shipped_secrets(csrc: Source, cc: CallcenterConfig, asrc: Source,
+                     ac: AgentsConfig) -> list[ConfigIssue]:
+    """Beyond loopback, no password or secret that ships with the sample may be in force:
+    anyone on the network could read it in this repository."""
+    if is_loopback(cc.web.bind):
+        return []
+    out = []
+    why = f"is a value shipped with the sample while web.bind is {cc.web.bind}"
+    if cc.ami.secret is not None and is_shipped(cc.ami.secret.get_secret_value()):
+        out.append(csrc.issue(("ami", "secret"), f"{why}; set CALLCENTER_AMI_SECRET (or leave "
+                              "it unset: a managed Asterisk then gets a random one)"))
+    for i, agent in enumerate(ac.agents):
+        for field, env in (("sip_password", f"CALLCENTER_SIP_PASSWORD_{agent.extension}"),
+                           ("password", "CALLCENTER_INITIAL_PASSWORD")):
+            value = getattr(agent, field)
+            if value is not None and is_shipped(value.get_secret_value()):
+                out.append(asrc.issue(("agents", i, field),
+                                      f"of {agent.id} {why}; set {env} (or change it here)"))
     return out
 
 

@@ -15,7 +15,9 @@ from .models import Config
 
 LIVE_SETTINGS = frozenset({
     "logging.level",
-    "web.login_attempts_per_minute",
+    "web.login_failures_allowed",
+    "web.session_idle_minutes",
+    "web.session_max_hours",
     "stt.enabled",
     "stt.models",
     "ami.action_timeout_seconds",

@@ -20,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -238,6 +239,16 @@ def _known_zone(value: str) -> str:
 TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
 
 
+def _unset_if_empty(value: object) -> object:
+    """``"${NAME:-}"`` with NAME unset means "not configured", not an empty secret."""
+    if isinstance(value, str) and not value:
+        return None
+    return value
+
+
+OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_unset_if_empty)]
+
+
 class BusinessHours(Strict):
     """When a queue (or an IVR ``hours`` node's schedule) is open."""
 
@@ -271,6 +282,7 @@ __all__ = [
     "Level",
     "LocalizedText",
     "NonEmptyStr",
+    "OptionalSecret",
     "PhoneNumber",
     "Port",
     "PositiveSeconds",

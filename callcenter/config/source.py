@@ -3,9 +3,10 @@
 ruamel.yaml's round-trip loader records line/column of each mapping key, value
 and sequence item; we copy those into a table keyed by the data path so that a
 pydantic error ``loc`` (or a cross-file check) can be turned into file:line:col.
-Environment references (``${NAME}``, ``${NAME:-default}``) are expanded here,
-and every path holding an expanded value is marked sensitive so no message ever
-echoes it.
+Environment references (``${NAME}``, ``${NAME:-default}``) are expanded here, in
+secret fields only (``SENSITIVE_KEYS``): anywhere else ``${...}`` is the text the admin
+wrote, so a team named ``${CALLCENTER_AMI_SECRET}`` cannot put a secret on a wallboard.
+Every path holding an expanded value is marked sensitive so no message ever echoes it.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ DataPath = tuple[str | int, ...]
 Pos = tuple[int, int]
 
 SENSITIVE_KEYS = frozenset(
-    {"secret", "session_secret", "app_secret", "token", "encoding_aes_key", "sip_password",
+    {"secret", "agi_secret", "app_secret", "token", "encoding_aes_key", "sip_password",
      "password"}
 )
-"""Keys whose values are never shown in messages, whatever their origin."""
+"""Secret fields: values never shown in messages, and the only ones where ``${NAME}``
+is read from the environment."""
 
 _ENV_RE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
 _ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -165,7 +167,9 @@ class _Converter:
                 out.append(self.convert(item, (*path, i), item_pos))
             return out
         if isinstance(node, str):
-            return self._expand(str(node), path)
+            if path and path[-1] in SENSITIVE_KEYS:
+                return self._expand(str(node), path)
+            return str(node)
         if isinstance(node, bool):
             return bool(node)
         if isinstance(node, ScalarInt):

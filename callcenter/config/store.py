@@ -4,6 +4,12 @@
 files on disk have errors, the old config stays in force and the errors are
 returned. ``apply_text`` is the admin UI's path: validate an edited file
 against the others, write it atomically (keeping a ``.bak``), then reload.
+
+Each comes in two halves so an event loop is never stalled by a change: ``load`` /
+``prepare_text`` parse, validate, fsync and load (slow; run them in a worker thread)
+and give a ``Loaded``; ``commit`` puts it in force and calls the subscribers (fast; on
+the thread the subscribers expect, the event loop's). A ``Loaded`` older than one
+already committed is dropped, so overlapping changes never go back in time.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from pathlib import Path
 
 from .diff import ConfigDiff, diff_configs
 from .issues import ConfigError, ConfigIssue
-from .loader import check_filename, load_outcome, validate_text
+from .loader import LoadOutcome, check_filename, load_outcome, validate_text
 from .models import Config
 
 log = logging.getLogger("callcenter.config")
@@ -30,6 +36,24 @@ Subscriber = Callable[[Config | None, Config], None]
 on the first load)."""
 AuditHook = Callable[[str, str | None, ConfigDiff], None]
 """Called as ``audit(actor, filename or None, diff)`` after a change is in force."""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The directory as read by ``load``: put in force by ``commit`` if it is valid."""
+
+    outcome: LoadOutcome
+    actor: str
+    filename: str | None
+    generation: int
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """``prepare_text``'s result: the issues, and the load to commit if there were none."""
+
+    issues: list[ConfigIssue]
+    loaded: Loaded | None
 
 
 @dataclass(frozen=True)
@@ -65,7 +89,10 @@ class ConfigStore:
         self._config: Config | None = None
         self._warnings: list[ConfigIssue] = []
         self._subscribers: list[Subscriber] = []
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # one load or write at a time
+        self._commit_lock = threading.Lock()
+        self._generation = 0  # of the last load
+        self._committed = 0  # generation of the config in force
 
     @classmethod
     def open(
@@ -116,38 +143,54 @@ class ConfigStore:
 
     def reload(self, *, actor: str = "reload", filename: str | None = None) -> ReloadResult:
         """Load the directory; swap it in if valid, else keep the old config in force."""
+        return self.commit(self.load(actor=actor, filename=filename))
+
+    def load(self, *, actor: str = "reload", filename: str | None = None) -> Loaded:
+        """The slow half of ``reload``: read and validate the directory (any thread)."""
         with self._lock:
-            outcome = load_outcome(self.directory, self._env)
-            if outcome.config is None:
-                log.warning(
-                    "configuration in %s has %d error(s); %s", self.directory,
-                    len(outcome.errors),
-                    "keeping the configuration in force" if self._config else "nothing loaded",
-                )
-                for issue in outcome.errors:
-                    log.warning("%s", issue)
-                return ReloadResult(False, outcome.errors + outcome.warnings)
+            self._generation += 1
+            return Loaded(load_outcome(self.directory, self._env), actor, filename,
+                          self._generation)
+
+    def commit(self, loaded: Loaded) -> ReloadResult:
+        """Put a load in force if it is valid and not older than the config in force;
+        then tell the subscribers (in the calling thread)."""
+        outcome, actor, filename = loaded.outcome, loaded.actor, loaded.filename
+        if outcome.config is None:
+            log.warning(
+                "configuration in %s has %d error(s); %s", self.directory,
+                len(outcome.errors),
+                "keeping the configuration in force" if self._config else "nothing loaded",
+            )
+            for issue in outcome.errors:
+                log.warning("%s", issue)
+            return ReloadResult(False, outcome.errors + outcome.warnings)
+        with self._commit_lock:
+            if loaded.generation < self._committed:  # a newer load is in force already
+                return ReloadResult(True, outcome.warnings, diff_configs(self._config,
+                                                                         self._config))
             old, new = self._config, outcome.config
             diff = diff_configs(old, new)
             self._config = new
+            self._committed = loaded.generation
             self._warnings = outcome.warnings
-            for issue in outcome.warnings:
-                log.info("%s", issue)
-            if old is not None and diff.empty:
-                return ReloadResult(True, outcome.warnings, diff)
-            log.info("configuration loaded by %s%s: %s", actor,
-                     f" ({filename})" if filename else "", diff.summary())
-            if diff.needs_restart and old is not None:
-                log.warning("these settings take effect after a restart: %s",
-                            ", ".join(diff.needs_restart))
-            if self._audit is not None:
-                self._audit(actor, filename, diff)
-            for subscriber in list(self._subscribers):
-                try:
-                    subscriber(old, new)
-                except Exception:
-                    log.exception("configuration subscriber %r failed", subscriber)
+        for issue in outcome.warnings:
+            log.info("%s", issue)
+        if old is not None and diff.empty:
             return ReloadResult(True, outcome.warnings, diff)
+        log.info("configuration loaded by %s%s: %s", actor,
+                 f" ({filename})" if filename else "", diff.summary())
+        if diff.needs_restart and old is not None:
+            log.warning("these settings take effect after a restart: %s",
+                        ", ".join(diff.needs_restart))
+        if self._audit is not None:
+            self._audit(actor, filename, diff)
+        for subscriber in list(self._subscribers):
+            try:
+                subscriber(old, new)
+            except Exception:
+                log.exception("configuration subscriber %r failed", subscriber)
+        return ReloadResult(True, outcome.warnings, diff)
 
     def validate_text(self, filename: str, text: str) -> list[ConfigIssue]:
         """Issues ``text`` would cause as ``filename``; nothing is written."""
@@ -159,13 +202,21 @@ class ConfigStore:
         Returns the issues: errors mean nothing was written and the config in force
         is unchanged; otherwise the new file is in force and these are its warnings.
         """
+        prepared = self.prepare_text(filename, text, actor)
+        if prepared.loaded is not None:
+            self.commit(prepared.loaded)
+        return prepared.issues
+
+    def prepare_text(self, filename: str, text: str, actor: str) -> Prepared:
+        """The slow half of ``apply_text`` (any thread): validate, write, load; nothing
+        is in force until ``commit(prepared.loaded)``."""
         filename = check_filename(filename)
         with self._lock:
             issues = self.validate_text(filename, text)
             if any(i.severity == "error" for i in issues):
                 log.info("edit of %s by %s refused: %d error(s)", filename, actor,
                          sum(i.severity == "error" for i in issues))
-                return issues
+                return Prepared(issues, None)
             target = self.directory / filename
             try:
                 previous: bytes | None = target.read_bytes()
@@ -175,14 +226,15 @@ class ConfigStore:
             if previous is not None:
                 _atomic_write(self.directory / f"{filename}.bak", previous, mode)
             _atomic_write(target, text.encode("utf-8"), mode)
-            result = self.reload(actor=actor, filename=filename)
-            if not result.applied:
-                # Another file changed between the check and the reload: undo ours.
+            loaded = self.load(actor=actor, filename=filename)
+            if loaded.outcome.config is None:
+                # Another file changed between the check and the load: undo ours.
                 if previous is not None:
                     _atomic_write(target, previous, mode)
                 else:
                     target.unlink(missing_ok=True)
-            return result.issues
+                return Prepared(loaded.outcome.errors + loaded.outcome.warnings, None)
+            return Prepared(loaded.outcome.warnings, loaded)
 
 
 def _atomic_write(path: Path, data: bytes, mode: int | None) -> None:

@@ -8,7 +8,11 @@ Each connection is one bus subscription whose filter is the user's rights, as th
 features declare them (``WebParts.audiences``: an event goes to a user when any
 feature's rule says so; ``shapers`` cut an event's data to what that user may see,
 e.g. the wallboard to a supervisor's teams; ``greeters`` send the first state).
-See each feature's ``notifier.py`` for its topics and who receives them.
+See each feature's ``notifier.py`` for its topics and who receives them. After the
+shaper, every payload (greetings too) passes the API's number rule: a user who may not
+see whole phone numbers (``principal.sees_numbers``) gets every number-named field
+masked (``caller``, ``number``, ``phone``...), whichever feature wrote it; free text is
+masked at its source (the screen-pop's history, speech summaries).
 
 Messages are JSON: ``{"topic", "data", "at", "agent_id", "queue", "seq"}``; the first
 is ``{"topic": "hello", "data": {"user": ..., "server_time": ...}}``. A client may
@@ -33,14 +37,16 @@ from callcenter.auth.notifier import SESSION_ENDED, USER_SESSIONS_ENDED
 from callcenter.bus import BusEvent, EventBus, Subscription
 from callcenter.features import WebParts
 from callcenter.storage import hash_session_token
+from callcenter.storage.masking import mask_number_fields
 from callcenter.webkit.endpoints import (
     COOKIE,
     PUBLIC_ORIGIN,
     ApiError,
     current_principal,
     origin_allowed,
+    password_change_required,
 )
-from callcenter.webkit.principal import Principal
+from callcenter.webkit.principal import Principal, sees_numbers
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +62,13 @@ class Connection:
     ws: web.WebSocketResponse
     sub: Subscription | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+
+def for_reader(data: Any, principal: Principal) -> Any:
+    """An event's data as this user may see it: after the feature's shaper, the one
+    number rule of the API (``sees_numbers``) — every number-named field masked for a
+    reader who may not see numbers, whichever feature wrote the payload."""
+    return data if sees_numbers(principal) else mask_number_fields(data)
 
 
 class Hub:
@@ -82,6 +95,7 @@ class Hub:
     def message(self, conn: Connection, event: BusEvent) -> str:
         shape = self.parts.shapers.get(event.topic)
         data = shape(event.data, conn.principal) if shape else event.data
+        data = for_reader(data, conn.principal)
         return json.dumps({"topic": event.topic, "data": data, "at": event.at,
                            "agent_id": event.agent_id, "queue": event.queue,
                            "seq": event.seq}, ensure_ascii=False)
@@ -121,6 +135,8 @@ class Hub:
             log.warning("web.ws_bad_origin", extra={"origin": request.headers.get("Origin"),
                                                     "user": principal.username})
             raise ApiError(403, "bad_origin", "this page is not from this site")
+        if principal.must_change_password:
+            raise password_change_required()
         ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=64 * 1024)
         await ws.prepare(request)
         token = request.cookies.get(COOKIE, "")
@@ -135,7 +151,8 @@ class Hub:
             for greet in self.parts.greeters:
                 for topic, data in await greet(principal):
                     await ws.send_str(json.dumps({"topic": topic, "at": self.clock(),
-                                                  "data": data}, ensure_ascii=False))
+                                                  "data": for_reader(data, principal)},
+                                                 ensure_ascii=False))
             conn.tasks = [asyncio.create_task(self._pump(conn)),
                           asyncio.create_task(self._recheck(conn, token))]
             async for msg in ws:

@@ -12,7 +12,11 @@ api = Api("customers", "Customers and their history across channels.")
 
 @api.route("GET", "/api/customers/{customer_id}/history", roles=STAFF,
            response=CustomerHistory,
-           scope="agent: only a customer whose interaction was offered or connected to them",
+           scope="agent: a customer whose interaction was offered or connected to them; "
+                 "supervisor: a customer with a call or chat in a queue they watch, and only "
+                 "those queues' entries; admin: any. Numbers in the text are masked for "
+                 "agents. An id that is not the reader's, or not anyone's, is 403 (404 only "
+                 "for admins)",
            summary="A customer's calls and chats on every channel, newest first.",
            errors={404})
 async def customer_history(call: Call) -> CustomerHistory:

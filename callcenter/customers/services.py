@@ -5,6 +5,17 @@
 choices, wait) and their history on every channel, newest first. It is plain JSON so
 adapters can put it straight into the ``agent.offer`` bus event. Numbers are masked
 here and nowhere is a full phone number, openid or e-mail sent to a browser.
+
+Who sees which customer (``history_for``, every route with a customer id): an admin
+any; a supervisor a customer who had an interaction in a queue they watch, and of the
+history only those queues' entries (``callcenter.webkit.principal.customer_queues``);
+an agent a customer whose interaction was offered or connected to them. Customer ids
+are a sequence, so the check is what protects them: an id that does not exist answers
+as one that is not the reader's (403), except to admins. Phone numbers written in the
+history's free text (notes, summaries, earlier messages) are masked for readers who
+may not see numbers (``sees_numbers``), and always in the screen-pop, which travels on
+the bus. The current chat's own messages are shown as written: they are what the agent
+is answering.
 """
 
 from __future__ import annotations
@@ -16,7 +27,8 @@ from typing import Any
 
 from callcenter.config.models import Config
 from callcenter.storage import Customer, HistoryEntry, Interaction, Store, mask_identity
-from callcenter.webkit.principal import Principal
+from callcenter.storage.masking import mask_numbers_in
+from callcenter.webkit.principal import Principal, customer_queues, sees_numbers
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +37,9 @@ _LANGUAGES = {"zh": {"zh": "中文", "en": "Chinese"}, "en": {"zh": "英文", "e
 _MENU_OUTCOMES = {"timeout": {"zh": "未按键", "en": "no key"},
                   "invalid": {"zh": "无效按键", "en": "invalid key"}}
 MESSAGES_PER_INTERACTION = 3
+SCAN_LIMIT = 1000
+"""Interactions of one customer read to decide access or to pick a supervisor's queues:
+past this, older ones are not seen (an answer of 403 rather than a leak)."""
 
 
 class CustomerForbidden(Exception):
@@ -46,8 +61,13 @@ class CustomerService:
 
     # ------------------------------------------------------------------ screen-pop
 
-    async def screen_pop(self, task_id: str) -> dict[str, Any]:
-        """Everything the agent's card shows for this task (JSON-able)."""
+    async def screen_pop(self, task_id: str, viewer: Principal | None = None) -> dict[str, Any]:
+        """Everything the agent's card shows for this task (JSON-able).
+
+        ``viewer``: who reads it, when that is known and may differ from the agent it is
+        offered to (a supervisor opening a chat of their team): their queues and their
+        right to see numbers then apply to the history. Without one (the bus), numbers
+        in the history are masked."""
         interaction = await self.store.get_interaction(task_id)
         if interaction is None:
             log.warning("customers.pop_unknown_task", extra={"task": task_id})
@@ -56,7 +76,11 @@ class CustomerService:
                     if interaction.customer_id is not None else None)
         history: list[dict[str, Any]] = []
         if customer is not None:
-            history = await self.history(customer.id, exclude=task_id)
+            history = await self.history(
+                customer.id, exclude=task_id,
+                queues=customer_queues(viewer, self.config) if viewer is not None
+                and viewer.role == "supervisor" else None,
+                masked=viewer is None or not sees_numbers(viewer))
         card = self.interaction_card(interaction)
         if interaction.channel != "voice":
             card["last_messages"] = [
@@ -128,15 +152,22 @@ class CustomerService:
     # ------------------------------------------------------------------ history
 
     async def history(self, customer_id: int, *, exclude: str | None = None,
-                      limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
-        """The customer's interactions on every channel, newest first."""
-        entries = await self.store.customer_history(
-            customer_id, limit + (1 if exclude else 0),
-            messages_per_interaction=MESSAGES_PER_INTERACTION)
-        return [self.history_entry(e) for e in entries if e.interaction.id != exclude][:limit]
+                      limit: int = HISTORY_LIMIT, queues: frozenset[str] | None = None,
+                      masked: bool = True) -> list[dict[str, Any]]:
+        """The customer's interactions on every channel, newest first.
 
-    def history_entry(self, entry: HistoryEntry) -> dict[str, Any]:
+        ``queues``: only entries of these (a supervisor's); ``masked``: phone numbers in
+        the free text masked (a reader who may not see them)."""
+        wanted = SCAN_LIMIT if queues is not None else limit + (1 if exclude else 0)
+        entries = await self.store.customer_history(
+            customer_id, wanted, messages_per_interaction=MESSAGES_PER_INTERACTION)
+        kept = [e for e in entries if e.interaction.id != exclude
+                and (queues is None or e.interaction.queue in queues)]
+        return [self.history_entry(e, masked=masked) for e in kept[:limit]]
+
+    def history_entry(self, entry: HistoryEntry, *, masked: bool = True) -> dict[str, Any]:
         i = entry.interaction
+        text = mask_numbers_in if masked else _same
         return {
             "interaction_id": i.id,
             "channel": i.channel,
@@ -150,10 +181,10 @@ class CustomerService:
             "outcome": i.outcome,
             "disposition": i.disposition,
             "disposition_label": self.disposition_label(i.queue, i.disposition),
-            "notes": i.notes,
-            "summary": entry.summary,
-            "last_messages": [{"direction": m.direction, "body": m.body, "at": m.created_at}
-                              for m in entry.last_messages],
+            "notes": text(i.notes) if i.notes else i.notes,
+            "summary": text(entry.summary) if entry.summary else entry.summary,
+            "last_messages": [{"direction": m.direction, "body": text(m.body),
+                               "at": m.created_at} for m in entry.last_messages],
         }
 
     def disposition_label(self, queue_id: str | None,
@@ -169,19 +200,47 @@ class CustomerService:
     # ------------------------------------------------------------------ access
 
     async def history_for(self, principal: Principal, customer_id: int) -> dict[str, Any]:
-        """The customer's card and history; an agent sees only their own customers.
+        """The customer's card and the history this user may read (see the module).
 
-        ``LookupError`` for an unknown customer, ``CustomerForbidden`` for another's.
+        ``CustomerForbidden`` for a customer who is not the user's (or does not exist:
+        ids are a sequence, and a 404 would confirm which exist); ``LookupError`` for
+        an unknown customer, to admins only.
         """
-        if principal.role == "agent":
-            agent_id = principal.agent_id or ""
-            if not await self.served_by(customer_id, agent_id, self._held_by(agent_id)):
-                raise CustomerForbidden("you may read the history of your own customers only")
+        queues = await self.check_access(principal, customer_id)
         customer = await self.store.get_customer(customer_id)
         if customer is None:
             raise LookupError("no such customer")
         return {"customer": self.customer_card(customer),
-                "history": await self.history(customer.id)}
+                "history": await self.history(customer.id, queues=queues,
+                                              masked=not sees_numbers(principal))}
+
+    async def check_access(self, principal: Principal,
+                           customer_id: int) -> frozenset[str] | None:
+        """Raise ``CustomerForbidden`` unless this user may read the customer; return the
+        queues whose entries of the history they see (None: all).
+
+        Every route that takes a customer id asks this first."""
+        queues = customer_queues(principal, self.config)
+        if queues is None:
+            return None
+        agent_id = principal.agent_id or ""
+        if agent_id and await self.served_by(customer_id, agent_id, self._held_by(agent_id)):
+            return None  # their own customer (a supervisor taking calls too): as an agent
+        if principal.role == "agent":
+            log.info("customers.denied", extra={"user": principal.username,
+                                                "customer": customer_id})
+            raise CustomerForbidden("you may read the history of your own customers only")
+        if not queues or not await self.interacted_in(customer_id, queues):
+            log.info("customers.denied", extra={"user": principal.username,
+                                                "customer": customer_id})
+            raise CustomerForbidden("this customer has no call or chat in a queue you watch")
+        return queues
+
+    async def interacted_in(self, customer_id: int, queues: frozenset[str]) -> bool:
+        """Whether this customer had an interaction (call or chat) in one of ``queues``."""
+        entries = await self.store.customer_history(customer_id, SCAN_LIMIT,
+                                                    messages_per_interaction=0)
+        return any(e.interaction.queue in queues for e in entries)
 
     async def served_by(self, customer_id: int, agent_id: str,
                         current_tasks: Iterable[str] = ()) -> bool:
@@ -190,6 +249,8 @@ class CustomerService:
         ``current_tasks`` are the tasks offered to / held by the agent right now (an
         offered interaction has no ``agent_id`` in the store until it connects).
         """
+        if not agent_id:
+            return False
         customer = await self.store.get_customer(customer_id)
         if customer is None:
             return False
@@ -197,9 +258,13 @@ class CustomerService:
             interaction = await self.store.get_interaction(task_id)
             if interaction is not None and interaction.customer_id == customer.id:
                 return True
-        entries = await self.store.customer_history(customer.id, 200,
+        entries = await self.store.customer_history(customer.id, SCAN_LIMIT,
                                                     messages_per_interaction=0)
         return any(e.interaction.agent_id == agent_id for e in entries)
+
+
+def _same(text: str) -> str:
+    return text
 
 
 def _text(value: Any) -> Any:

@@ -23,6 +23,7 @@ import logging
 import os
 import random
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -35,6 +36,9 @@ from pathlib import Path
 import aiohttp
 from ruamel.yaml import YAML
 
+from asterisk import local_asterisk
+from callcenter import runtime
+from callcenter.config import ConfigStore
 from callcenter.simulate import sipp
 from callcenter.simulate.observer import AmiObserver, Caller, Tally
 
@@ -92,8 +96,9 @@ def queue_number(index: int) -> str:
     return f"40080000{index + 1:02d}"
 
 
-def write_config(plan: LoadPlan, work: Path) -> tuple[Path, dict[str, int]]:
-    """The sample configuration turned into ``plan``'s queues, agents and numbers."""
+def write_config(plan: LoadPlan, work: Path) -> tuple[Path, dict[str, int], str]:
+    """The sample configuration turned into ``plan``'s queues, agents and numbers; its
+    folder, ports and AMI secret (the observer logs in with it too)."""
     directory = work / "config"
     shutil.copytree(REPO / "config", directory)
     ports = {"ami": _free_port(), "sip": _free_port(socket.SOCK_DGRAM), "agi": _free_port(),
@@ -107,15 +112,21 @@ def write_config(plan: LoadPlan, work: Path) -> tuple[Path, dict[str, int]]:
             yaml.dump(data, out)
 
     cc = yaml.load((directory / "callcenter.yaml").read_text())
-    cc["ami"].update(port=ports["ami"], ping_interval_seconds=1, reconnect_max_delay_seconds=1)
+    ami_secret = secrets.token_hex(16)
+    cc["ami"].update(port=ports["ami"], secret=ami_secret, ping_interval_seconds=1,
+                     reconnect_max_delay_seconds=1)
     cc["asterisk"].update(managed=True, sip_port=ports["sip"], agi_port=ports["agi"],
                           rtp_start=rtp, rtp_end=rtp + 1999,
                           inbound_numbers=[queue_number(i) for i in range(plan.queues)])
     cc["web"].update(port=ports["web"], public_origin=f"http://127.0.0.1:{ports['web']}",
-                     login_attempts_per_minute=1000)
+                     login_failures_allowed=1000)
     cc["storage"] = {"path": str(work / "var" / "cc.sqlite3")}
     cc["recordings"].update(directory=str(work / "var" / "recordings"))
+    cc.pop("chat", None)  # voice only: the sample's chat topics name its queues
     save("callcenter.yaml", cc)
+    quality = yaml.load((directory / "quality.yaml").read_text())
+    quality["queues"] = {}  # the sample's per-queue rules name its queues
+    save("quality.yaml", quality)
     queue = {"channels": ["voice"], "strategy": "longest_idle", "max_wait_seconds": 3600,
              "wrapup_seconds": 0, "offer_timeout_seconds": 10,
              "missed_offers_before_not_ready": 3, "preferred_agent_seconds": 0,
@@ -142,7 +153,7 @@ def write_config(plan: LoadPlan, work: Path) -> tuple[Path, dict[str, int]]:
                       "numbers": {queue_number(i): {"entry": f"to_{q}"}
                                   for i, q in enumerate(names)},
                       "nodes": nodes})
-    return directory, ports
+    return directory, ports, ami_secret
 
 
 class Engine:
@@ -155,9 +166,9 @@ class Engine:
 
     async def start(self, timeout: float = 90.0) -> None:
         out = self.log_path.open("a")
-        self.proc = subprocess.Popen([sys.executable, "-m", "callcenter.cli", "run", "--config",
-                                      str(self.config)], stdout=out, stderr=subprocess.STDOUT,
-                                     cwd=REPO, start_new_session=True)
+        self.proc = subprocess.Popen([sys.executable, "-m", "callcenter.cli", "run", "--demo",
+                                      "--config", str(self.config)], stdout=out,
+                                     stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True)
         out.close()
         deadline = time.monotonic() + timeout
         while "callcenter running" not in self.log_path.read_text(errors="replace"):
@@ -216,14 +227,14 @@ async def run(plan: LoadPlan, work: Path) -> RunResult:
     if plan.fault not in FAULTS:
         raise ValueError(f"fault must be one of {', '.join(FAULTS)}")
     work.mkdir(parents=True, exist_ok=True)
-    config, ports = write_config(plan, work)
+    config, ports, ami_secret = write_config(plan, work)
     engine = Engine(config, work)
     endpoint = sipp.SippEndpoint(asterisk_port=ports["sip"],
                                  caller_port=_free_port(socket.SOCK_DGRAM),
                                  agent_port=_free_port(socket.SOCK_DGRAM),
                                  media_port=20000 + (os.getpid() % 20) * 200)
     observer = AmiObserver(host="127.0.0.1", port=ports["ami"], username="callcenter",
-                           secret="callcenter")
+                           secret=ami_secret)
     agents_proc = callers = None
     rng = random.Random(plan.seed)
     outage: tuple[float, float] | None = None
@@ -283,10 +294,15 @@ async def _inject(plan: LoadPlan, engine: Engine, observer: AmiObserver,
         return (began, began + 1.0), began
     if plan.fault == "asterisk_restart":
         reconnects = len(observer.reconnected_at)
-        await observer.command("core restart now")
+        # The CLI, as an operator would: the engine's AMI user may not run commands.
+        name = runtime.managed_instance_name(ConfigStore.open(engine.config).config)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            await asyncio.to_thread(local_asterisk.cli, local_asterisk.default_root(), name,
+                                    "core restart now", 10.0)
         async with asyncio.timeout(60):
             while len(observer.reconnected_at) == reconnects:
                 await asyncio.sleep(0.1)
+        observer.restarted_since(began)
         back = observer.reconnected_at[-1]
         return (began, back), back
     return None, None

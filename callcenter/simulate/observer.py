@@ -1,10 +1,9 @@
 """An AMI observer independent of the engine: what happened to every caller, by Asterisk.
 
-It logs in on its own AMI session, reads events only (it never sends an action
-that changes anything, except ``core restart now`` when a fault test asks it
-to), and keeps for each caller channel of the carrier trunk: when it arrived,
-when it first waited on hold, when it was first dialled to an agent, which
-agents' legs shared a bridge with it, and when and how it ended. From that,
+It logs in on its own AMI session and reads events only (it never sends an
+action that changes anything), and keeps for each caller channel of the carrier
+trunk: when it arrived, when it first waited on hold, when it was first dialled
+to an agent, which agents' legs shared a bridge with it, and when and how it ended. From that,
 ``Tally`` counts what a call center cares about: callers dropped unserved,
 callers served twice, channels left behind, and callers served out of order.
 
@@ -133,12 +132,12 @@ class AmiObserver:
                 self._on_event(message)
             message = {}
 
-    async def command(self, command: str) -> None:
-        """Send a CLI command (fault injection only, e.g. ``core restart now``)."""
-        if self._writer is None:
-            raise ConnectionError("observer not connected")
-        self._writer.write(f"Action: Command\r\nCommand: {command}\r\n\r\n".encode())
-        await self._writer.drain()
+    def restarted_since(self, since: float) -> None:
+        """Asterisk was told to restart at ``since``: it hangs up every channel before its
+        AMI goes away, so callers who ended unserved from then on went with it."""
+        for caller in self.callers.values():
+            if caller.ended is not None and caller.ended >= since and not caller.served:
+                caller.lost_with_asterisk = True
 
     def _on_event(self, event: dict[str, str]) -> None:
         name = event.get("Event")

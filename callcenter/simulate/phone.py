@@ -204,6 +204,7 @@ class Phone:
         self.on_incoming = on_incoming
         self.incoming: list[Call] = []
         self.outgoing: list[Call] = []
+        self.received: list[bytes] = []  # every SIP request and final answer, as it came
         self.ringing = threading.Event()
         self._phone = VoIPPhone(server, port, username, password, myIP=my_ip,
                                 callCallback=self._incoming, sipPort=sip_port,
@@ -213,6 +214,7 @@ class Phone:
 
     def _sip_message(self, message: SIP.SIPMessage) -> None:
         """pyVoIP ignores CANCEL: a caller giving up would leave the phone ringing forever."""
+        self.received.append(message.raw)
         if message.type == SIP.SIPMessageType.MESSAGE and message.method == "CANCEL":
             voip = self._phone.calls.pop(message.headers["Call-ID"], None)
             if voip is not None and voip.state == CallState.RINGING:

@@ -73,6 +73,10 @@ async def _console_login(session: aiohttp.ClientSession, plan: Plan, agent: Agen
             "username": agent.id, "password": agent.password.get_secret_value()}) as reply:
         if reply.status != 200:
             raise RuntimeError(f"{agent.id} cannot log in to the console: {reply.status}")
+        if (await reply.json())["must_change_password"]:
+            raise RuntimeError(f"{agent.id} must choose a password before working: simulate "
+                               "uses the passwords in agents.yaml, which only a loopback "
+                               "demo (`callcenter run --demo`, as `make run` does) accepts")
     async with session.post(f"{plan.url}/api/agent/login", headers=headers,
                             json={"device": agent.extension, "ready": True}) as reply:
         if reply.status != 200:

@@ -206,6 +206,7 @@ class User:
     agent_id: str | None
     disabled: bool
     has_password: bool
+    must_change_password: bool
     created_at: float
     updated_at: float
 

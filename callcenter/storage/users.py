@@ -29,6 +29,8 @@ def _user(row: sqlite3.Row) -> User:
         id=row["id"], username=row["username"], display_name=row["display_name"],
         role=row["role"], teams=_loads(row["teams"], []), agent_id=row["agent_id"],
         disabled=bool(row["disabled"]), has_password=row["password_hash"] is not None,
+        must_change_password="password_must_change" in row.keys()  # noqa: SIM118 (a Row)
+        and bool(row["password_must_change"]),
         created_at=row["created_at"], updated_at=row["updated_at"],
     )  # fmt: skip
 
@@ -51,12 +53,14 @@ class UserRecords(SessionRecords):
         agent_id: str | None = _UNSET,
         disabled: bool = _UNSET,
         password: str | None = None,
+        must_change_password: bool = False,
         now: float | None = None,
     ) -> User:
         """Create a console user or change the given fields of an existing one.
 
         Fields left out keep their value (new users: role 'agent', no teams, enabled).
-        ``password`` is hashed with argon2; without it a new user cannot log in.
+        ``password`` is hashed with argon2; without it a new user cannot log in. With
+        ``must_change_password`` the user must replace it before doing anything else.
         """
         if role is not _UNSET and role not in USER_ROLES:
             raise ValueError(f"role must be one of {sorted(USER_ROLES)}")
@@ -78,6 +82,7 @@ class UserRecords(SessionRecords):
             fields["disabled"] = int(bool(disabled))
         if password_hash is not None:
             fields["password_hash"] = password_hash
+            fields["password_must_change"] = int(must_change_password)
         async with self.transaction():
             existing = await self._one("SELECT id FROM users WHERE username = ?", (username,))
             if existing is None:
@@ -145,14 +150,19 @@ class UserRecords(SessionRecords):
         password: str | None,
         *,
         revoke_sessions: bool = True,
+        must_change: bool = False,
         now: float | None = None,
     ) -> User:
-        """Set (or with ``None`` remove) a user's password; by default logs them out."""
+        """Set (or with ``None`` remove) a user's password; by default logs them out.
+
+        ``must_change``: the password was chosen for the user (an admin's reset), who must
+        replace it at the next login before anything else works."""
         password_hash = None if password is None else await self._hash(password)
         async with self.transaction():
             changed = await self._exec(
-                "UPDATE users SET password_hash = ?, updated_at = ? WHERE username = ?",
-                (password_hash, _now(now), username.strip()),
+                "UPDATE users SET password_hash = ?, password_must_change = ?, updated_at = ?"
+                " WHERE username = ?",
+                (password_hash, int(must_change), _now(now), username.strip()),
             )
             if not changed:
                 raise NotFound(f"user {username}")

@@ -21,19 +21,26 @@ def endpoint_name(agent: Agent, prefix: str = "") -> str:
     return f"{prefix}{agent.extension}"
 
 
+def _value(text: str) -> str:
+    """A value on one line of an Asterisk config file: no line breaks, brackets, quotes
+    or ';' (a comment). The configuration refuses those already; this is the backstop."""
+    return "".join(c for c in text if ord(c) >= 32 and c not in '"[];\\')
+
+
 def render_endpoints(agents: tuple[Agent, ...], prefix: str = "") -> str:
     blocks = [HEADER]
     for agent in agents:
         if not agent.extension:
             continue
         name = endpoint_name(agent, prefix)
-        password = agent.sip_password.get_secret_value() if agent.sip_password else ""
+        password = _value(agent.sip_password.get_secret_value()) if agent.sip_password else ""
         if not password:
             continue  # an endpoint without a password would be open to anyone on the network
         blocks.append(
             f"\n; {agent.id} ({agent.role})\n"
             f"[{name}](cc-phone)\n"
-            f"auth = {name}\naors = {name}\ncallerid = \"{agent.name}\" <{agent.extension}>\n"
+            f"auth = {name}\naors = {name}\n"
+            f"callerid = \"{_value(agent.name)}\" <{agent.extension}>\n"
             f"\n[{name}](cc-aor)\n"
             f"\n[{name}](cc-auth)\nusername = {name}\npassword = {password}\n"
         )

@@ -27,6 +27,7 @@ from callcenter.storage.masking import mask_number
 from callcenter.voice import recipes
 from callcenter.voice.base import VoiceDeps
 from callcenter.voice.calls import Ring, VoiceCall
+from callcenter.voice.recordings import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,9 @@ _REJECTING_STATUSES = {"BUSY", "CONGESTION", "CHANUNAVAIL", "NOANSWER", "DONTCAL
 
 
 class Offers:
-    def __init__(self, deps: VoiceDeps) -> None:
+    def __init__(self, deps: VoiceDeps, recorder: Recorder) -> None:
         self.deps = deps
+        self.recorder = recorder
         self._to_dial: dict[str, VoiceCall] = {}
 
     # ---- decisions from the engine ---------------------------------------------
@@ -171,7 +173,10 @@ class Offers:
         log.info("voice.answered", extra={"task": call.task_id, "agent": ring.agent_id,
                                           "caller": mask_number(call.caller_number)})
         deps.offers.connected(ring.agent_id, call.task_id, acd.VOICE)
-        await deps.send(recipes.verdict(call.caller_uid, leg, accept=True), "accept")
+        recording = await self.recorder.plan(call)
+        record, legs = recording if recording else (None, False)
+        await deps.send(recipes.verdict(call.caller_uid, leg, accept=True, record=record,
+                                        legs=legs), "accept")
 
     async def on_ringing(self, event: AmiEvent) -> None:
         call = self.deps.book.by_leg(event.get("Uniqueid"))

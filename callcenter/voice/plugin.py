@@ -7,13 +7,15 @@ its API is mounted, and every request answers that no telephone system is connec
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import socket
+import subprocess
 from pathlib import Path
 
 import acd
 from callcenter.agents.notifier import OfferNotifier
 from callcenter.agents.services import AgentService
-from callcenter.ami import AmiError
 from callcenter.features import AsteriskSide, Dependencies
 from ivr import prompts
 from ivr.fastagi import IvrServer
@@ -60,7 +62,9 @@ def load(deps: Dependencies) -> None:
     deps.web.add_api(http.api, voice)
     ivr = IvrServer(host=config.callcenter.asterisk.agi_host,
                     port=config.callcenter.asterisk.agi_port, config=deps.config,
-                    on_routed=voice.route_call, prompts_dir=lambda: paths.prompts_dir)
+                    on_routed=voice.route_call, prompts_dir=lambda: paths.prompts_dir,
+                    key=asterisk.agi_secret, allowed_peer=lambda peer: _is_asterisk(deps, peer),
+                    channel_exists=voice.channel_exists)
     setup = AsteriskSetup(deps, asterisk)
 
     async def start() -> None:
@@ -87,6 +91,17 @@ def load(deps: Dependencies) -> None:
     deps.on_reload(reloaded)
 
 
+def _is_asterisk(deps: Dependencies, peer: str) -> bool:
+    """FastAGI connections come from the Asterisk host (``ami.host``) and nowhere else."""
+    host = deps.config().callcenter.ami.host
+    try:
+        expected = ipaddress.ip_address(socket.gethostbyname(host))
+        seen = ipaddress.ip_address(peer)
+    except (OSError, ValueError):
+        return False
+    return seen == expected or (seen.is_loopback and expected.is_loopback)
+
+
 class AsteriskSetup:
     """What Asterisk needs from the configuration: prompts, agents' SIP endpoints."""
 
@@ -107,18 +122,27 @@ class AsteriskSetup:
             log.info("voice.prompts_rendered", extra={"count": len(written)})
 
     async def sync_endpoints(self) -> None:
-        """agents.yaml -> the endpoints include file; PJSIP reloads when it changed."""
+        """agents.yaml -> the endpoints include file; PJSIP reloads when it changed.
+
+        The reload goes through Asterisk's CLI (the AMI user may not run commands);
+        an Asterisk this host cannot reach that way is told in the log to reload.
+        """
         config = self.deps.config()
         text = render_endpoints(config.agents, config.callcenter.asterisk.agent_endpoint_prefix)
         target = Path(self.asterisk.host_path(
             f"{self.asterisk.files_dir}/include/pjsip_agents.conf"))
         changed = write_if_changed(target, text)
-        if changed or self.asterisk.link.connects <= 1:
-            try:
-                await self.asterisk.link.action({"Action": "Command",
-                                                 "Command": "module reload res_pjsip.so"})
-            except AmiError as exc:
-                log.error("voice.pjsip_reload_failed", extra={"error": str(exc)})
+        if not changed and self.asterisk.link.connects > 1:
+            return
+        if self.asterisk.cli is None:
+            if changed:
+                log.warning("voice.pjsip_reload_needed",
+                            extra={"run": "module reload res_pjsip.so", "file": str(target)})
+            return
+        try:
+            await asyncio.to_thread(self.asterisk.cli, "module reload res_pjsip.so")
+        except (OSError, subprocess.SubprocessError) as exc:
+            log.error("voice.pjsip_reload_failed", extra={"error": str(exc)})
 
     async def after_reload(self) -> None:
         await self.render_prompts()

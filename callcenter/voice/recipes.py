@@ -11,8 +11,8 @@ How a queued call meets its agent (Asterisk 22):
 3. the agent answers; the pre-bridge handler sends ``CallCenterAnswer`` and
    waits; the engine answers with ``verdict``: on accept it first sets
    ``CC_CONNECTED`` on the caller, then ``CC_VERDICT=accept`` on the agent's leg,
-   and Dial bridges the two; on refuse the leg is dropped and the caller goes
-   back to hold in their place;
+   (and ``CC_RECORD``, where the dialplan starts MixMonitor) and Dial bridges the
+   two; on refuse the leg is dropped and the caller goes back to hold in their place;
 4. when the bridge ends, the dialplan hangs the caller up (``cc-end``).
 
 The agent's leg is never yanked out of a dialplan and no channel is bridged
@@ -56,11 +56,20 @@ def offer(caller_uid: str, endpoints: list[str]) -> list[Action]:
             redirect(caller_uid, dialplan.OFFER)]
 
 
-def verdict(caller_uid: str, agent_uid: str, accept: bool) -> list[Action]:
-    """The engine's answer to an agent's answer (step 3): CC_CONNECTED goes first."""
+def verdict(caller_uid: str, agent_uid: str, accept: bool,
+            record: str | None = None, legs: bool = False) -> list[Action]:
+    """The engine's answer to an agent's answer (step 3): CC_CONNECTED goes first.
+
+    ``record``: the path (Asterisk's view, without ``.wav``) the accepted call is
+    recorded to, by MixMonitor on the agent's leg (with ``legs``, one file per
+    direction too). Started from the dialplan, it needs no AMI ``system`` rights.
+    """
     if not accept:
         return [setvar(agent_uid, dialplan.VERDICT, dialplan.VERDICT_REFUSE)]
-    return [setvar(caller_uid, dialplan.CONNECTED, "yes"),
+    recording = [] if record is None else [
+        setvar(agent_uid, dialplan.RECORD, record),
+        setvar(agent_uid, dialplan.RECORD_LEGS, "yes" if legs else "no")]
+    return [setvar(caller_uid, dialplan.CONNECTED, "yes"), *recording,
             setvar(agent_uid, dialplan.VERDICT, dialplan.VERDICT_ACCEPT)]
 
 
@@ -77,13 +86,6 @@ def leave_queue(caller_uid: str, reason: str) -> list[Action]:
 def announce(caller_uid: str, position: int, minutes: int) -> list[Action]:
     return [setvar(caller_uid, dialplan.POSITION, str(position)),
             setvar(caller_uid, dialplan.EWT_MINUTES, str(minutes))]
-
-
-def record(caller_uid: str, mixed: str, caller_leg: str | None,
-           agent_leg: str | None) -> Action:
-    """MixMonitor on the caller: ``r()`` what the caller says, ``t()`` what they hear."""
-    options = f"r({caller_leg})t({agent_leg})" if caller_leg and agent_leg else ""
-    return {"Action": "MixMonitor", "Channel": caller_uid, "File": mixed, "Options": options}
 
 
 def originate_callback(*, endpoint: str, leg_uid: str, task_id: str, offer_id: str,

@@ -1,4 +1,4 @@
-"""Recording a connected call with MixMonitor, and archiving the files when it ends."""
+"""Recording a connected call (MixMonitor, started by the dialplan), archiving the files."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import asyncio
 import logging
 import shutil
 
-from callcenter.ami.link import AmiEvent
-from callcenter.voice import recipes
 from callcenter.voice.base import VoiceDeps
 from callcenter.voice.calls import VoiceCall
 
@@ -15,35 +13,31 @@ log = logging.getLogger(__name__)
 
 
 class Recorder:
+    """Each connection of a call to an agent is recorded (a transfer adds a second set
+    of files to the same interaction); the files are archived when the call ends."""
+
     def __init__(self, deps: VoiceDeps) -> None:
         self.deps = deps
-        # caller uid -> (task, [(recording id, Asterisk path)]) until the call ends
-        self._files: dict[str, tuple[str, list[tuple[int, str]]]] = {}
+        # caller uid -> [(task, [(recording id, Asterisk path)])] until the call ends
+        self._files: dict[str, list[tuple[str, list[tuple[int, str]]]]] = {}
 
-    async def on_bridge_enter(self, event: AmiEvent) -> None:
-        """Both sides are in the bridge: record (once per call, transfers included)."""
-        uid = event.get("Uniqueid")
-        book = self.deps.book
-        call = book.by_caller(uid) or book.by_leg(uid)
-        if call is None or not call.connected or call.recordings or call.callback:
-            return
-        if event.get("BridgeNumChannels") != "2":
-            return
-        policy = self.deps.config().queues[call.queue].recording
-        if policy.enabled:
-            await self._record(call, split=policy.split_legs)
+    async def plan(self, call: VoiceCall) -> tuple[str, bool] | None:
+        """Where the connection the engine just accepted is recorded (Asterisk's path,
+        without ``.wav``) and whether each direction gets its own file; None: not at all.
 
-    async def _record(self, call: VoiceCall, split: bool) -> None:
+        The dialplan starts MixMonitor on the agent's leg with these (``recipes.verdict``);
+        the rows are stored first, so a recording is never without its record.
+        """
         deps = self.deps
-        base = f"{deps.paths.recordings_spool.rstrip('/')}/{call.task_id}"
+        policy = deps.config().queues[call.queue].recording
+        if not policy.enabled or call.callback:
+            return None
+        sets = self._files.setdefault(call.caller_uid, [])
+        name = call.task_id if not sets else f"{call.task_id}-{len(sets) + 1}"
+        base = f"{deps.paths.recordings_spool.rstrip('/')}/{name}"
         files = [("mixed", f"{base}.wav")]
-        if split:
+        if policy.split_legs:
             files += [("caller", f"{base}-caller.wav"), ("agent", f"{base}-agent.wav")]
-        action = recipes.record(call.caller_uid, f"{base}.wav",
-                                f"{base}-caller.wav" if split else None,
-                                f"{base}-agent.wav" if split else None)
-        if not await deps.send([action], "record"):
-            return
         now = deps.clock()
         stored = []
         for leg, path in files:
@@ -52,11 +46,11 @@ class Recorder:
                 status="recording")
             stored.append((recording.id, path))
             call.recordings.append(recording.id)
-        self._files[call.caller_uid] = (call.task_id, stored)
+        sets.append((call.task_id, stored))
+        return base, policy.split_legs
 
     def finished(self, call: VoiceCall) -> None:
-        entry = self._files.pop(call.caller_uid, None)
-        if entry is not None:
+        for entry in self._files.pop(call.caller_uid, []):
             self.deps.in_background(self._archive(*entry))
 
     async def _archive(self, task_id: str, files: list[tuple[int, str]]) -> None:

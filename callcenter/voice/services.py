@@ -5,7 +5,7 @@ The parts, one job each (read ``recipes.py`` first: it is the AMI recipe):
 * ``intake``     the IVR's outcome becomes an interaction, a task and dialplan variables;
 * ``offers``     ring from the caller's channel; confirm or refuse an answer; withdraw;
 * ``lifecycle``  announcements, leaving the queue, hang-ups, transfer, wrap-up;
-* ``recordings`` MixMonitor once bridged; archive the files when the call ends;
+* ``recordings`` where an accepted call is recorded; archive the files when it ends;
 * ``devices``    agents' phones registered and free;
 * ``recovery``   adopt callers after a restart; reconcile after a blind spot;
 * ``supervisor`` ChanSpy listen / whisper / barge.
@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import acd
+from callcenter.ami import AmiError
 from callcenter.ami.link import LINK_UP, AmiEvent
 from callcenter.config.models import Config
-from callcenter.voice import dialplan
+from callcenter.voice import dialplan, recipes
 from callcenter.voice.base import AsteriskPaths, VoiceDeps, VoiceError
 from callcenter.voice.calls import VoiceCall
 from callcenter.voice.devices import Devices
@@ -40,8 +41,8 @@ class VoiceService:
     def __init__(self, deps: VoiceDeps) -> None:
         self.deps = deps
         self.intake = Intake(deps)
-        self.offers = Offers(deps)
         self.recorder = Recorder(deps)
+        self.offers = Offers(deps, self.recorder)
         self.lifecycle = Lifecycle(deps, on_waiting=self.offers.on_waiting,
                                    on_finished=self.recorder.finished)
         self.devices = Devices(deps)
@@ -53,7 +54,6 @@ class VoiceService:
             "DialEnd": [self.offers.on_dial_end],
             "Newstate": [self.offers.on_ringing],
             "OriginateResponse": [self.offers.on_originate_response],
-            "BridgeEnter": [self.recorder.on_bridge_enter],
             "Hangup": [self.lifecycle.on_hangup, self.recovery.on_hangup,
                        self.supervisor.on_hangup],
             "UserEvent": [self._on_user_event],
@@ -112,6 +112,16 @@ class VoiceService:
 
     def probe_device(self, extension: str) -> None:
         self.devices.probe(extension)
+
+    async def channel_exists(self, uid: str) -> bool:
+        """Whether Asterisk has this channel now (the IVR trusts no claim of one)."""
+        if not uid:
+            return False
+        try:
+            await self.deps.link.action(recipes.getvar(uid, "CHANNEL(name)"))
+        except AmiError:
+            return False
+        return True
 
     async def request_callback(self, number: str, queue: str, *, customer_id: int | None,
                                origin: str) -> str:

@@ -12,7 +12,10 @@ this order, before the handler:
    is the whole CSRF defence (no tokens). Otherwise: 403 ``bad_origin``.
 2. **Authentication** — the ``cc_session`` cookie must name a live session, unless
    the endpoint is public. Otherwise: 401 ``unauthenticated``.
-3. **Role** — the user's role must be one the endpoint lists. Otherwise: 403.
+3. **Role** — the user's role must be one the endpoint lists. Otherwise: 403. A user
+   whose password was chosen for them (agents.yaml, an admin's reset) gets 403
+   ``password_change_required`` from every endpoint not marked ``before_password_change``
+   (who am I, log out, change my password) until they choose their own.
 4. **Body** — JSON parsed into the endpoint's pydantic model. Otherwise: 422 with
    the validation errors.
 
@@ -82,6 +85,12 @@ def forbidden(message: str = "your role may not do this") -> ApiError:
     return ApiError(403, "forbidden", message)
 
 
+def password_change_required() -> ApiError:
+    return ApiError(403, "password_change_required",
+                    "choose your own password first (POST /api/me/password): the one you "
+                    "have was given to you")
+
+
 def not_found(message: str) -> ApiError:
     return ApiError(404, "not_found", message)
 
@@ -143,6 +152,8 @@ class Endpoint:
     status: int = 200
     errors: frozenset[int] = frozenset()
     """Statuses besides those implied by roles, method and body (404, 409, 429...)."""
+    before_password_change: bool = False
+    """Open to a user who must still change the password they were given."""
 
     @property
     def public(self) -> bool:
@@ -164,7 +175,8 @@ class Endpoint:
 ERROR_MEANINGS = {
     400: "Bad request (the message says why)",
     401: "Not logged in (or wrong credentials)",
-    403: "Role or scope not allowed, or an Origin that is not this site",
+    403: "Role or scope not allowed, an Origin that is not this site, or a password the "
+         "user must change first",
     404: "No such thing (the message says which)",
     409: "Not possible now (the message says why)",
     413: "Too large (the message says the limit)",
@@ -186,11 +198,13 @@ class Api:
     def route(self, method: str, path: str, *, roles: Iterable[str], summary: str,
               body: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
               list_response: bool = False, scope: str | None = None, status: int = 200,
-              errors: Iterable[int] = ()) -> Callable[[Handler], Handler]:
+              errors: Iterable[int] = (),
+              before_password_change: bool = False) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(Endpoint(method.upper(), path, handler, frozenset(roles),
                                            summary, self.tag, body, response, list_response,
-                                           scope, status, frozenset(errors)))
+                                           scope, status, frozenset(errors),
+                                           before_password_change))
             return handler
 
         return register
@@ -257,6 +271,8 @@ def guarded(endpoint: Endpoint,
             if principal.role not in endpoint.roles:
                 raise forbidden(f"{endpoint.method} {endpoint.path} is for "
                                 f"{', '.join(sorted(endpoint.roles))}")
+            if principal.must_change_password and not endpoint.before_password_change:
+                raise password_change_required()
         body = None
         if endpoint.body is not None:
             body = await _parse(request, endpoint.body)

@@ -23,6 +23,8 @@ class Principal:
     display_name: str | None
     team: str | None = None
     supervises: frozenset[str] = frozenset()
+    must_change_password: bool = False
+    """Their password was chosen for them: only the password change is open to them."""
 
     @property
     def is_admin(self) -> bool:
@@ -31,16 +33,18 @@ class Principal:
     def as_dict(self) -> dict:
         return {"username": self.username, "role": self.role, "agent_id": self.agent_id,
                 "display_name": self.display_name, "team": self.team,
-                "teams_supervised": sorted(self.supervises)}
+                "teams_supervised": sorted(self.supervises),
+                "must_change_password": self.must_change_password}
 
 
 def principal_for(user: User, config: Config) -> Principal:
     agent = config.agent(user.agent_id) if user.agent_id else None
     if agent is not None:
         return Principal(user.username, user.role, agent.id, user.display_name or agent.name,
-                         agent.team, frozenset(agent.teams_supervised))
+                         agent.team, frozenset(agent.teams_supervised),
+                         user.must_change_password)
     return Principal(user.username, user.role, user.agent_id, user.display_name, None,
-                     frozenset(user.teams))
+                     frozenset(user.teams), user.must_change_password)
 
 
 def may_supervise(principal: Principal, agent_id: str, config: Config) -> bool:
@@ -65,3 +69,30 @@ def visible_queue_ids(principal: Principal, config: Config) -> list[str]:
         return []
     return [qid for qid, q in config.queues.items()
             if not q.teams or principal.supervises.intersection(q.teams)]
+
+
+UNMASKED_ROLES = frozenset({"supervisor", "admin"})
+"""Roles that see whole phone numbers. Everyone else (agents) gets them masked, in the
+API and on the WebSocket alike: they need the gist, and act on a number (a callback)
+through the engine, never by reading it."""
+
+
+def sees_numbers(principal: Principal) -> bool:
+    """Whether this user may see whole phone numbers (``UNMASKED_ROLES``)."""
+    return principal.role in UNMASKED_ROLES
+
+
+def customer_queues(principal: Principal, config: Config) -> frozenset[str] | None:
+    """The queues through which this user sees customers; None: every customer (admins).
+
+    A supervisor sees a customer who had an interaction (call or chat) in a queue they
+    watch, and of that customer's history only the entries of those queues: another
+    team's calls are that team's business. Agents get no queue: they see a customer
+    whose interaction was offered or connected to them (``CustomerService.served_by``),
+    and then the history their screen-pop shows.
+    """
+    if principal.role == "admin":
+        return None
+    if principal.role == "supervisor":
+        return frozenset(visible_queue_ids(principal, config))
+    return frozenset()

@@ -30,6 +30,7 @@ class AsteriskInstance:
     agi_port: int
     ami_user: str
     ami_secret: str
+    agi_secret: str
     rtp_start: int
     rtp_end: int
 
@@ -41,6 +42,26 @@ class AsteriskInstance:
         """Where a path Asterisk reports (inside its root) is on this host."""
         return self.root / inside.lstrip("/")
 
+    def cli(self, command: str) -> str:
+        """Asterisk's CLI (its control socket): what the AMI user may not do."""
+        return local_asterisk.cli(self.root, self.name, command)
+
+    def tester_login(self) -> tuple[str, str]:
+        """A second AMI login, in this test instance only, that may also send
+        ``UserEvent`` (the "user" write class the engine's login lacks): the AMI link's
+        tests use it to make events in a known order."""
+        conf = self.instance / "etc" / "manager.conf"
+        if f"[{TESTER[0]}]" not in conf.read_text():
+            with conf.open("a") as out:
+                out.write(f"\n[{TESTER[0]}]\nsecret = {TESTER[1]}\ndeny = 0.0.0.0/0.0.0.0\n"
+                          "permit = 127.0.0.1/255.255.255.255\nread = all\n"
+                          "write = call,user,reporting\n")
+            self.cli("manager reload")
+        return TESTER
+
+
+TESTER = ("cc-tester", "cc-tester-secret")
+
 
 def start_instance(name: str) -> AsteriskInstance:
     # RTP ranges per process so parallel runs never collide.
@@ -48,7 +69,7 @@ def start_instance(name: str) -> AsteriskInstance:
     params = {"AMI_PORT": str(free_port()), "SIP_PORT": str(free_port(socket.SOCK_DGRAM)),
               "AGI_PORT": str(free_port()), "RTP_START": str(rtp_start),
               "RTP_END": str(rtp_start + 199), "AMI_USER": "cc-test",
-              "AMI_SECRET": "cc-test-secret"}
+              "AMI_SECRET": "cc-test-secret", "AGI_SECRET": "cc-test-agi-key"}
     try:
         info = local_asterisk.start(local_asterisk.default_root(), name, params)
     except local_asterisk.CannotRun as exc:
@@ -58,7 +79,7 @@ def start_instance(name: str) -> AsteriskInstance:
         instance_inside=info["instance_inside"], ami_port=int(params["AMI_PORT"]),
         sip_port=int(params["SIP_PORT"]), agi_port=int(params["AGI_PORT"]),
         ami_user=params["AMI_USER"], ami_secret=params["AMI_SECRET"],
-        rtp_start=rtp_start, rtp_end=rtp_start + 199)
+        agi_secret=params["AGI_SECRET"], rtp_start=rtp_start, rtp_end=rtp_start + 199)
 
 
 class PortPool:

@@ -39,6 +39,7 @@ def make_config(tmp_path: Path, asterisk, queue_changes: Callable[[dict], None] 
                            secret=asterisk.ami_secret, ping_interval_seconds=1,
                            reconnect_max_delay_seconds=1)
         data["asterisk"].update(managed=False, host_root=str(asterisk.root),
+                                agi_secret=asterisk.agi_secret,
                                 files_dir=asterisk.instance_inside, sip_port=asterisk.sip_port,
                                 agi_port=asterisk.agi_port, callback_dial="PJSIP/{number}")
         data["web"].update(port=0)

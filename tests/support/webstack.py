@@ -272,13 +272,16 @@ def copy_config(target: Path, *, supervisor_teams: str = "[north]") -> Path:
 
 
 async def start_stack(tmp_path: Path, *, snapshot_interval: float = 1.0,
-                      session_ttl: float | None = None,
+                      session_idle_minutes: int | None = None,
                       login_failures: int | None = None,
+                      passwords_chosen: bool = True, demo: bool = False,
                       callcenter: Callable[[dict], None] | None = None,
                       queues: Callable[[dict], None] | None = None,
                       settings: dict[str, Any] | None = None) -> WebStack:
     """``callcenter``, ``queues``: a change to that file's data before the engine starts;
-    ``settings``: more plugin tunables (``chat_tick``...)."""
+    ``settings``: more plugin tunables (``chat_tick``...); ``passwords_chosen``: the
+    sample's users have made their agents.yaml passwords their own (else each must change
+    it at first login, as in a deployment)."""
     config_dir = copy_config(tmp_path / "config")
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
@@ -288,6 +291,8 @@ async def start_stack(tmp_path: Path, *, snapshot_interval: float = 1.0,
     data["storage"]["path"] = str(tmp_path / "cc.sqlite3")
     if login_failures is not None:
         data["web"]["login_failures_allowed"] = login_failures
+    if session_idle_minutes is not None:
+        data["web"]["session_idle_minutes"] = session_idle_minutes
     if callcenter is not None:
         callcenter(data)
     with path.open("w", encoding="utf-8") as out:
@@ -301,13 +306,14 @@ async def start_stack(tmp_path: Path, *, snapshot_interval: float = 1.0,
     clock = Clock()
     tunables: dict[str, Any] = {"snapshot_interval": snapshot_interval,
                                 "password_hasher": FAST_HASHER, **(settings or {})}
-    if session_ttl is not None:
-        tunables["session_ttl"] = session_ttl
     root = App(ConfigStore.open(config_dir, env={}), clock=clock, asterisk=False,
-               settings=tunables)
+               settings=tunables, demo=demo)
     try:
         await root.start()
         root.deps.routing.attach("voice", VoiceSink())
+        if passwords_chosen:
+            for username, password in PASSWORDS.items():
+                await root.deps.store.set_password(username, password)
     except BaseException:
         await root.stop()
         raise
@@ -329,7 +335,7 @@ async def web_stack(tmp_path: Path):
 
 @pytest.fixture
 async def make_stack(tmp_path: Path):
-    """Start stacks with options (``session_ttl=``, ``login_failures=``...)."""
+    """Start stacks with options (``session_idle_minutes=``, ``login_failures=``...)."""
     stacks: list[WebStack] = []
 
     async def make(**options: Any) -> WebStack:

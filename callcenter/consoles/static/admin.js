@@ -179,6 +179,23 @@ function bind() {
   });
 }
 
+function bindReset() {
+  // A forgotten password: the admin hands over a one-time one, which only lets its user
+  // choose their own. It is shown once and kept nowhere.
+  $("reset-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const user = $("reset-user").value.trim();
+    try {
+      const reply = await api("POST", `/api/auth/users/${encodeURIComponent(user)}/password-reset`);
+      $("reset-result").textContent = t("admin.reset_result",
+        { user: reply.username, password: reply.temporary_password });
+    } catch (exc) {
+      $("reset-result").textContent = "";
+      toast(exc.message, "error");
+    }
+  });
+}
+
 function onMessage(msg) {
   if (msg.topic === "config.changed") {
     loadChanges();
@@ -189,6 +206,7 @@ function onMessage(msg) {
 }
 
 bind();
+bindReset();
 await frame();
 files.names = (await api("GET", "/api/admin/config")).files;
 await openFile(new URLSearchParams(location.search).get("file") || files.names[0]);

@@ -17,6 +17,16 @@ export const STRINGS = {
     "login.not_for_role": "您的账号无法使用此控制台。",
     "login.go": "前往：",
     logout: "退出",
+    password: "密码",
+    "password.title": "设置您自己的密码",
+    "password.forced": "您的密码是别人给您的，只能用来设置新密码。",
+    "password.current": "当前密码",
+    "password.new": "新密码（至少 10 个字符）",
+    "password.repeat": "再次输入新密码",
+    "password.mismatch": "两次输入的新密码不一致",
+    "password.submit": "保存密码",
+    "password.cancel": "取消",
+    "password.done": "密码已更改，其他设备上的会话已结束",
     language: "English",
     "live.on": "实时连接",
     "live.off": "正在重新连接…",
@@ -152,6 +162,10 @@ export const STRINGS = {
     "admin.refused": "未应用：请先修正错误",
     "admin.modified": "已修改",
     "admin.changes": "变更记录",
+    "admin.reset": "重置密码",
+    "admin.reset_user": "用户名",
+    "admin.reset_submit": "生成一次性密码",
+    "admin.reset_result": "{user} 的一次性密码（只显示这一次）：{password}",
     "admin.when": "时间",
     "admin.who": "操作人",
     "admin.file": "文件",
@@ -190,6 +204,16 @@ export const STRINGS = {
     "login.not_for_role": "Your account cannot use this console.",
     "login.go": "Go to:",
     logout: "Log out",
+    password: "Password",
+    "password.title": "Choose your own password",
+    "password.forced": "Your password was given to you: it only lets you choose your own.",
+    "password.current": "Current password",
+    "password.new": "New password (at least 10 characters)",
+    "password.repeat": "New password again",
+    "password.mismatch": "The two new passwords differ",
+    "password.submit": "Save password",
+    "password.cancel": "Cancel",
+    "password.done": "Password changed; your sessions elsewhere have ended",
     language: "中文",
     "live.on": "Live",
     "live.off": "Reconnecting…",
@@ -321,6 +345,10 @@ export const STRINGS = {
     "admin.refused": "Not applied: fix the errors first",
     "admin.modified": "modified",
     "admin.changes": "Change history",
+    "admin.reset": "Reset a password",
+    "admin.reset_user": "Username",
+    "admin.reset_submit": "Make a one-time password",
+    "admin.reset_result": "One-time password for {user} (shown this once): {password}",
     "admin.when": "When",
     "admin.who": "Who",
     "admin.file": "File",
@@ -542,6 +570,7 @@ export function connectLive(onMessage, onStatus) {
 
 let loginResolve = null;
 let started = false;
+let givenPassword = "";  // typed at login, so a forced change need not ask for it again
 
 function loginView() {
   let view = document.getElementById("login");
@@ -590,6 +619,7 @@ function bindLogin() {
       const me = await api("POST", "/api/auth/login", {
         username: data.get("username"), password: data.get("password"),
       });
+      givenPassword = me.must_change_password ? data.get("password") : "";
       form.reset();
       enter(me);
     } catch (exc) {
@@ -600,9 +630,71 @@ function bindLogin() {
   });
 }
 
+function passwordView(forced) {
+  // The password card, in the login section: forced after a login with a password that
+  // was given (agents.yaml, an admin's reset), or opened from the top bar.
+  const view = loginView();
+  view.querySelector("#password-card")?.remove();
+  const card = h("div", { class: "login-card", id: "password-card" },
+    h("h1", { i18n: "password.title" }),
+    forced ? h("p", { class: "muted", i18n: "password.forced" }) : "",
+    h("form", { class: "stack" },
+      h("label", { class: "field", hidden: forced && givenPassword ? true : undefined },
+        h("span", { i18n: "password.current" }),
+        h("input", { name: "current", type: "password", autocomplete: "current-password",
+          required: true })),
+      h("label", { class: "field" }, h("span", { i18n: "password.new" }),
+        h("input", { name: "new", type: "password", autocomplete: "new-password",
+          minlength: 10, required: true })),
+      h("label", { class: "field" }, h("span", { i18n: "password.repeat" }),
+        h("input", { name: "repeat", type: "password", autocomplete: "new-password",
+          minlength: 10, required: true })),
+      h("div", { class: "login-error", role: "alert" }),
+      h("button", { type: "submit", class: "primary", i18n: "password.submit" }),
+      forced ? "" : h("button", { type: "button", class: "ghost", dataset: { action: "cancel" },
+        i18n: "password.cancel" })));
+  if (forced && givenPassword) card.querySelector("input[name=current]").value = givenPassword;
+  view.querySelector(".login-card").hidden = true;
+  view.append(card);
+  applyI18n(card);
+  view.hidden = false;
+  document.body.classList.add("logged-out");
+  document.getElementById("app").hidden = true;
+  const form = card.querySelector("form");
+  const close = () => {
+    card.remove();
+    view.querySelector(".login-card").hidden = false;
+  };
+  card.querySelector("[data-action=cancel]")?.addEventListener("click", () => {
+    close();
+    view.hidden = true;
+    document.body.classList.remove("logged-out");
+    document.getElementById("app").hidden = false;
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const error = card.querySelector(".login-error");
+    if (data.get("new") !== data.get("repeat")) { error.textContent = t("password.mismatch"); return; }
+    try {
+      const me = await api("POST", "/api/me/password", {
+        current_password: data.get("current"), new_password: data.get("new") });
+      givenPassword = "";
+      close();
+      toast(t("password.done"));
+      enter(me);
+    } catch (exc) {
+      const detail = exc.body && exc.body.details && exc.body.details[0];
+      error.textContent = detail ? detail.msg : exc.message;
+    }
+  });
+  card.querySelector(forced && givenPassword ? "input[name=new]" : "input").focus();
+}
+
 function enter(me) {
   const allowed = document.body.dataset.roles.split(",");
   const view = document.getElementById("login");
+  if (me.must_change_password) { passwordView(true); return; }
   if (!allowed.includes(me.role)) {
     showLogin(t("login.not_for_role"));
     const links = view.querySelector(".login-links");
@@ -628,6 +720,9 @@ export function frame() {
   applyI18n(document);
   for (const button of document.querySelectorAll("[data-action=lang]")) {
     button.addEventListener("click", () => setLang(lang === "zh-CN" ? "en" : "zh-CN"));
+  }
+  for (const button of document.querySelectorAll("[data-action=password]")) {
+    button.addEventListener("click", () => passwordView(false));
   }
   for (const button of document.querySelectorAll("[data-action=logout]")) {
     button.addEventListener("click", async () => {

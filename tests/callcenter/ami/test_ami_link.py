@@ -14,10 +14,11 @@ pytestmark = pytest.mark.asterisk
 
 
 def make_link(asterisk, port: int, **kwargs) -> AmiLink:
+    """A link logged in as the test instance's tester, who may send UserEvents."""
     options = {"ping_interval": 0.5, "reconnect_max_delay": 0.5, "action_timeout": 2.0}
     options.update(kwargs)
-    return AmiLink(host="127.0.0.1", port=port, username=asterisk.ami_user,
-                   secret=asterisk.ami_secret, **options)
+    username, secret = asterisk.tester_login()
+    return AmiLink(host="127.0.0.1", port=port, username=username, secret=secret, **options)
 
 
 async def wait_for(predicate, timeout: float = 5.0) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from callcenter.auth.services import sync_users
+from callcenter.auth.services import AuthService, sync_users
 from tests.support import webstack as ws
 
 
@@ -51,54 +51,91 @@ async def test_wrong_password_and_unknown_user_look_the_same(web_stack):
             assert (await response.json())["error"] == "bad_credentials"
 
 
-async def test_failed_logins_are_throttled_per_user_with_retry_after(make_stack):
-    stack = await make_stack(login_attempts=3)
+async def login(client, username: str, password: str) -> int:
+    async with client.post("/api/auth/login", json={"username": username,
+                                                     "password": password}) as response:
+        return response.status
+
+
+async def test_failures_slow_down_that_user_from_that_address_with_retry_after(make_stack):
+    stack = await make_stack(login_failures=3)
     client = await stack.client()
     for _ in range(3):
-        async with client.post("/api/auth/login", json={"username": "lina",
-                                                         "password": "wrong"}) as response:
-            assert response.status == 401
-    # Even the right password is refused now, with a Retry-After.
+        assert await login(client, "lina", "wrong") == 401
+    # Even the right password waits now, and says how long.
     async with client.post("/api/auth/login", json={"username": "lina",
                                                      "password": "welcome-1002"}) as response:
         assert response.status == 429
-        assert 1 <= int(response.headers["Retry-After"]) <= 60
-    # A minute later she may log in again.
-    stack.clock.advance(61)
+        assert 1 <= int(response.headers["Retry-After"]) <= 2
+    stack.clock.advance(2)
+    assert await login(client, "lina", "wrong") == 401
+    # The delay doubles with each further failure.
     async with client.post("/api/auth/login", json={"username": "lina",
                                                      "password": "welcome-1002"}) as response:
-        assert response.status == 200
+        assert response.status == 429 and int(response.headers["Retry-After"]) == 2
+    stack.clock.advance(2)
+    assert await login(client, "lina", "welcome-1002") == 200
 
 
-async def test_failed_logins_are_throttled_per_address(make_stack):
-    stack = await make_stack(login_attempts=3)
-    client = await stack.client()
-    for username in ("lina", "emily", "liuyang"):  # one try each: the address adds up
-        async with client.post("/api/auth/login", json={"username": username,
-                                                         "password": "wrong"}) as response:
-            assert response.status == 401
-    async with client.post("/api/auth/login", json={"username": "wangfang",
-                                                     "password": "welcome-1003"}) as response:
-        assert response.status == 429
+async def test_an_attacker_elsewhere_cannot_lock_the_real_user_out(make_stack):
+    stack = await make_stack(login_failures=3)
+    attacker = await stack.client(source="127.0.0.2")
+    for _ in range(12):
+        await login(attacker, "admin", "guess")
+    assert await login(attacker, "admin", "change-me-now") == 429
+    admin = await stack.client(source="127.0.0.1")
+    assert await login(admin, "admin", "change-me-now") == 200
 
 
-async def test_sessions_expire(make_stack):
-    stack = await make_stack(session_ttl=600)
+async def test_spraying_from_one_address_slows_that_address_only(make_stack):
+    stack = await make_stack(login_failures=1)  # 10 failures per address
+    spray = await stack.client(source="127.0.0.3")
+    for i in range(10):  # ten names, one try each: no single name reaches its limit
+        assert await login(spray, f"guess{i}", "wrong") == 401
+    assert await login(spray, "wangfang", "welcome-1003") == 429
+    elsewhere = await stack.client(source="127.0.0.1")
+    assert await login(elsewhere, "wangfang", "welcome-1003") == 200
+
+
+async def test_a_whole_shift_signing_in_from_one_address_is_never_slowed(make_stack):
+    stack = await make_stack(login_failures=1)
+    office = await stack.client(source="127.0.0.4")
+    statuses = [await login(office, user, ws.PASSWORDS[user])
+                for _ in range(20) for user in ("lina", "emily", "liuyang", "wangfang")]
+    assert set(statuses) == {200}
+
+
+async def test_sessions_expire_when_idle_and_are_purged(make_stack):
+    stack = await make_stack(session_idle_minutes=10)
     client = await stack.client("zhangwei")
     async with client.get("/api/me") as response:
         assert response.status == 200
     stack.clock.advance(601)
     async with client.get("/api/me") as response:
         assert response.status == 401
+    assert await stack.need(AuthService).purge_expired() == 1
+    assert await stack.need(AuthService).purge_expired() == 0
 
 
 async def test_a_used_session_slides_forward(make_stack):
-    stack = await make_stack(session_ttl=600)
+    stack = await make_stack(session_idle_minutes=10)
     client = await stack.client("zhangwei")
     for _ in range(3):  # 3 x 400 s > 600 s, but each use renews it
         stack.clock.advance(400)
         async with client.get("/api/me") as response:
             assert response.status == 200
+
+
+async def test_a_session_ends_at_its_absolute_lifetime_however_used(make_stack):
+    stack = await make_stack(callcenter=lambda d: d["web"].update(session_max_hours=1))
+    client = await stack.client("zhangwei")
+    for _ in range(11):  # used every 5 minutes for 55 minutes
+        stack.clock.advance(300)
+        async with client.get("/api/me") as response:
+            assert response.status == 200
+    stack.clock.advance(301)
+    async with client.get("/api/me") as response:
+        assert response.status == 401
 
 
 async def test_state_changes_need_an_origin_of_this_site(web_stack):
@@ -123,6 +160,7 @@ async def test_change_password_ends_other_sessions(web_stack):
     async with first.post("/api/me/password", json={
             "current_password": "welcome-1002", "new_password": "a-much-better-one"}) as response:
         assert response.status == 200
+        assert (await response.json())["must_change_password"] is False
     async with first.get("/api/me") as response:
         assert response.status == 200  # the one that changed it got a fresh session
     async with second.get("/api/me") as response:

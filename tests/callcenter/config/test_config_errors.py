@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from callcenter.config import ConfigIssue, check_config, load_config
+from callcenter.config import ConfigError, ConfigIssue, check_config, load_config
 
 Errors = Callable[[], list[ConfigIssue]]
 
@@ -213,7 +213,7 @@ def test_ring_all_on_chat_queue(edit, errors: Errors, cfg_dir: Path) -> None:
 
 
 def test_missing_env_var(edit, errors: Errors) -> None:
-    line, col = edit("callcenter.yaml", 'secret: "${CALLCENTER_AMI_SECRET:-callcenter}"',
+    line, col = edit("callcenter.yaml", 'secret: "${CALLCENTER_AMI_SECRET:-}"',
                      'secret: "${CALLCENTER_TEST_UNSET}"', offset=8)
     issue = only(errors(), "callcenter.yaml")
     assert (issue.line, issue.column) == (line, col)
@@ -221,11 +221,20 @@ def test_missing_env_var(edit, errors: Errors) -> None:
     assert "environment variable CALLCENTER_TEST_UNSET is not set" in issue.message
 
 
-def test_env_var_expanded_and_default(edit, cfg_dir: Path) -> None:
+def test_env_var_expanded_in_secret_fields_only(edit, cfg_dir: Path) -> None:
+    edit("callcenter.yaml", '  secret: "${CALLCENTER_AMI_SECRET:-}"',
+         '  secret: "${CALLCENTER_TEST_AMI:-fallback-secret}"')
+    edit("agents.yaml", "  east: {name: 华东组 East}", '  east: {name: "${CALLCENTER_TEST_AMI}"}')
+    assert load_config(cfg_dir, env={}).config.callcenter.ami.secret.get_secret_value() == \
+        "fallback-secret"
+    config = load_config(cfg_dir, env={"CALLCENTER_TEST_AMI": "from-env"}).config
+    assert config.callcenter.ami.secret.get_secret_value() == "from-env"
+    # Not a secret field: the text as written, never the environment's value.
+    assert config.teams["east"].name == "${CALLCENTER_TEST_AMI}"
+    # A number field with a reference is a plain error, not a lookup.
     edit("callcenter.yaml", "  port: 5038", "  port: ${CALLCENTER_TEST_AMI_PORT:-5039}")
-    assert load_config(cfg_dir, env={}).config.callcenter.ami.port == 5039
-    env = {"CALLCENTER_TEST_AMI_PORT": "6000"}
-    assert load_config(cfg_dir, env=env).config.callcenter.ami.port == 6000
+    with pytest.raises(ConfigError, match=r"ami.port: expected a whole number"):
+        load_config(cfg_dir, env={"CALLCENTER_TEST_AMI_PORT": "6000"})
 
 
 def test_require_disposition_without_dispositions(edit, errors: Errors) -> None:

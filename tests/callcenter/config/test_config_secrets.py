@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+import typing
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel, SecretStr
 
 from callcenter.config import ConfigError, ConfigStore, check_config, load_config
+from callcenter.config.models import Config
+from callcenter.config.source import SENSITIVE_KEYS
 
 SECRET = "S3cr3t-do-not-print"
 ENV = {
     "CALLCENTER_AMI_SECRET": SECRET,
-    "CALLCENTER_SESSION_SECRET": SECRET + "-web",
+    "CALLCENTER_AGI_SECRET": SECRET + "-agi",
     "CALLCENTER_SIP_PASSWORD_1001": SECRET + "-sip",
     "CALLCENTER_INITIAL_PASSWORD": SECRET + "-pw",
     "CALLCENTER_WECHAT_APP_SECRET": SECRET + "-wx",
@@ -22,7 +26,8 @@ ENV = {
 def test_secrets_hidden_in_config(cfg_dir: Path) -> None:
     config = load_config(cfg_dir, env=ENV).config
     assert config.callcenter.ami.secret.get_secret_value() == SECRET
-    assert config.callcenter.web.session_secret.get_secret_value() == SECRET + "-web"
+    assert config.callcenter.asterisk.agi_secret.get_secret_value() == SECRET + "-agi"
+
     assert config.agents[0].sip_password.get_secret_value() == SECRET + "-sip"
     for text in (str(config), repr(config), config.model_dump_json(),
                  repr(config.callcenter), str(config.agents[0])):
@@ -59,3 +64,33 @@ def test_secrets_hidden_in_logs(edit, cfg_dir: Path, caplog: pytest.LogCaptureFi
     store.apply_text("callcenter.yaml", text, actor="admin")
     assert caplog.records
     assert SECRET not in caplog.text
+
+
+def _secret_fields(model: type[BaseModel], seen: set[type]) -> set[str]:
+    """Names of the fields, anywhere in the schema, that hold a ``SecretStr``."""
+    if model in seen:
+        return set()
+    seen.add(model)
+    names: set[str] = set()
+    for name, field in model.model_fields.items():
+        for kind in _kinds(field.annotation):
+            if kind is SecretStr:
+                names.add(field.alias or name)
+            elif isinstance(kind, type) and issubclass(kind, BaseModel):
+                names |= _secret_fields(kind, seen)
+    return names
+
+
+def _kinds(annotation: object) -> list[object]:
+    args = typing.get_args(annotation)
+    if not args:
+        return [annotation]
+    return [annotation, *[k for arg in args for k in _kinds(arg)]]
+
+
+def test_every_secret_field_reads_the_environment_and_is_hidden() -> None:
+    """A secret field whose name the reader does not know would take ``${NAME}`` as its
+    literal value (and show it in messages)."""
+    fields = _secret_fields(Config, set())
+    assert {"secret", "agi_secret", "sip_password", "password"} <= fields
+    assert fields <= SENSITIVE_KEYS

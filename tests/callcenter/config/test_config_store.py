@@ -157,7 +157,7 @@ def test_diff_summary(cfg_dir: Path) -> None:
     agents.write_text(text[:start] + text[end:])
     cc = cfg_dir / "callcenter.yaml"
     cc.write_text(cc.read_text().replace("level: INFO", "level: DEBUG").replace(
-        '"${CALLCENTER_AMI_SECRET:-callcenter}"', '"${CALLCENTER_AMI_SECRET:-other-secret}"'))
+        '"${CALLCENTER_AMI_SECRET:-}"', '"${CALLCENTER_AMI_SECRET:-other-secret}"'))
     assert store.reload().applied
     diff = diff_configs(old, store.config)
     assert diff.agents.removed == ("emily",)

@@ -92,6 +92,32 @@ async def test_agents_read_history_only_of_their_own_customers(web_stack):
     await stack.chat_arrives("sales", stranger)
     async with zhang.get(f"/api/customers/{stranger}/history") as response:
         assert response.status == 200
+    # zhaolei (north: support and vip) does not watch sales, where the chat waits...
     supervisor = await stack.client("zhaolei")
     async with supervisor.get(f"/api/customers/{stranger}/history") as response:
+        assert response.status == 403
+    # ...and sees the customer once they have called support.
+    await stack.deps.store.create_interaction("voice", queue="support", customer_id=stranger,
+                                              outcome="abandoned")
+    async with supervisor.get(f"/api/customers/{stranger}/history") as response:
         assert response.status == 200
+        assert [h["queue"] for h in (await response.json())["history"]] == ["support"]
+    admin = await stack.client("admin")
+    async with admin.get("/api/customers/99999/history") as response:
+        assert response.status == 404  # only an admin learns an id does not exist
+
+
+async def test_numbers_written_in_a_history_are_masked_in_the_screen_pop(web_stack):
+    stack = web_stack
+    store = stack.deps.store
+    customer, call_id, chat = await seed_history(stack)
+    await store.update_interaction(call_id, notes="回电 138-1234-5678 或 13812345678，"
+                                                  "2024-01-02 之后，工单 5521")
+    await store.add_message(chat, "in", "我的手机 +8613812345678", created_at=stack.clock())
+    current = await store.create_interaction("voice", customer_id=customer, queue="sales")
+    pop = await stack.need(CustomerService).screen_pop(current.id)
+    notes = {h["interaction_id"]: h["notes"] for h in pop["history"]}
+    assert notes[call_id] == "回电 138****5678 或 138****5678，2024-01-02 之后，工单 5521"
+    chat_lines = [m["body"] for h in pop["history"] for m in h["last_messages"]]
+    assert "我的手机 +861****5678" in chat_lines
+    assert "12345678" not in json.dumps(pop)

@@ -36,8 +36,9 @@ async def test_speech_in_a_real_call_reaches_the_agents_wrapup(
                     lambda data: data.update(stt=stt_settings(language="en")))
     caller_voice = to_unsigned8(speak(CALLER_SAYS, tmp_path / "caller.wav"))
     agent_voice = to_unsigned8(speak(AGENT_SAYS, tmp_path / "agent.wav"))
-    app = App(ConfigStore.open(directory), web=True,
-              site=AsteriskSite(host_root=str(asterisk.root), files_dir=asterisk.instance_inside))
+    app = App(ConfigStore.open(directory), web=True, demo=True,  # the sample's passwords
+              site=AsteriskSite(host_root=str(asterisk.root), files_dir=asterisk.instance_inside,
+                                cli=asterisk.cli))
     await app.start()
     try:
         base = f"http://127.0.0.1:{app.web_port}"

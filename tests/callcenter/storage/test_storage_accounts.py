@@ -38,7 +38,8 @@ async def test_upsert_user_create_and_partial_update(store: Store) -> None:
     assert updated.display_name == "Alice" and updated.teams == ["sales"]  # kept
     assert (updated.role, updated.agent_id, updated.updated_at) == ("supervisor", "a1", 2.0)
     assert updated.created_at == 1.0
-    assert "password" not in repr(updated).replace("has_password", "")
+    assert "password" not in repr(updated).replace("has_password", "").replace(
+        "must_change_password", "")
     with pytest.raises(ValueError):
         await store.upsert_user("bob", role="root")
     assert [u.username for u in await store.list_users()] == ["alice"]

@@ -25,5 +25,6 @@ def test_every_contract_name_is_in_the_dialplan_and_the_dialplan_uses_no_other()
     names = _names()
     wanted = {n for n in names if n.startswith(("CC_", "cc-", "CallCenter"))} - ENGINE_ONLY
     assert wanted - used == set(), "named in dialplan.py, unused by extensions.conf"
-    globals_only = {"CC_AGI", "CC_ENGINE_RETRY", "CC_ENGINE_WAIT_MAX", "CC_VERDICT_WAIT"}
+    globals_only = {"CC_AGI", "CC_AGI_KEY", "CC_ENGINE_RETRY", "CC_ENGINE_WAIT_MAX",
+                    "CC_VERDICT_WAIT"}
     assert used - names - globals_only == set(), "used by extensions.conf, not in dialplan.py"

@@ -61,8 +61,9 @@ async def test_ivr_call_pops_the_card_and_the_supervisor_listens(
     for name in ("CALLCENTER_INITIAL_PASSWORD", "CALLCENTER_ADMIN_PASSWORD"):
         monkeypatch.delenv(name, raising=False)  # the sample's fallback passwords
     directory = voice.make_config(tmp_path, asterisk)
-    app = App(ConfigStore.open(directory), web=True,
-              site=AsteriskSite(host_root=str(asterisk.root), files_dir=asterisk.instance_inside))
+    app = App(ConfigStore.open(directory), web=True, demo=True,  # the sample's passwords
+              site=AsteriskSite(host_root=str(asterisk.root), files_dir=asterisk.instance_inside,
+                                cli=asterisk.cli))
     await app.start()
     try:
         base = f"http://127.0.0.1:{app.web_port}"
