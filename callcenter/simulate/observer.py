@@ -217,10 +217,14 @@ class AmiObserver:
 
 
 def _order_violations(callers: list[Caller], tolerance: float) -> int:
-    """Pairs in one queue where the later caller was first dialled clearly before the earlier.
+    """Pairs in one queue where the caller who joined it later was first dialled clearly
+    before the one who joined it earlier.
 
-    Offers of one instant go out together and Asterisk runs each caller's Dial
-    in its own thread, so a ``tolerance`` covers their order among themselves.
+    A caller joins the queue when the IVR is done (their first hold), as with any ACD:
+    a quicker IVR gets ahead of a slower one who dialled in a moment earlier. A caller
+    who had to wait for an absent engine joins with the time they called. Offers of
+    one instant go out together and Asterisk runs each caller's Dial in its own thread,
+    so a ``tolerance`` covers their order among themselves.
     """
     by_queue: dict[str, list[Caller]] = defaultdict(list)
     for caller in callers:
@@ -228,10 +232,16 @@ def _order_violations(callers: list[Caller], tolerance: float) -> int:
             by_queue[caller.queue].append(caller)
     violations = 0
     for members in by_queue.values():
-        members.sort(key=lambda c: c.arrived)
+        members.sort(key=_joined)
         latest_dial = float("-inf")
         for caller in members:  # the dial of every earlier caller, against this one
             if caller.first_dial is not None and caller.first_dial + tolerance < latest_dial:
                 violations += 1
             latest_dial = max(latest_dial, caller.first_dial or latest_dial)
     return violations
+
+
+def _joined(caller: Caller) -> float:
+    if caller.standby or caller.held is None:
+        return caller.arrived
+    return caller.held
