@@ -8,6 +8,8 @@ See ``acd/README.md`` for the API and ``acd/_state.py`` for the rules.
 from ._state import AgentState, Presence, TaskState, qualifies
 from .engine import AcdError, Engine
 from .events import (
+    CANCEL_CALLBACK,
+    CANCEL_UNREACHED,
     TERMINAL_KINDS,
     AgentStateChanged,
     AnnouncePosition,
@@ -37,6 +39,8 @@ from .stats import QueueCounters, QueueNow, Stats
 from .views import AgentView, WaitingTask
 
 __all__ = [
+    "CANCEL_CALLBACK",
+    "CANCEL_UNREACHED",
     "TERMINAL_KINDS",
     "VOICE",
     "AcdError",

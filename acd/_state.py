@@ -83,6 +83,18 @@ Matching (M)
     M3. A task has at most one live offer, except in a ``ring_all`` queue,
         where the first accept withdraws every other offer in the same call.
 
+Leaving (L)
+    L1. A task not yet connected leaves its queue (``LeaveQueue`` "timeout") at its
+        own ``deadline`` when it names one (a callback), else ``max_wait_seconds``
+        after entering the queue, else never (``max_wait_deadline``). One whose
+        offer is pending then leaves when that offer fails.
+    L2. A customer who leaves before being connected is an abandon (ABANDON),
+        except one who asked to be called back (reason ``"callback"``): that is an
+        exit with key (EXITWITHKEY, app_queue's word), neither answered nor
+        abandoned in the statistics; the callback is a task of its own. A callback
+        attempt whose customer did not answer (reason ``"unreached"``) is UNREACHED,
+        not an abandon either (``events.cancel_kind``).
+
 Blending guard (B)
     B1. For a voice queue with ``blend.protect_voice_after_seconds = X``: an
         agent qualified for that queue's voice tasks gets no new *text*
@@ -102,7 +114,7 @@ from typing import TYPE_CHECKING
 from .model import VOICE, EmptyPolicy, EscalationStep, Queue, Task
 
 if TYPE_CHECKING:
-    from .records import AgentRec
+    from .records import AgentRec, TaskRec
 
 
 class Presence(StrEnum):
@@ -338,3 +350,12 @@ def neg_priority(queue: Queue, task: Task) -> int:
 
 TASK_ORDER = attrgetter("neg_prio", "order", "seq")
 """Rule O1 as a sort key over task records: priority, then ``arrival``, then entry."""
+
+
+def max_wait_deadline(t: TaskRec, cfg: Queue) -> float | None:
+    """Rule L1: when a task still waiting leaves its queue (None: it never times out)."""
+    if t.task.deadline is not None:
+        return t.task.deadline
+    if cfg.max_wait_seconds is None:
+        return None
+    return t.entered + cfg.max_wait_seconds

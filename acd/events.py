@@ -100,6 +100,10 @@ class LeaveQueue:
 
 LEAVE_TIMEOUT = "timeout"
 LEAVE_EMPTY = "empty"
+CANCEL_CALLBACK = "callback"
+"""``task_cancelled`` reason of a customer who asked to be called back (rule L2)."""
+CANCEL_UNREACHED = "unreached"
+"""``task_cancelled`` reason of a callback whose customer did not answer (rule L2)."""
 
 
 @dataclass(slots=True)
@@ -168,6 +172,8 @@ K_RINGCANCELED = "RINGCANCELED"
 K_ABANDON = "ABANDON"
 K_EXITEMPTY = "EXITEMPTY"
 K_EXITWITHTIMEOUT = "EXITWITHTIMEOUT"
+K_EXITWITHKEY = "EXITWITHKEY"
+K_UNREACHED = "UNREACHED"
 K_FULL = "FULL"
 K_JOINEMPTY = "JOINEMPTY"
 K_REFUSED = "REFUSED"
@@ -187,6 +193,8 @@ TERMINAL_KINDS = frozenset(
         K_ABANDON,
         K_EXITEMPTY,
         K_EXITWITHTIMEOUT,
+        K_EXITWITHKEY,
+        K_UNREACHED,
         K_FULL,
         K_JOINEMPTY,
         K_REFUSED,
@@ -194,6 +202,13 @@ TERMINAL_KINDS = frozenset(
         K_COMPLETECALLER,
     }
 )
+
+_CANCEL_KINDS = {CANCEL_CALLBACK: K_EXITWITHKEY, CANCEL_UNREACHED: K_UNREACHED}
+
+
+def cancel_kind(reason: str) -> str:
+    """Rule L2: the log kind of a task that left before being connected."""
+    return _CANCEL_KINDS.get(reason, K_ABANDON)
 
 Decision = (
     Offer

@@ -279,6 +279,11 @@ class Task:
     ``preferred_agent`` / ``preferred_wait_seconds``: for that long after
     entering, only the preferred agent may take the task (if it is logged in
     at entry; otherwise the wait is skipped).
+    ``deadline``: when the task leaves its queue (reason "timeout") instead of the
+    queue's ``max_wait_seconds`` after entering (rule L1): a callback waits until its
+    own deadline, however long the queue lets callers hold.
+    ``offer_timeout_seconds``: this task's offers last this long instead of the
+    queue's (a callback's offer covers the agent's ring and then the customer's).
     """
 
     id: str
@@ -290,8 +295,12 @@ class Task:
     attributes: Mapping[str, Any] = field(default_factory=dict)
     preferred_agent: str | None = None
     preferred_wait_seconds: float = 0.0
+    deadline: float | None = None
+    offer_timeout_seconds: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "skills", _skills(self.skills, f"task {self.id}"))
         if self.preferred_wait_seconds < 0:
             raise ValueError(f"task {self.id}: preferred_wait_seconds must be >= 0")
+        if self.offer_timeout_seconds is not None and self.offer_timeout_seconds <= 0:
+            raise ValueError(f"task {self.id}: offer_timeout_seconds must be > 0 or None")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ._state import LOGGED_OUT, OFFERED, WAITING, neg_priority
+from ._state import LOGGED_OUT, OFFERED, WAITING, max_wait_deadline, neg_priority
 from .events import Output
 from .indexes import delist, drop_classes, join, set_priority
 from .model import Queue
@@ -81,7 +81,8 @@ def refold(core: Core, t: TaskRec, now: float) -> None:
     t.steps = k
     if k < len(steps):
         schedule(core, t.entered + steps[k].after_seconds, T_ESC, t, (t.visit, t.esc_gen))
-    if cfg.max_wait_seconds is not None and not t.timed_out:
-        schedule(core, t.entered + cfg.max_wait_seconds, T_MAXWAIT, t, (t.visit, t.esc_gen))
+    leave_at = max_wait_deadline(t, cfg)
+    if leave_at is not None and not t.timed_out:
+        schedule(core, leave_at, T_MAXWAIT, t, (t.visit, t.esc_gen))
     if not t.public and t.reserved_for is None:
         schedule(core, t.entered + cfg.delay_seconds, T_LIST, t, t.visit)

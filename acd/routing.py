@@ -29,7 +29,7 @@ def offer(
 ) -> None:
     """Offer the task to ``agents`` (several only for ``ring_all``, rule M3)."""
     q = t.home
-    tmo = q.cfg.offer_timeout_seconds
+    tmo = t.task.offer_timeout_seconds or q.cfg.offer_timeout_seconds
     deadline = now + tmo if tmo is not None else None
     if t.state is WAITING:
         line_remove(t)

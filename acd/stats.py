@@ -44,6 +44,7 @@ from .events import (
     K_CONNECT,
     K_ENTERQUEUE,
     K_EXITEMPTY,
+    K_EXITWITHKEY,
     K_EXITWITHTIMEOUT,
     K_FULL,
     K_JOINEMPTY,
@@ -52,6 +53,7 @@ from .events import (
     K_REJECT,
     K_RINGNOANSWER,
     K_TRANSFER,
+    K_UNREACHED,
     K_WRAPUP,
     AgentStateChanged,
     LogEvent,
@@ -79,6 +81,9 @@ class QueueCounters:
     abandoned_in_sl: int = 0
     timed_out: int = 0
     exited_empty: int = 0
+    exited_with_key: int = 0  # asked to be called back (rule L2): the callback counts
+    unreached: int = 0  # callback attempts whose customer did not answer (rule L2)
+
     refused: int = 0
     transferred: int = 0
     offers: int = 0
@@ -213,13 +218,17 @@ class Stats:
                     c.abandoned_short += 1
                 if w <= cfg.service_level_seconds:
                     c.abandoned_in_sl += 1
-        elif k in (K_EXITWITHTIMEOUT, K_EXITEMPTY):
+        elif k in (K_EXITWITHTIMEOUT, K_EXITEMPTY, K_EXITWITHKEY, K_UNREACHED):
             waiting.pop(ev.task_id or "", None)
             for c in cs:
                 if k == K_EXITWITHTIMEOUT:
                     c.timed_out += 1
-                else:
+                elif k == K_EXITEMPTY:
                     c.exited_empty += 1
+                elif k == K_EXITWITHKEY:
+                    c.exited_with_key += 1
+                else:
+                    c.unreached += 1
         elif k in (K_FULL, K_JOINEMPTY, K_REFUSED):
             for c in cs:
                 c.refused += 1

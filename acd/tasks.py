@@ -24,6 +24,7 @@ from ._state import (
     PresenceInput,
     TaskInput,
     escalated_requirement,
+    max_wait_deadline,
     missed_too_often,
     neg_priority,
     next_task_state,
@@ -32,7 +33,6 @@ from ._state import (
 )
 from .agents import release, set_presence, start_wrap
 from .events import (
-    K_ABANDON,
     K_COMPLETEAGENT,
     K_COMPLETECALLER,
     K_CONNECT,
@@ -55,6 +55,7 @@ from .events import (
     LogEvent,
     Output,
     WithdrawOffer,
+    cancel_kind,
 )
 from .indexes import (
     compute_listings,
@@ -107,8 +108,9 @@ def enter(
     if how is TRANSFER:
         data["transfer"] = True
     out.append(LogEvent(now, K_ENTERQUEUE, t.id, q.name, None, data))
-    if cfg.max_wait_seconds is not None:
-        schedule(core, now + cfg.max_wait_seconds, T_MAXWAIT, t, (t.visit, t.esc_gen))
+    leave_at = max_wait_deadline(t, cfg)
+    if leave_at is not None:
+        schedule(core, leave_at, T_MAXWAIT, t, (t.visit, t.esc_gen))
     if cfg.escalation:
         schedule(core, now + cfg.escalation[0].after_seconds, T_ESC, t, (t.visit, t.esc_gen))
     wait = cfg.delay_seconds
@@ -341,7 +343,7 @@ def abandon(core: Core, t: TaskRec, reason: str, now: float, out: list[Output]) 
     pos = position(t) if t.state is WAITING else None
     remove_from_queue(core, t, CANCEL)
     data = {"wait": now - t.entered, "position": pos, "reason": reason}
-    out.append(LogEvent(now, K_ABANDON, t.id, q.name, None, data))
+    out.append(LogEvent(now, cancel_kind(reason), t.id, q.name, None, data))
     return freed
 
 

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 OUTCOMES = {
     ev.K_ABANDON: "abandoned",
     ev.K_EXITWITHTIMEOUT: "timeout",
+    ev.K_EXITWITHKEY: "callback",
+    ev.K_UNREACHED: "unreached",
     ev.K_EXITEMPTY: "empty",
     ev.K_FULL: "refused",
     ev.K_JOINEMPTY: "refused",

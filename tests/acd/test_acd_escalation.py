@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from acd import (
+    CANCEL_CALLBACK,
+    CANCEL_UNREACHED,
     EmptyPolicy,
     Engine,
     EscalationAction,
@@ -10,6 +12,7 @@ from acd import (
     LeaveQueue,
     Queue,
     RejectArrival,
+    Stats,
 )
 from acd.events import LEAVE_EMPTY, LEAVE_TIMEOUT, REFUSE_EMPTY, REFUSE_FULL
 from tests.support.acd import agent, logs, of, offers, only_offer, voice
@@ -164,6 +167,51 @@ def test_max_wait_while_ringing_waits_for_the_offer_outcome() -> None:
     assert e.task_state("t1") == "offered"
     out = e.offer_rejected(o.offer_id, 20)
     assert of(out, LeaveQueue) == [LeaveQueue("t1", "q", LEAVE_TIMEOUT, "voice")]
+
+
+def test_a_task_with_a_deadline_waits_past_the_queues_max_wait_until_it() -> None:
+    """Rule L1: a callback's own deadline replaces the queue's max wait."""
+    e = Engine([Queue("q", max_wait_seconds=90)])
+    e.task_arrived(voice("t1", deadline=3600), 0)
+    assert of(e.advance(90), LeaveQueue) == []
+    assert e.task_state("t1") == "waiting"
+    out = e.advance(3600)
+    assert of(out, LeaveQueue) == [LeaveQueue("t1", "q", LEAVE_TIMEOUT, "voice")]
+    assert logs(out, "EXITWITHTIMEOUT")[0].data["wait"] == 3600
+
+
+def test_a_tasks_own_offer_timeout_replaces_the_queues() -> None:
+    e = Engine([Queue("q", offer_timeout_seconds=15)])
+    e.agent_login(agent("a"), 0)
+    offer = only_offer(e.task_arrived(voice("t1", offer_timeout_seconds=50), 0))
+    assert offer.deadline == 50
+    assert logs(e.advance(20), "RINGNOANSWER") == []
+    assert logs(e.advance(50), "RINGNOANSWER")
+
+
+def test_asking_for_a_callback_is_an_exit_with_key_not_an_abandon() -> None:
+    """Rule L2: neither answered nor abandoned in the statistics."""
+    e = Engine([Queue("q")])
+    e.task_arrived(voice("t1"), 0)
+    out = e.task_cancelled("t1", 30, CANCEL_CALLBACK)
+    assert logs(out, "ABANDON") == []
+    assert logs(out, "EXITWITHKEY")[0].data["wait"] == 30
+    stats = Stats([Queue("q")])
+    stats.feed(out)
+    counters = stats.totals("q")
+    assert (counters.abandoned, counters.answered, counters.exited_with_key) == (0, 0, 1)
+
+
+def test_a_callback_attempt_nobody_answered_is_unreached_not_an_abandon() -> None:
+    e = Engine([Queue("q")])
+    e.agent_login(agent("a"), 0)
+    only_offer(e.task_arrived(voice("cb1", offer_timeout_seconds=60), 0))
+    out = e.task_cancelled("cb1", 40, CANCEL_UNREACHED)
+    assert logs(out, "ABANDON") == [] and logs(out, "UNREACHED")
+    stats = Stats([Queue("q")])
+    stats.feed(out)
+    assert (stats.totals("q").abandoned, stats.totals("q").unreached) == (0, 1)
+    assert e.agent("a").state == "ready"  # the agent is free again
 
 
 def test_max_length_refuses_arrivals_when_full() -> None:
