@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import gc
 import json
+import os
 import resource
 import shutil
 import signal
@@ -118,6 +119,12 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int) -> int:
@@ -228,8 +235,10 @@ async def echo_run(args: argparse.Namespace) -> dict[str, float]:
         async def send(i: int) -> None:
             await sockets[(i * step) % len(sockets)].send_str(repr(time.perf_counter()))
 
-        await paced(args.rate, args.seconds, send)
+        cpu = cpu_seconds(proc.pid)
+        sent = await paced(args.rate, args.seconds, send)
         await asyncio.sleep(1.0)
+        cpu_us = (cpu_seconds(proc.pid) - cpu) / sent * 1e6
         measured = list(latencies)
         latencies.clear()
         throughput = await saturate(args.burst, args.window, send, lambda: received[0])
@@ -239,7 +248,7 @@ async def echo_run(args: argparse.Namespace) -> dict[str, float]:
             task.cancel()
         return {"kib": per_session, "p50": percentile(measured, 0.5) * 1000,
                 "p99": percentile(measured, 0.99) * 1000, "throughput": throughput,
-                "count": len(measured)}
+                "count": len(measured), "cpu_us": cpu_us}
     finally:
         await http.close()
         proc.kill()
@@ -394,8 +403,10 @@ async def engine_run(args: argparse.Namespace) -> dict[str, float]:
             await ws.send_json({"t": "msg", "id": uuid.uuid4().hex[:16],
                                 "text": f"t={time.perf_counter()!r}"})
 
-        await paced(args.rate, args.seconds, send)
+        cpu = cpu_seconds(proc.pid)
+        sent = await paced(args.rate, args.seconds, send)
         await asyncio.sleep(1.0)
+        cpu_us = (cpu_seconds(proc.pid) - cpu) / sent * 1e6
         measured = list(latencies)
         latencies.clear()
         throughput = await saturate(args.burst, args.window, send, lambda: received[0])
@@ -411,6 +422,7 @@ async def engine_run(args: argparse.Namespace) -> dict[str, float]:
         return {"kib": per_session, "p50": percentile(measured, 0.5) * 1000,
                 "p99": percentile(measured, 0.99) * 1000, "throughput": throughput,
                 "count": len(measured), "talking": len(talking), "open_s": opened,
+                "cpu_us": cpu_us,
                 "rss_mib": rss_end / 1024}
     finally:
         await http.close()
@@ -432,15 +444,17 @@ async def main(args: argparse.Namespace) -> None:
     gc.freeze()
     echo = await echo_run(args)
     print(f"echo:   {args.sessions} sockets, {echo['kib']:.1f} KiB each; at {args.rate:.0f}/s "
-          f"p50 {echo['p50']:.2f} ms p99 {echo['p99']:.2f} ms ({echo['count']} round trips); "
-          f"throughput {echo['throughput']:.0f}/s", flush=True)
+          f"p50 {echo['p50']:.2f} ms p99 {echo['p99']:.2f} ms ({echo['count']} round trips, "
+          f"{echo['cpu_us']:.0f} us of server CPU each); throughput {echo['throughput']:.0f}/s",
+          flush=True)
     engine = await engine_run(args)
     print(f"engine (GIL switch interval {args.switch_interval * 1000:g} ms): "
           f"{args.sessions} widget sessions opened in {engine['open_s']:.0f} s, "
           f"{engine['kib']:.1f} KiB each (RSS {engine['rss_mib']:.0f} MiB); "
           f"{engine['talking']} with an agent; at {args.rate:.0f}/s visitor->agent "
           f"p50 {engine['p50']:.2f} ms p99 {engine['p99']:.2f} ms ({engine['count']} "
-          f"messages); throughput {engine['throughput']:.0f}/s", flush=True)
+          f"messages, {engine['cpu_us']:.0f} us of engine CPU each); throughput "
+          f"{engine['throughput']:.0f}/s", flush=True)
     print(f"chat: sessions={args.sessions} kib_per_session={engine['kib']:.1f} "
           f"p99_ms={engine['p99']:.2f} vs_echo={engine['throughput'] / echo['throughput']:.3f}")
 
