@@ -276,7 +276,7 @@ async def start(call: Call) -> WidgetStarted:
                       WidgetStarted)
 
 
-@widget_api.route("GET", "/api/widget/ws", roles=PUBLIC, errors=_404, status=101,
+@widget_api.route("GET", "/api/widget/ws", roles=PUBLIC, errors={403, 404}, status=101,
                   summary="The visitor's live socket (the first frame authenticates).")
 async def visitor_socket(call: Call) -> web.StreamResponse:
     return await _run(call, lambda s: s.socket(call.request))

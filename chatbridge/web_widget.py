@@ -40,10 +40,11 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from callcenter.config.models import WebChatConfig
 from callcenter.errors import FieldError
 from callcenter.storage import mask_identity
+from callcenter.webkit.endpoints import origin_allowed
 
 from .conversation import Conversation
 from .files import FileRefused, check_upload
-from .services import ChatService, Conflict, Gone, hash_token, visitor_message
+from .services import ChatService, Conflict, Gone, NotAllowed, hash_token, visitor_message
 
 __all__ = ["VisitorLink", "WebWidget"]
 
@@ -250,6 +251,10 @@ class WebWidget:
     async def socket(self, request: web.Request) -> web.StreamResponse:
         self.enabled()
         cfg = self.settings()
+        if not origin_allowed(request, self.service.config().callcenter.web.public_origin):
+            # Only the widget's own page (this server) opens visitors' sockets: a page of
+            # another site holding a stolen token cannot use it from a browser.
+            raise NotAllowed("visitors' sockets open from the widget's page only")
         ws = web.WebSocketResponse(max_msg_size=cfg.limits.max_frame_bytes, heartbeat=HEARTBEAT)
         await ws.prepare(request)
         link = None

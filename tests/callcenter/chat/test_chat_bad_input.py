@@ -26,6 +26,7 @@ async def raw_socket(stack) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]
     reader, writer = await asyncio.open_connection("127.0.0.1", stack.root.web_port)
     key = base64.b64encode(os.urandom(16)).decode()
     writer.write((f"GET /api/widget/ws HTTP/1.1\r\nHost: 127.0.0.1:{stack.root.web_port}\r\n"
+                  f"Origin: {stack.origin}\r\n"
                   "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                   f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
     head = await reader.readuntil(b"\r\n\r\n")
@@ -67,6 +68,10 @@ async def test_a_socket_must_authenticate_with_the_conversations_token(make_stac
     await ws.send_json({"t": "auth", "conversation": visitor.conversation, "token": "guess"})
     await ws.receive()
     assert ws.close_code == 4004
+    elsewhere = await stack.client(origin="https://evil.example")  # a page of another site
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await elsewhere.ws_connect("/api/widget/ws")
+    assert refused.value.status == 403
     monkeypatch.setattr(chatbridge.web_widget, "AUTH_TIMEOUT", 0.2)
     ws = await visitor.http.ws_connect("/api/widget/ws")
     await ws.receive()  # silence
