@@ -204,6 +204,21 @@ async def saturate(seconds: float, window: int, send: Callable[[int], Awaitable[
     return (done() - first) / (time.perf_counter() - start)
 
 
+async def measure(proc: subprocess.Popen, args: argparse.Namespace,
+                  send: Callable[[int], Awaitable[None]], latencies: list[float],
+                  received: list[int]) -> dict[str, float]:
+    """Latency at the paced rate (with the server's CPU per message), then throughput."""
+    cpu = cpu_seconds(proc.pid)
+    sent = await paced(args.rate, args.seconds, send)
+    await asyncio.sleep(1.0)
+    cpu_us = (cpu_seconds(proc.pid) - cpu) / sent * 1e6
+    measured = list(latencies)
+    latencies.clear()
+    throughput = await saturate(args.burst, args.window, send, lambda: received[0])
+    return {"p50": percentile(measured, 0.5) * 1000, "p99": percentile(measured, 0.99) * 1000,
+            "count": len(measured), "cpu_us": cpu_us, "throughput": throughput}
+
+
 # ---------------------------------------------------------------------------- echo
 
 
@@ -235,20 +250,12 @@ async def echo_run(args: argparse.Namespace) -> dict[str, float]:
         async def send(i: int) -> None:
             await sockets[(i * step) % len(sockets)].send_str(repr(time.perf_counter()))
 
-        cpu = cpu_seconds(proc.pid)
-        sent = await paced(args.rate, args.seconds, send)
-        await asyncio.sleep(1.0)
-        cpu_us = (cpu_seconds(proc.pid) - cpu) / sent * 1e6
-        measured = list(latencies)
-        latencies.clear()
-        throughput = await saturate(args.burst, args.window, send, lambda: received[0])
+        figures = await measure(proc, args, send, latencies, received)
         for ws in sockets:
             await ws.close()
         for task in readers:
             task.cancel()
-        return {"kib": per_session, "p50": percentile(measured, 0.5) * 1000,
-                "p99": percentile(measured, 0.99) * 1000, "throughput": throughput,
-                "count": len(measured), "cpu_us": cpu_us}
+        return {"kib": per_session, **figures}
     finally:
         await http.close()
         proc.kill()
@@ -403,13 +410,7 @@ async def engine_run(args: argparse.Namespace) -> dict[str, float]:
             await ws.send_json({"t": "msg", "id": uuid.uuid4().hex[:16],
                                 "text": f"t={time.perf_counter()!r}"})
 
-        cpu = cpu_seconds(proc.pid)
-        sent = await paced(args.rate, args.seconds, send)
-        await asyncio.sleep(1.0)
-        cpu_us = (cpu_seconds(proc.pid) - cpu) / sent * 1e6
-        measured = list(latencies)
-        latencies.clear()
-        throughput = await saturate(args.burst, args.window, send, lambda: received[0])
+        figures = await measure(proc, args, send, latencies, received)
         rss_end = rss_kib(proc.pid)
         for task in readers:
             task.cancel()
@@ -419,10 +420,7 @@ async def engine_run(args: argparse.Namespace) -> dict[str, float]:
             if agent.task:
                 agent.task.cancel()
             await agent.http.close()
-        return {"kib": per_session, "p50": percentile(measured, 0.5) * 1000,
-                "p99": percentile(measured, 0.99) * 1000, "throughput": throughput,
-                "count": len(measured), "talking": len(talking), "open_s": opened,
-                "cpu_us": cpu_us,
+        return {"kib": per_session, **figures, "talking": len(talking), "open_s": opened,
                 "rss_mib": rss_end / 1024}
     finally:
         await http.close()
