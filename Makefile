@@ -6,8 +6,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SYSTEM_PACKAGES := debootstrap sip-tester espeak-ng sox chromium fonts-wqy-microhei
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 
-.PHONY: run test setup system asterisk lint bench clean
+.PHONY: run test setup system node asterisk lint bench clean
 
 run: setup
 	$(BIN)/callcenter run --demo --config config
@@ -16,7 +17,7 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-setup: system $(STAMP) asterisk
+setup: system $(STAMP) $(NODE_STAMP) asterisk
 
 system:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -33,6 +34,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
 	touch $@
 
+# The browser libraries the consoles serve (ECharts): from npm, never committed.
+node:
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm; \
+	  else \
+	    echo "missing npm; install it: sudo apt-get install nodejs npm"; exit 1; \
+	  fi; }
+
+$(NODE_STAMP): package.json package-lock.json | node
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 asterisk:
 	$(PY) asterisk/local_asterisk.py install >/dev/null
 
@@ -43,4 +57,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/acd.py
 
 clean:
-	rm -rf $(VENV) var test-artifacts
+	rm -rf $(VENV) var test-artifacts node_modules

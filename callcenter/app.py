@@ -37,6 +37,7 @@ from callcenter.config.shipped import is_loopback
 from callcenter.consoles.app import make_consoles_app
 from callcenter.customers import plugin as customers_plugin
 from callcenter.features import AsteriskSide, Dependencies
+from callcenter.reports import plugin as reports_plugin
 from callcenter.routing.mapping import queue_models
 from callcenter.routing.services import RoutingService
 from callcenter.storage import Store
@@ -49,7 +50,8 @@ from recordings import plugin as speech_plugin
 log = logging.getLogger(__name__)
 
 PLUGINS: tuple[ModuleType, ...] = (auth_plugin, customers_plugin, agents_plugin, voice_plugin,
-                                   chat_plugin, wallboard_plugin, speech_plugin, admin_plugin)
+                                   chat_plugin, wallboard_plugin, speech_plugin, admin_plugin,
+                                   reports_plugin)
 """The features, in load order: a plugin may need what an earlier one provides."""
 
 

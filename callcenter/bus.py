@@ -45,7 +45,14 @@ class Subscription:
 class EventBus:
     def __init__(self) -> None:
         self._subscribers: set[Subscription] = set()
+        self._taps: list[Callable[[BusEvent], None]] = []
         self._seq = itertools.count(1)
+
+    def tap(self, observe: Callable[[BusEvent], None]) -> None:
+        """Call ``observe`` with every event as it is published, before any subscriber
+        sees it (metrics time things here: an offer's event is published once the offer
+        reached its channel). It must be quick; an exception is logged, never raised."""
+        self._taps.append(observe)
 
     def subscribe(self, accepts: Callable[[BusEvent], bool] = lambda _e: True) -> Subscription:
         sub = Subscription(accepts)
@@ -58,6 +65,11 @@ class EventBus:
     def publish(self, topic: str, data: dict[str, Any], *, at: float,
                 agent_id: str | None = None, queue: str | None = None) -> BusEvent:
         event = BusEvent(topic, data, at, agent_id, queue, next(self._seq))
+        for observe in self._taps:
+            try:
+                observe(event)
+            except Exception:
+                log.exception("bus.tap_failed", extra={"topic": topic})
         for sub in list(self._subscribers):
             if not sub.accepts(event):
                 continue

@@ -69,6 +69,9 @@ class WebParts:
     greeters: list[Greeter] = field(default_factory=list)
     watchers: Callable[[str], int] = lambda _topic: 0
     """How many open consoles receive a topic (set by the consoles once they run)."""
+    sockets: dict[str, Callable[[], int]] = field(default_factory=dict)
+    """Open WebSockets by kind ("console", "widget"), for metrics: each count is given by
+    the part that holds the sockets."""
     routes: list[web.RouteDef] = field(default_factory=list)
     """Routes for machines that prove who they are themselves (WeChat's signed callback):
     mounted as they are, outside the guard (no session, no Origin check)."""

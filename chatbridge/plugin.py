@@ -56,6 +56,7 @@ def load(deps: Dependencies) -> None:
     deps.web.add_api(http.widget_api, widget)
     deps.web.audiences.append(notifier.audience)
     deps.web.closers.append(widget.close_all)
+    deps.web.sockets["widget"] = lambda: sum(len(links) for links in widget.links.values())
 
     channels: list[AccountChannel] = []
     section = deps.config().callcenter.chat.wechat

@@ -20,8 +20,8 @@ from .services import AuthService, LoginError, RateLimited, WeakPassword
 
 api = Api("auth", "Console accounts and sessions (cookie `cc_session`).")
 
-CONSOLES = {"agent": ["agent"], "supervisor": ["agent", "wallboard"],
-            "admin": ["wallboard", "admin"]}
+CONSOLES = {"agent": ["agent"], "supervisor": ["agent", "wallboard", "reports"],
+            "admin": ["wallboard", "reports", "admin"]}
 
 
 def me(principal: Principal) -> Me:

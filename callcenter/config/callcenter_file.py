@@ -171,6 +171,23 @@ class SttConfig(Strict):
         return value
 
 
+class ReportsConfig(Strict):
+    """Interval statistics and CSAT (callcenter/reports/README.md has every definition)."""
+
+    first_contact_days: int = Field(7, ge=1, le=90)
+    """A contact is resolved at first contact when its customer makes no other inbound
+    contact, on any channel, within this many days."""
+    satisfied_from: int = Field(4, ge=1, le=5)
+    """CSAT %: the share of ratings at or above this score (of 5)."""
+
+
+class MetricsConfig(Strict):
+    """``GET /metrics`` for Prometheus."""
+
+    token: OptionalSecret = None
+    """Scrapers send ``Authorization: Bearer <token>``; None: loopback clients only."""
+
+
 class LoggingConfig(Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
@@ -187,4 +204,6 @@ class CallcenterConfig(Strict):
     recordings: RecordingsConfig = Field(default_factory=RecordingsConfig)
     stt: SttConfig = Field(default_factory=SttConfig)
     chat: ChatConfig = Field(default_factory=ChatConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)

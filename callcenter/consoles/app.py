@@ -28,7 +28,12 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
 PAGES = {"/": "index.html", "/agent": "agent.html", "/wallboard": "wallboard.html",
-         "/admin": "admin.html"}
+         "/admin": "admin.html", "/reports": "reports.html"}
+
+VENDOR = Path(__file__).resolve().parents[2] / "node_modules"
+VENDORED = {"echarts.js": "echarts/dist/echarts.esm.min.mjs"}
+"""Browser libraries from npm (``make setup`` installs them; never committed, no CDN),
+served as ``/vendor/<name>``."""
 
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
 HUB = web.AppKey("hub", Hub)
@@ -98,6 +103,7 @@ def make_consoles_app(deps: Dependencies) -> web.Application:
     hub = app[HUB] = Hub(bus=deps.bus, parts=deps.web, clock=deps.clock,
                          principal=auth.principal)
     deps.web.watchers = hub.watchers
+    deps.web.sockets["console"] = lambda: len(hub.connections)
 
     async def openapi(_request: web.Request) -> web.Response:
         return web.Response(text=document, content_type="application/json")
@@ -107,6 +113,7 @@ def make_consoles_app(deps: Dependencies) -> web.Application:
     for path, page in PAGES.items():
         app.router.add_get(path, _page(STATIC / page), allow_head=False)
     app.router.add_static("/static", STATIC, append_version=False)
+    app.router.add_get("/vendor/{name}", _vendor, allow_head=False)
 
     async def start(_app: web.Application) -> None:
         await hub.start()
@@ -119,6 +126,18 @@ def make_consoles_app(deps: Dependencies) -> web.Application:
     app.on_startup.append(start)
     app.on_shutdown.append(shutdown)
     return app
+
+
+async def _vendor(request: web.Request) -> web.StreamResponse:
+    inside = VENDORED.get(request.match_info["name"])
+    if inside is None:
+        raise web.HTTPNotFound()
+    path = VENDOR / inside
+    if not path.is_file():
+        log.error("web.vendor_missing", extra={"file": inside, "fix": "make setup"})
+        raise web.HTTPNotFound(text=f"{inside} is not installed: run make setup")
+    return web.FileResponse(path, headers={"Content-Type": "text/javascript; charset=utf-8",
+                                           "Cache-Control": "max-age=86400"})
 
 
 def _page(path: Path) -> Any:

@@ -20,6 +20,7 @@ module                      records
 ``callbacks.py``            callback requests
 ``speech.py``               transcription backlog, speech results, inspection flags
 ``chats.py``                chat conversations, their files, undoable customer merges
+``reports.py``              CSAT ratings; a period's agent states, callbacks, contacts
 ==========================  ================================================
 
 Locking, durability and timestamp rules are described in :mod:`.database`. Nothing here
@@ -39,6 +40,7 @@ from .interactions import InteractionRecords
 from .messages import MessageRecords
 from .queue_log import QueueLogRecords
 from .recordings import RecordingRecords
+from .reports import ReportRecords
 from .sessions import DEFAULT_SESSION_TTL, SessionRecords, hash_session_token
 from .speech import SpeechRecords
 from .users import UserRecords
@@ -59,6 +61,7 @@ class Store(
     CallbackRecords,
     SpeechRecords,
     ChatRecords,
+    ReportRecords,
     Database,
 ):
     """Async facade over the SQLite database. Create with :meth:`open`, not the constructor.

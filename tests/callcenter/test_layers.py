@@ -20,7 +20,8 @@ LAYERS: list[set[str]] = [
     {"callcenter.routing"},
     {"callcenter.features"},
     {"callcenter.auth", "callcenter.customers", "callcenter.agents", "callcenter.voice",
-     "callcenter.wallboard", "callcenter.admin", "chatbridge", "recordings"},
+     "callcenter.wallboard", "callcenter.admin", "callcenter.reports", "chatbridge",
+     "recordings"},
     {"callcenter.consoles"},
     {"callcenter.app", "callcenter.runtime", "callcenter.cli", "callcenter.simulate"},
 ]

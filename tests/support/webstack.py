@@ -54,16 +54,24 @@ FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 class Clock:
-    """Wall time plus an offset a test can move forward."""
+    """Wall time plus an offset a test can move forward; or, frozen, a time the test sets
+    (a scenario whose every wait and talk time is exact)."""
 
     def __init__(self) -> None:
         self.offset = 0.0
+        self.frozen: float | None = None
 
     def __call__(self) -> float:
-        return time.time() + self.offset
+        return self.frozen if self.frozen is not None else time.time() + self.offset
 
     def advance(self, seconds: float) -> None:
+        if self.frozen is not None:
+            self.frozen += seconds
         self.offset += seconds
+
+    def freeze(self, at: float) -> None:
+        """From now on the time is ``at`` until the test sets another."""
+        self.frozen = at
 
 
 class VoiceSink:

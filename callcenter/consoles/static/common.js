@@ -6,6 +6,7 @@ export const STRINGS = {
     brand: "星辰客服中心",
     "console.agent": "坐席工作台",
     "console.wallboard": "实时监控",
+    "console.reports": "统计报表",
     "console.admin": "系统管理",
     "console.index": "控制台",
     "login.title": "登录",
@@ -177,6 +178,7 @@ export const STRINGS = {
     "index.tagline": "电话、网页与微信，一个队列引擎。",
     "index.agent": "接听来电和会话，查看客户历史，完成话后处理。",
     "index.wallboard": "实时队列指标、坐席状态、监听与强插。",
+    "index.reports": "按时段统计队列、坐席与渠道：服务水平、放弃率、处理时长、满意度；导出 CSV 与 Excel。",
     "index.admin": "查看、校验并应用配置，查看变更记录。",
     "index.api": "REST 接口",
     "index.api.hint": "完整的 OpenAPI 文档：",
@@ -193,6 +195,7 @@ export const STRINGS = {
     brand: "Xingchen Contact Center",
     "console.agent": "Agent console",
     "console.wallboard": "Wallboard",
+    "console.reports": "Reports",
     "console.admin": "Administration",
     "console.index": "Consoles",
     "login.title": "Sign in",
@@ -359,6 +362,7 @@ export const STRINGS = {
     "index.tagline": "Phone, web and WeChat, one queue engine.",
     "index.agent": "Take calls and chats, see the customer's history, wrap up.",
     "index.wallboard": "Live queue figures, agent states, listen and barge.",
+    "index.reports": "Interval statistics by queue, agent and channel: service level, abandons, handle time, CSAT; CSV and Excel.",
     "index.admin": "View, validate and apply the configuration; see who changed what.",
     "index.api": "REST API",
     "index.api.hint": "The full OpenAPI document:",
@@ -457,6 +461,7 @@ const ICONS = {
   alert: "M1 21h22L12 2zm12-3h-2v-2h2zm0-4h-2v-4h2z",
   headset: "M12 2a9 9 0 0 0-9 9v7a3 3 0 0 0 3 3h2v-8H5v-2a7 7 0 0 1 14 0v2h-3v8h3v1h-6v2h6a2 2 0 0 0 2-2v-10a9 9 0 0 0-9-9z",
   upload: "M5 20h14v-2H5zm7-16-5 5h3v6h4V9h3z",
+  chart: "M3 3h2v16h16v2H3zm4 10h3v5H7zm5-6h3v11h-3zm5 3h3v8h-3z",
 };
 
 export function icon(name, cls = "icon") {

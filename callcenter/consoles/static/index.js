@@ -1,7 +1,8 @@
-// The index page: the three consoles and the REST API table from /api/openapi.json.
+// The index page: the four consoles and the REST API table from /api/openapi.json.
 import { applyI18n, getLang, h, icon, onLang, setLang, t } from "./common.js";
 
-const CONSOLES = [["agent", "headset"], ["wallboard", "clock"], ["admin", "user"]];
+const CONSOLES = [["agent", "headset"], ["wallboard", "clock"], ["reports", "chart"],
+  ["admin", "user"]];
 let operations = [];
 
 function render() {

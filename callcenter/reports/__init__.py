@@ -1,0 +1,1 @@
+"""Reports: interval statistics from the event log, CSV/Excel, queue_log export, metrics."""

@@ -1,0 +1,207 @@
+"""Every statistic of a known scenario (``scenario.py``) against values worked out by hand,
+for 15- and 60-minute intervals and across midnight in Asia/Shanghai; and today's figures
+against the live wallboard's."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+
+from callcenter.reports.services import ReportService
+from callcenter.wallboard.services import WallboardService
+from callcenter.webkit.principal import Principal
+
+from .scenario import Scenario, at
+
+ADMIN = Principal("admin", "admin", None, None)
+ZERO = {"offered": 0, "answered": 0, "abandoned": 0, "abandoned_short": 0, "handled": 0,
+        "transfers": 0, "timed_out": 0, "callbacks_requested": 0, "csat_count": 0}
+
+
+@pytest.fixture
+async def evening(web_stack):
+    tasks = await Scenario(web_stack).run()
+    return web_stack, tasks
+
+
+async def report(stack, start: str, end: str | None = None, *, interval: str, by: str,
+                 queues: str | None = None) -> dict:
+    service = stack.need(ReportService)
+    request = service.request(start=start, end=end, interval=interval, by=by, queues=queues)
+    return await service.report(ADMIN, request, "en")
+
+
+def cells(data: dict, key: str) -> dict[str, dict]:
+    """A row's figures by interval label (only intervals where something happened)."""
+    row = data["total"] if key == "*" else next(r for r in data["rows"] if r["key"] == key)
+    return {b["label"]: f for b, f in zip(data["buckets"], row["buckets"], strict=True)
+            if f is not None}
+
+
+def check(got: dict, want: dict, where: str) -> None:
+    for name, value in want.items():
+        have = got[name]
+        if isinstance(value, float) and have is not None:
+            assert math.isclose(have, value, rel_tol=1e-9), f"{where} {name}: {have} != {value}"
+        else:
+            assert have == value, f"{where} {name}: {have} != {value}"
+
+
+# Hand-worked figures (see scenario.py). X = 23:00-24:00 on the 14th, Y = 00:00-01:00.
+SALES_X = {"offered": 4, "answered": 2, "answered_in_sl": 1, "abandoned": 2,
+           "abandoned_short": 1, "abandoned_in_sl": 1, "service_level": 0.5,
+           "service_level_2": 0.5, "abandon_rate": 1 / 3, "asa": 18.0, "waits": 4,
+           "avg_wait": 19.75, "wait_max": 40.0, "handled": 1, "talk": 180.0, "hold": 0.0,
+           "wrapup": 8.0, "aht": 188.0, "transfers": 0, "timed_out": 0,
+           "callbacks_requested": 1, "callbacks_served": 1, "callbacks_failed": 0,
+           "csat_count": 1, "csat_avg": 4.0, "csat_pct": 1.0, "fcr_contacts": 2,
+           "fcr_resolved": 1, "fcr": 0.5, "busy_time": 756.0, "wrap_up_time": 8.0,
+           "ready_time": 700.0, "reserved_time": 26.0, "not_ready_time": 310.0,
+           "not_ready_by_reason": {"meeting": 310.0}, "occupancy": 764 / 1490}
+SALES_Y = {"offered": 1, "answered": 1, "answered_in_sl": 0, "abandoned": 0,
+           "service_level": 0.0, "service_level_2": 0.0, "abandon_rate": 0.0, "asa": 100.0,
+           "avg_wait": 100.0, "wait_max": 100.0, "handled": 2, "talk": 901.0, "hold": 0.0,
+           "wrapup": 14.0, "aht": 457.5, "transfers": 0, "callbacks_requested": 1,
+           "callbacks_served": 0, "callbacks_failed": 1, "csat_count": 1, "csat_avg": 2.0,
+           "csat_pct": 0.0, "fcr_contacts": 0, "fcr": None, "busy_time": 325.0,
+           "wrap_up_time": 14.0, "reserved_time": 10.0, "ready_time": 611.0,
+           "not_ready_time": 240.0, "not_ready_by_reason": {"break": 240.0},
+           "occupancy": 339 / 960}
+SUPPORT_X = {"offered": 1, "answered": 1, "answered_in_sl": 1, "abandoned": 0,
+             "service_level": 1.0, "service_level_2": 1.0, "asa": 10.0, "wait_max": 10.0,
+             "handled": 0, "aht": None, "transfers": 0, "fcr_contacts": 1, "fcr_resolved": 1,
+             "csat_count": 0, "csat_avg": None, "busy_time": 110.0, "ready_time": 1680.0,
+             "reserved_time": 10.0, "occupancy": 110 / 1800}
+SUPPORT_Y = {"offered": 1, "answered": 1, "answered_in_sl": 1, "service_level": 1.0,
+             "asa": 5.0, "transfers": 1, "handled": 2, "talk": 470.0, "hold": 30.0,
+             "wrapup": 30.0, "aht": 265.0, "fcr_contacts": 1, "fcr_resolved": 1, "fcr": 1.0,
+             "csat_count": 1, "csat_avg": 5.0, "csat_pct": 1.0, "busy_time": 360.0,
+             "wrap_up_time": 30.0, "ready_time": 805.0, "reserved_time": 5.0,
+             "occupancy": 390 / 1200}
+
+
+async def test_every_figure_by_queue_hourly_across_midnight(evening):
+    stack, _tasks = evening
+    data = await report(stack, "2025-11-14", "2025-11-15", interval="60m", by="queue")
+    assert data["timezone"] == "Asia/Shanghai"
+    assert data["buckets"][0]["label"] == "2025-11-14 00:00"
+    assert len(data["buckets"]) == 48  # two local days
+    sales, support = cells(data, "sales"), cells(data, "support")
+    assert set(sales) == {"2025-11-14 23:00", "2025-11-15 00:00"}
+    check(sales["2025-11-14 23:00"], SALES_X, "sales X")
+    check(sales["2025-11-15 00:00"], SALES_Y, "sales Y")
+    check(support["2025-11-14 23:00"], SUPPORT_X, "support X")
+    check(support["2025-11-15 00:00"], SUPPORT_Y, "support Y")
+    total = cells(data, "*")
+    check(total["2025-11-14 23:00"], {
+        "offered": 5, "answered": 3, "abandoned": 2, "asa": 46 / 3, "busy_time": 866.0,
+        "ready_time": 2380.0, "occupancy": 874 / 3290, "fcr_contacts": 3,
+        "fcr_resolved": 2}, "total X")
+    check(total["2025-11-15 00:00"], {
+        "offered": 2, "answered": 2, "handled": 4, "aht": (915 + 530) / 4, "transfers": 1,
+        "csat_count": 2, "csat_avg": 3.5, "csat_pct": 0.5, "occupancy": 729 / 2160,
+        "not_ready_by_reason": {"break": 240.0}}, "total Y")
+    # the whole period, summed
+    period = {r["key"]: r["period"] for r in data["rows"]}
+    check(period["sales"], {"offered": 5, "answered": 3, "answered_in_sl": 1,
+                            "service_level": 1 / 3, "handled": 3, "aht": (188 + 915) / 3,
+                            "wait_max": 100.0, "callbacks_requested": 2}, "sales period")
+    check(data["total"]["period"], {"fcr_contacts": 4, "fcr_resolved": 3, "fcr": 0.75,
+                                    "csat_count": 3, "csat_avg": 11 / 3}, "period")
+
+
+async def test_every_figure_of_sales_in_quarter_hours(evening):
+    stack, _tasks = evening
+    data = await report(stack, "2025-11-14", "2025-11-15", interval="15m", by="queue",
+                        queues="sales")
+    assert [r["key"] for r in data["rows"]] == ["sales"]
+    sales = cells(data, "sales")
+    assert list(sales) == ["2025-11-14 23:30", "2025-11-14 23:45", "2025-11-15 00:00",
+                           "2025-11-15 00:15"]
+    check(sales["2025-11-14 23:30"], {
+        "offered": 1, "answered": 1, "answered_in_sl": 1, "service_level": 1.0, "asa": 12.0,
+        "abandoned": 0, "handled": 1, "aht": 188.0, "csat_count": 1, "csat_avg": 4.0,
+        "fcr_contacts": 1, "fcr_resolved": 0, "ready_time": 700.0, "reserved_time": 12.0,
+        "busy_time": 180.0, "wrap_up_time": 8.0, "occupancy": 188 / 900}, "23:30")
+    check(sales["2025-11-14 23:45"], {
+        "offered": 3, "answered": 1, "answered_in_sl": 0, "service_level": 0.0,
+        "abandoned": 2, "abandoned_short": 1, "abandoned_in_sl": 1,
+        "service_level_2": 1 / 3, "abandon_rate": 0.5, "asa": 24.0, "waits": 3,
+        "avg_wait": 67 / 3, "wait_max": 40.0, "handled": 0, "callbacks_requested": 1,
+        "callbacks_served": 1, "fcr_contacts": 1, "fcr_resolved": 1, "ready_time": 0.0,
+        "reserved_time": 14.0, "busy_time": 576.0, "not_ready_time": 310.0,
+        "occupancy": 576 / 590}, "23:45")
+    check(sales["2025-11-15 00:00"], {
+        "offered": 1, "answered": 1, "asa": 100.0, "handled": 2, "aht": 457.5,
+        "callbacks_requested": 1, "callbacks_failed": 1, "csat_count": 1, "csat_pct": 0.0,
+        "busy_time": 325.0, "wrap_up_time": 14.0, "reserved_time": 10.0, "ready_time": 311.0,
+        "not_ready_time": 240.0, "occupancy": 339 / 660}, "00:00")
+    check(sales["2025-11-15 00:15"], {**ZERO, "ready_time": 300.0, "occupancy": 0.0}, "00:15")
+
+
+async def test_every_figure_by_agent_and_by_channel(evening):
+    stack, _tasks = evening
+    data = await report(stack, "2025-11-14", "2025-11-15", interval="60m", by="agent")
+    assert [r["key"] for r in data["rows"]] == ["lina", "wangfang"]  # the others: no data
+    lina, wang = cells(data, "lina"), cells(data, "wangfang")
+    check(lina["2025-11-14 23:00"], {
+        "offered": 2, "answered": 2, "answered_in_sl": 1, "asa": 18.0, "handled": 1,
+        "aht": 188.0, "csat_count": 1, "fcr_contacts": 2, "fcr_resolved": 1,
+        "abandoned": 0, "occupancy": 764 / 1490}, "lina X")
+    check(lina["2025-11-15 00:00"], {
+        "offered": 1, "answered": 1, "handled": 2, "aht": 457.5, "csat_avg": 2.0,
+        "fcr_contacts": 0, "not_ready_by_reason": {"break": 240.0}}, "lina Y")
+    check(wang["2025-11-14 23:00"], {"offered": 1, "answered": 1, "asa": 10.0,
+                                     "fcr_contacts": 1, "occupancy": 110 / 1800}, "wang X")
+    check(wang["2025-11-15 00:00"], {"offered": 1, "answered": 1, "transfers": 1,
+                                     "handled": 2, "hold": 30.0, "aht": 265.0,
+                                     "csat_avg": 5.0, "occupancy": 390 / 1200}, "wang Y")
+    data = await report(stack, "2025-11-15", interval="day", by="channel")
+    voice, chat = cells(data, "voice"), cells(data, "chat")
+    check(voice["2025-11-15"], {"offered": 1, "answered": 1, "handled": 3,
+                                "hold": 30.0, "aht": (726 + 189 + 215) / 3, "csat_count": 1,
+                                "fcr_contacts": 1, "fcr_resolved": 1}, "voice")
+    check(chat["2025-11-15"], {"offered": 1, "answered": 1, "asa": 5.0, "handled": 1,
+                               "aht": 315.0, "csat_avg": 5.0, "fcr_contacts": 1}, "chat")
+
+
+async def test_days_split_at_local_midnight(evening):
+    stack, _tasks = evening
+    data = await report(stack, "2025-11-14", "2025-11-15", interval="day", by="queue")
+    assert [b["label"] for b in data["buckets"]] == ["2025-11-14", "2025-11-15"]
+    assert data["buckets"][1]["start"] == at("00:00:00")  # 16:00 UTC: midnight in Shanghai
+    sales = cells(data, "sales")
+    check(sales["2025-11-14"], SALES_X, "sales day 1")
+    check(sales["2025-11-15"], {k: v for k, v in SALES_Y.items()
+                                if not k.startswith("fcr")}, "sales day 2")
+    # A report of the second day alone counts C5's first answer there (sales, by lina)
+    check(sales["2025-11-15"], {"fcr_contacts": 0}, "two-day report")
+    day2 = cells(await report(stack, "2025-11-15", interval="day", by="queue"), "sales")
+    check(day2["2025-11-15"], {"fcr_contacts": 1, "fcr_resolved": 1, "offered": 1},
+          "one-day report")
+
+
+async def test_today_equals_the_live_wallboard(evening):
+    stack, _tasks = evening
+    await asyncio.sleep(0.2)  # the wallboard's notifier has read the day's last events
+    board = stack.need(WallboardService).snapshot()
+    assert board["day_start"] == at("00:00:00")
+    for tile in board["queues"]:
+        qid = tile["id"]
+        data = await report(stack, "2025-11-15", interval="day", by="queue", queues=qid)
+        today = data["total"]["period"]
+        for report_name, board_name in (("offered", "entered"), ("answered", "answered"),
+                                        ("abandoned", "abandoned"),
+                                        ("service_level", "service_level"), ("asa", "asa"),
+                                        ("abandon_rate", "abandon_rate")):
+            assert today[report_name] == tile[board_name], (qid, report_name)
+        by_channel = {r["key"]: r["period"] for r in (await report(
+            stack, "2025-11-15", interval="day", by="channel", queues=qid))["rows"]}
+        for channel, counts in tile["by_channel"].items():
+            mine = by_channel.get(channel, {"offered": 0, "answered": 0})
+            assert {"offered": mine["offered"], "answered": mine["answered"]} == counts, \
+                (qid, channel)
+    sales = next(t for t in board["queues"] if t["id"] == "sales")
+    assert (sales["entered"], sales["answered"], sales["service_level"]) == (1, 1, 0.0)
