@@ -1,5 +1,5 @@
 """``callcenter``: run the engine, check configuration, render prompts, simulate traffic,
-transcribe stored recordings."""
+transcribe stored recordings, export the event log as queue_log."""
 
 from __future__ import annotations
 
@@ -42,6 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     stt.add_argument("--queue", help="only this queue's calls")
     stt.add_argument("--all", action="store_true",
                      help="also calls already transcribed (new models or rules)")
+    qlog = sub.add_parser("export-queue-log", help="write the event log in Asterisk's "
+                          "queue_log format, for queue_log reporting tools")
+    qlog.add_argument("--config", type=Path, default=Path("config"))
+    qlog.add_argument("--since", required=True,
+                      help="from: 7d, 12h, 30m or an ISO date/time (local time)")
+    qlog.add_argument("--until", help="to (excluded): an ISO date/time; default now")
+    qlog.add_argument("--output", type=Path, help="file to write (default: standard output)")
     args = parser.parse_args(argv)
 
     if args.command == "check-config":
@@ -73,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if not outcome.failures else 1
     if args.command == "transcribe":
         return _transcribe(args)
+    if args.command == "export-queue-log":
+        return _export_queue_log(args)
     if args.command == "stop":
         from callcenter.app import stop
 
@@ -95,6 +104,47 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
     return 2
+
+
+def _export_queue_log(args: argparse.Namespace) -> int:
+    """The queue_log lines on stdout (or --output), how many on stderr."""
+    import time
+
+    from callcenter.config import ConfigError, ConfigStore
+    from callcenter.reports.services import ReportService
+    from callcenter.storage import Store
+    from recordings.batch import parse_since
+
+    try:
+        config_store = ConfigStore.open(args.config)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        return 1
+    config = config_store.config.callcenter
+    now = time.time()
+    try:
+        since = parse_since(args.since, now, config.timezone)
+        until = parse_since(args.until, now, config.timezone) if args.until else now
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+    async def export() -> int:
+        store = await Store.open(config.storage.path)
+        try:
+            service = ReportService(store=store, config=lambda: config_store.config,
+                                    clock=time.time)
+            if args.output is None:
+                return await service.export_queue_log(since, until, sys.stdout.write)
+            with args.output.open("w", encoding="utf-8") as out:
+                return await service.export_queue_log(since, until, out.write)
+        finally:
+            await store.close()
+
+    count = asyncio.run(export())
+    print(f"{count} queue_log line(s) written", file=sys.stderr)
+    return 0
 
 
 def _transcribe(args: argparse.Namespace) -> int:

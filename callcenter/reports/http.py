@@ -90,12 +90,12 @@ def _attachment(query: ReportQuery, ext: str) -> dict[str, str]:
 @metrics_api.route("GET", "/metrics", roles=PUBLIC, errors={403},
                    scope="callcenter.yaml metrics.token as a Bearer token; without one, "
                          "loopback clients only",
-                   summary="Prometheus metrics (text format 0.0.4).")
+                   summary="Prometheus metrics (text format 0.0.4, or OpenMetrics by Accept).")
 async def metrics(call: Call) -> web.Response:
     service: MetricsService = call.service
     try:
         service.check(call.request.remote, call.request.headers.get("Authorization"))
     except NotAllowed as exc:
         raise ApiError(403, "forbidden", str(exc)) from None
-    body, content_type = await service.render()
+    body, content_type = await service.render(call.request.headers.get("Accept", ""))
     return web.Response(body=body, headers={"Content-Type": content_type})

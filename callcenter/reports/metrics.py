@@ -25,9 +25,9 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.exposition import generate_latest
+from prometheus_client.exposition import choose_encoder
 
 from callcenter.ami import AmiLink
 from callcenter.bus import BusEvent, EventBus
@@ -138,15 +138,17 @@ class MetricsService:
 
     # ------------------------------------------------------------------ output
 
-    async def render(self) -> tuple[bytes, str]:
-        """The text exposition (what the store must be asked is read first)."""
+    async def render(self, accept: str = "") -> tuple[bytes, str]:
+        """The exposition the scraper asks for in ``Accept`` (Prometheus's text format
+        0.0.4 by default, OpenMetrics on request); what the store knows is read first."""
         try:
             backlog = await self.store.speech_backlog(failed_since=self.clock())
             self._backlog = sum(c.get("queued", 0) + c.get("running", 0)
                                 for c in backlog.values())
         except Exception:
             log.exception("metrics.backlog_failed")
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        encode, content_type = choose_encoder(accept)
+        return encode(self.registry), content_type
 
     def live(self) -> Iterator[Metric]:
         """The families read at scrape time from the engine, the link and the sockets."""

@@ -25,6 +25,7 @@ from callcenter.webkit.principal import Principal, visible_agent_ids, visible_qu
 from . import table as text
 from .figures import TOTAL, Inputs, Scope, Table, Thresholds, compute, customer_contacts
 from .periods import INTERVALS, Buckets, parse_day
+from .queue_log import QueueLogWriter
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +204,35 @@ class ReportService:
                          which: str) -> dict[str, list[Any]]:
         table = await self.table(principal, request)
         return text.text_tables(table, lang, self.labeller(request.by, lang))[which]
+
+    # ------------------------------------------------------------------ queue_log
+
+    async def export_queue_log(self, since: float, until: float,
+                               write: Callable[[str], object], *,
+                               chunk_seconds: float = 86400.0) -> int:
+        """Write the event log of ``[since, until)`` as queue_log lines, a day at a time
+        (constant memory, whatever the length); returns the number of lines."""
+        config = self.config()
+        writer = QueueLogWriter(
+            agent_queues=agent_queues(config),
+            channels={a.id: f"PJSIP/{a.extension}" for a in config.agents if a.extension})
+        written = 0
+        t = since
+        while t < until:
+            end = min(until, t + chunk_seconds)
+            events = await self.store.events_between(t, end)
+            contacts = await self.store.contacts(
+                e.interaction_id for e in events
+                if e.event == "ENTERQUEUE" and e.interaction_id)
+            writer.caller = lambda task, known=contacts: (
+                known[task].caller_masked or "" if task in known else "")
+            for line in writer.lines(events):
+                write(line + "\n")
+                written += 1
+            t = end
+        log.info("reports.queue_log_exported", extra={"lines": written, "since": since,
+                                                      "until": until})
+        return written
 
     # ------------------------------------------------------------------ files
 

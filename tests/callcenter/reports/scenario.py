@@ -60,9 +60,14 @@ class Scenario:
         self.stack.clock.freeze(at(when))
 
     async def call(self, name: str, queue: str, customer: int | None) -> None:
+        number = None
+        if customer is not None:
+            person = await self.store.get_customer(customer)
+            assert person is not None
+            number = next(i.value for i in person.identities if i.kind == "phone")
         interaction = await self.store.create_interaction(
             "voice", medium="pstn", customer_id=customer, queue=queue,
-            arrived_at=self.stack.clock())
+            arrived_at=self.stack.clock(), caller_masked=number)
         self.tasks[name] = interaction.id
         assert self.routing.arrive(acd.Task(id=interaction.id, channel="voice",
                                             queue=queue)) is None

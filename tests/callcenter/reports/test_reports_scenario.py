@@ -7,23 +7,15 @@ from __future__ import annotations
 import asyncio
 import math
 
-import pytest
-
 from callcenter.reports.services import ReportService
 from callcenter.wallboard.services import WallboardService
 from callcenter.webkit.principal import Principal
 
-from .scenario import Scenario, at
+from .scenario import at
 
 ADMIN = Principal("admin", "admin", None, None)
 ZERO = {"offered": 0, "answered": 0, "abandoned": 0, "abandoned_short": 0, "handled": 0,
         "transfers": 0, "timed_out": 0, "callbacks_requested": 0, "csat_count": 0}
-
-
-@pytest.fixture
-async def evening(web_stack):
-    tasks = await Scenario(web_stack).run()
-    return web_stack, tasks
 
 
 async def report(stack, start: str, end: str | None = None, *, interval: str, by: str,
