@@ -198,10 +198,15 @@ class ChatRecords(Database):
     # ------------------------------------------------------------------ messages
 
     async def add_chat_messages(self, items: Sequence[NewMessage]) -> list[Message]:
-        """Store messages in one transaction; one result per item, in order.
+        """Store messages, one result per item, in order.
 
         An item whose ``(source, external_id)`` is already stored gets the stored row with
         ``duplicate=True`` (so its sender can be acknowledged again with the same id).
+
+        This runs for every chat message, so it costs one trip to SQLite's thread: each
+        multi-row INSERT is its own atomic, durable statement (the connection autocommits),
+        made while holding the store's lock, so no other task's transaction can be open.
+        Inside a caller's ``transaction()`` it joins that one.
         """
         if not items:
             return []
@@ -209,7 +214,10 @@ class ChatRecords(Database):
         if len(set(keys)) != len(keys):
             raise ValueError("two messages of one batch share source and external_id")
         found: dict[tuple[str, str], Message] = {}
-        async with self.transaction():
+        async with self._hold():
+            db = self._conn()
+            if db.in_transaction and not self._tx_open:  # left over by a cancelled call
+                await db.rollback()
             for start in range(0, len(items), _BATCH):
                 chunk = items[start:start + _BATCH]
                 params: list[Any] = []
@@ -220,8 +228,7 @@ class ChatRecords(Database):
                     params += [m.interaction_id, m.customer_id, m.direction, m.sender, m.body,
                                m.content_type, m.source, m.external_id, _now(m.created_at),
                                delivery, m.conversation_id]
-                # One trip to SQLite's thread (not three): this runs for every message.
-                rows = await self._conn().execute_fetchall(
+                rows = await db.execute_fetchall(
                     "INSERT INTO messages (interaction_id, customer_id, direction, sender, body,"
                     " content_type, source, external_id, created_at, delivery_status,"
                     " conversation_id) VALUES "
