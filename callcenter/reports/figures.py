@@ -170,6 +170,7 @@ class Counters:
         """Every count and derived figure, by name (the API's shape)."""
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
         out["not_ready_by_reason"] = dict(sorted(self.not_ready_by_reason.items()))
+        out["wait_max"] = self.wait_max if self.waits else None
         for name in DERIVED:
             out[name] = getattr(self, name)
         return out

@@ -1,10 +1,13 @@
 // The supervisor wallboard: queue tiles, the day's intervals, the agent grid, actions.
 import {
-  api, applyI18n, connectLive, duration, frame, h, icon, liveBadge, loc, onLang, serverNow,
-  setServerTime, svg, t, toast,
+  STRINGS, api, applyI18n, connectLive, duration, frame, h, icon, liveBadge, loc, onLang,
+  serverNow, setServerTime, t, toast,
 } from "./common.js";
 import { mountWallboardChat, onLive as chatLive } from "./chat.js";
 import { mountWallboardSpeech, renderSpeechFigures } from "./speech.js";
+
+Object.assign(STRINGS["zh-CN"], { "wb.chart.nolib": "图表库未安装（make setup）" });
+Object.assign(STRINGS.en, { "wb.chart.nolib": "Chart library not installed (make setup)" });
 
 const STATES = ["ready", "busy", "reserved", "wrap_up", "not_ready", "logged_out"];
 const REASONS = ["break", "lunch", "training", "meeting", "other"];
@@ -86,6 +89,26 @@ function renderTiles(data) {
 }
 
 // ------------------------------------------------------------------ interval chart
+// Apache ECharts, served by the engine (/vendor/echarts.js, from npm: no CDN), as the
+// reports page. Hours are counted from the snapshot's day_start, the contact center's
+// midnight, so the axis is in its time zone whatever the browser's.
+
+let echarts = null;
+let chartView = null;
+
+async function loadCharts() {
+  try {
+    echarts = await import("/vendor/echarts.js");
+  } catch {
+    echarts = null;  // the tiles and agents work without it; the chart says why
+  }
+}
+
+function hourLabel(start, dayStart) {
+  const minutes = Math.round((start - dayStart) / 60);
+  return `${String(Math.floor(minutes / 60) % 24).padStart(2, "0")}:${
+    String(minutes % 60).padStart(2, "0")}`;
+}
 
 function renderChart(data, force) {
   const sums = new Map();
@@ -98,6 +121,10 @@ function renderChart(data, force) {
   if (!force && key === board.chartKey) return;
   board.chartKey = key;
   const box = $("chart");
+  if (!echarts) {
+    box.replaceChildren(h("p", { class: "muted" }, t("wb.chart.nolib")));
+    return;
+  }
   const step = data.interval_seconds;
   const nowBucket = Math.floor(data.now / step) * step;
   let first = data.day_start + 8 * 3600; // the working day starts at 8:00 unless earlier work
@@ -105,45 +132,29 @@ function renderChart(data, force) {
   const last = Math.max(nowBucket, first + 4 * 3600);
   const buckets = [];
   for (let b = first; b <= last; b += step) buckets.push(b);
-  const width = Math.max(600, box.clientWidth || 1000);
-  const height = 220;
-  const pad = { l: 36, r: 8, t: 10, b: 26 };
-  const max = Math.max(4, ...[...sums.values()].map((s) => s.entered));
-  const top = Math.ceil(max / 4) * 4;
-  const plotW = width - pad.l - pad.r;
-  const plotH = height - pad.t - pad.b;
-  const groupW = plotW / buckets.length;
-  const barW = Math.max(2, Math.min(10, (groupW - 4) / 3));
-  const y = (v) => pad.t + plotH - (v / top) * plotH;
-  const chart = svg("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`,
-    role: "img", "aria-label": t("wb.chart") });
-  for (let i = 0; i <= 4; i++) {
-    const v = (top / 4) * i;
-    chart.append(svg("line", { class: "gridline", x1: pad.l, x2: width - pad.r, y1: y(v), y2: y(v) }),
-      svg("text", { x: pad.l - 6, y: y(v) + 4, "text-anchor": "end" }, document.createTextNode(v)));
+  const series = ["entered", "answered", "abandoned"];
+  if (!chartView) {
+    box.replaceChildren();
+    box.classList.add("chart");
+    chartView = echarts.init(box, null, { renderer: "canvas" });
   }
-  buckets.forEach((b, i) => {
-    const s = sums.get(b);
-    const x0 = pad.l + i * groupW + (groupW - barW * 3) / 2;
-    if (s) {
-      [["entered", s.entered], ["answered", s.answered], ["abandoned", s.abandoned]]
-        .forEach(([k, v], j) => {
-          if (!v) return;
-          const bar = svg("rect", { class: `bar-${k}`, x: x0 + j * barW, y: y(v), width: barW - 1,
-            height: pad.t + plotH - y(v), rx: 1.5 });
-          bar.append(svg("title", {}, document.createTextNode(`${t(`wb.chart.${k}`)}: ${v}`)));
-          chart.append(bar);
-        });
-    }
-    const d = new Date(b * 1000);
-    if (d.getMinutes() === 0 && (d.getHours() % (buckets.length > 40 ? 2 : 1) === 0)) {
-      chart.append(svg("text", { x: pad.l + i * groupW, y: height - 8 },
-        document.createTextNode(`${String(d.getHours()).padStart(2, "0")}:00`)));
-    }
-  });
-  chart.append(svg("line", { class: "axis", x1: pad.l, x2: width - pad.r, y1: y(0), y2: y(0) }));
-  box.replaceChildren(chart);
-  if (!sums.size) box.append(h("p", { class: "muted" }, t("wb.chart.empty")));
+  chartView.setOption({
+    animation: false,
+    grid: { left: 36, right: 8, top: 10, bottom: 26 },
+    tooltip: { trigger: "axis" },
+    xAxis: { type: "category", data: buckets.map((b) => hourLabel(b, data.day_start)) },
+    yAxis: { type: "value", minInterval: 1 },
+    color: ["#93c5fd", "#2563eb", "#f87171"],
+    series: series.map((k) => ({ name: t(`wb.chart.${k}`), type: "bar", barGap: 0,
+      data: buckets.map((b) => (sums.get(b) || {})[k] || 0) })),
+  }, true);
+  window.__cc.chart = { buckets: buckets.length,
+    bars: [...sums.values()].reduce((n, s) => n + series.filter((k) => s[k]).length, 0) };
+  let empty = box.querySelector(".chart-empty");
+  if (!sums.size && !empty) {
+    empty = h("p", { class: "muted chart-empty" }, t("wb.chart.empty"));
+    box.append(empty);
+  } else if (sums.size && empty) empty.remove();
 }
 
 // ------------------------------------------------------------------ agents
@@ -276,6 +287,7 @@ async function refresh() {
 
 $("brand-mark").append(icon("headset"));
 await frame();
+await loadCharts();
 mountWallboardChat();
 await refresh();
 mountWallboardSpeech();  // speech: flagged calls, call search
@@ -287,5 +299,5 @@ onLang(() => {
   if (board.data) render(board.data, true);
   applyI18n(document);
 });
-window.addEventListener("resize", () => board.data && renderChart(board.data, true));
+window.addEventListener("resize", () => chartView && chartView.resize());
 setInterval(tick, 1000);
