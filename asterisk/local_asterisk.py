@@ -109,7 +109,7 @@ def render(root: Path, name: str, params: dict[str, str]) -> Path:
     """Render the configuration templates into the instance's own folder."""
     base = instance_dir(root, name)
     inside = "/" + str(base.relative_to(root))
-    values = {**params, "INSTANCE": inside}
+    values = {"CARRIER_PORT": "5070", **params, "INSTANCE": inside}
     etc = base / "etc"
     if etc.exists():
         shutil.rmtree(etc)

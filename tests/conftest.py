@@ -84,6 +84,26 @@ def phones(asterisk, ports):
 
 
 @pytest.fixture
+def pstn(asterisk, ports):
+    """A phone on the carrier's side (127.0.0.2, no registration): it calls in with its
+    number as caller ID and receives what Asterisk sends the carrier (callbacks)."""
+    made: list[Phone] = []
+
+    async def make(number: str, **kwargs) -> Phone:
+        low, high = ports.rtp(10)
+        phone = Phone(server="127.0.0.1", port=asterisk.sip_port, username=number,
+                      password="-", my_ip="127.0.0.2", sip_port=asterisk.carrier_port,
+                      rtp_low=low, rtp_high=high, trunk=True, **kwargs)
+        await asyncio.to_thread(phone.start)
+        made.append(phone)
+        return phone
+
+    yield make
+    for phone in made:
+        phone.stop()
+
+
+@pytest.fixture
 async def voice_app(tmp_path, asterisk):
     """Start the whole engine (without the web consoles) against the test Asterisk."""
     apps: list[App] = []

@@ -100,10 +100,22 @@ class EscalationStep(Strict):
 
 
 class Callback(Strict):
-    """Let a waiting caller press ``key`` to be called back instead of holding."""
+    """Let a waiting caller press ``key`` to be called back instead of holding.
+
+    The callback keeps the caller's place in the queue; an agent is rung first, then
+    the customer. It is done only when the customer answers."""
 
     enabled: bool = False
     key: DtmfKey = "*"
+    max_attempts: int = Field(3, ge=1, le=10)
+    """Calls to the customer (no answer, busy, unreachable) before the callback fails."""
+    retry_after_seconds: int = Field(300, ge=10, le=86_400)
+    """After an attempt the customer did not answer, wait this long before the next."""
+    ring_seconds: int = Field(30, ge=5, le=120)
+    """Each attempt rings the customer this long."""
+    deadline_minutes: int = Field(1440, ge=1, le=7 * 1440)
+    """A callback not made this long after it was asked for expires (and is reported
+    as expired, never dropped without a trace)."""
 
 
 class Blend(Strict):

@@ -192,12 +192,17 @@ class Call:
 
 
 class Phone:
-    """A registered SIP phone; optionally answers incoming calls by itself."""
+    """A registered SIP phone; optionally answers incoming calls by itself.
+
+    ``trunk=True``: a line of the carrier instead (no registration; Asterisk knows it by
+    its address): its calls arrive with ``username`` as the caller's number, and it gets
+    what Asterisk sends the carrier, such as callbacks."""
 
     def __init__(self, *, server: str, port: int, username: str, password: str,
                  my_ip: str = "127.0.0.1", sip_port: int, rtp_low: int, rtp_high: int,
                  auto_answer: bool = False, answer_delay: float = 0.0,
-                 on_incoming: Callable[[Call], None] | None = None) -> None:
+                 on_incoming: Callable[[Call], None] | None = None,
+                 trunk: bool = False) -> None:
         self.username = username
         self.auto_answer = auto_answer
         self.answer_delay = answer_delay
@@ -211,6 +216,13 @@ class Phone:
                                 rtpPortLow=rtp_low, rtpPortHigh=rtp_high)
         self._deliver = self._phone.sip.callCallback
         self._phone.sip.callCallback = self._sip_message
+        if trunk:  # pyVoIP always registers: a trunk's line counts as registered at once
+            def registered() -> bool:
+                self._phone._status = PhoneStatus.REGISTERED
+                return True
+
+            self._phone.sip.register = registered
+            self._phone.sip.deregister = lambda: True
 
     def _sip_message(self, message: SIP.SIPMessage) -> None:
         """pyVoIP ignores CANCEL: a caller giving up would leave the phone ringing forever."""

@@ -93,6 +93,12 @@ class CallbackRecords(Database):
         rows = await self._all(sql + " ORDER BY requested_at, id", params)
         return [_callback(r) for r in rows]
 
+    async def list_callbacks(self, status: str) -> list[Callback]:
+        """Callbacks in one status, oldest request first."""
+        rows = await self._all("SELECT * FROM callbacks WHERE status = ? ORDER BY requested_at,"
+                               " id", (status,))
+        return [_callback(r) for r in rows]
+
     async def update_callback(
         self, callback_id: int, /, *, count_attempt: bool = False, **fields: Any
     ) -> Callback:
@@ -100,7 +106,7 @@ class CallbackRecords(Database):
         completed_at, notes, queue, number, interaction_id, customer_id).
 
         ``count_attempt=True`` increments ``attempts`` atomically. Statuses in use:
-        pending | dialing | done | failed | cancelled.
+        pending | dialing | done | failed | expired | cancelled.
         """
         unknown = set(fields) - _CALLBACK_COLUMNS
         if unknown:

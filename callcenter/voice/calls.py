@@ -35,6 +35,7 @@ class VoiceCall:
     dialling: bool = False  # sent to cc-offer, not yet back on hold
     callback: bool = False
     callback_id: int | None = None
+    callback_dialling: bool = False  # the agent answered; the customer is being dialled
     rings: dict[str, Ring] = field(default_factory=dict)  # offer id -> ring
     offer_id: str | None = None  # the offer being rung (or, once connected, accepted)
     agent_id: str | None = None

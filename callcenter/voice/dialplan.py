@@ -17,6 +17,7 @@ END = "cc-end"  # the conversation is over: the caller's call ends
 EXIT = "cc-exit"  # leaving the queue without an agent
 SPY = "cc-spy"  # a supervisor's ChanSpy
 CALLBACK = "cc-callback"  # the agent answered a callback: dial the customer
+CALLBACK_ANSWER = "cc-callback-answer"  # on the customer's channel once they answer
 IVR = "cc-ivr"  # the IVR over FastAGI, or standby while the engine is away
 INTERNAL = "cc-internal"  # agents' own phones (pjsip.conf's cc-phone template)
 
@@ -45,12 +46,24 @@ RECORD_LEGS = "CC_RECORD_LEGS"  # "yes": one file per direction as well
 SPY_TARGET = "CC_SPY_TARGET"
 SPY_OPTIONS = "CC_SPY_OPTIONS"
 CALLBACK_DIAL = "CC_CALLBACK_DIAL"
+CALLBACK_RING = "CC_CALLBACK_RING"  # seconds the customer's phone rings per attempt
+CALLBACK_KEY = "CC_CALLBACK_KEY"  # the key a waiting caller presses for a callback
+# what the holding loop plays, in the caller's language (phrases.py): sound files
+SOUND_CALLBACK_OFFER = "CC_SND_CB_OFFER"
+SOUND_CALLBACK_CONFIRM = "CC_SND_CB_CONFIRM"
+SOUND_CALLBACK_CHOOSE = "CC_SND_CB_CHOOSE"
+SOUND_CALLBACK_ENTER = "CC_SND_CB_ENTER"
+SOUND_CALLBACK_THANKS = "CC_SND_CB_THANKS"
+CALLBACK_NUMBER = "CC_CB_NUMBER"  # the number the caller confirmed or keyed in
+CALLBACK_CHOICE = "CC_CB_CHOICE"  # 1: that number; 2: another one
 OFFER_ID = "CC_OFFER"  # on a callback's agent leg (Originate)
 
 # ---- UserEvents the dialplan sends ---------------------------------------------------
 EV_WAITING = "CallCenterWaiting"  # the caller is on hold (again): it can be offered
 EV_ANSWER = "CallCenterAnswer"  # an agent answered: Task, Endpoint; waits for VERDICT
-EV_CALLBACK = "CallCenterCallback"  # the caller asked to be called back
+EV_CALLBACK = "CallCenterCallback"  # the caller asked to be called back (Number: ...)
+EV_CALLBACK_ANSWERED = "CallCenterCallbackAnswered"  # the customer answered a callback
+EV_CALLBACK_RESULT = "CallCenterCallbackResult"  # a callback's Dial is over (Status: ...)
 EV_STANDBY = "CallCenterStandby"  # a caller waits for an engine that was not there
 
 VERDICT_ACCEPT = "accept"

@@ -7,8 +7,9 @@ import logging
 import acd
 from callcenter.storage.masking import mask_number
 from callcenter.voice import dialplan
-from callcenter.voice.base import VoiceDeps, VoiceError
+from callcenter.voice.base import VoiceDeps
 from callcenter.voice.calls import VoiceCall
+from callcenter.voice.phrases import phrase, sound_of
 from ivr.fastagi import AgiCall
 from ivr.runner import IvrOutcome
 
@@ -82,39 +83,25 @@ class Intake:
                 dialplan.ANNOUNCE: "yes" if announce else "no",
                 dialplan.ANNOUNCE_INTERVAL: str(int(queue.announce.interval_seconds)),
                 dialplan.CALLBACK_ENABLED: "yes" if queue.callback.enabled else "no",
+                dialplan.CALLBACK_KEY: queue.callback.key,
+                **self._sounds(outcome.language, queue.callback.key),
                 f"__{dialplan.RING_LABEL}": label,
                 dialplan.RING_SECONDS: ring_seconds(queue.offer_timeout_seconds),
                 dialplan.ROUTE: "queue"}
 
-    async def request_callback(self, number: str, queue: str, *, customer_id: int | None,
-                               origin: str) -> str:
-        """A callback asked for outside a call (e.g. a chat whose channel can no longer
-        reach the customer): queued like a caller who pressed the callback key, so an
-        agent is rung first and then the customer is dialled. Returns the task id."""
-        deps = self.deps
-        config = deps.config().queues.get(queue)
-        if config is None or not config.voice:
-            raise VoiceError(f"queue {queue} takes no calls")
-        now = deps.clock()
-        interaction = await deps.store.create_interaction(
-            "voice", medium="callback", customer_id=customer_id, queue=queue, arrived_at=now,
-            caller_masked=number, outcome="callback", attributes={"requested_from": origin})
-        request = await deps.store.add_callback(number, queue=queue, customer_id=customer_id,
-                                                interaction_id=interaction.id,
-                                                requested_at=now)
-        call = VoiceCall(task_id=interaction.id, caller_uid=f"callback-{request.id}",
-                         queue=queue, caller_number=number, customer_id=customer_id,
-                         callback=True, callback_id=request.id)
-        deps.book.add(call)
-        refused = deps.routing.arrive(acd.Task(id=interaction.id, channel=acd.VOICE,
-                                               queue=queue, arrival=now))
-        if refused is not None:
-            deps.book.remove(call)
-            await deps.store.update_callback(request.id, status="failed", notes=refused)
-            raise VoiceError(f"the queue refused the callback ({refused})")
-        log.info("voice.callback_queued", extra={"task": interaction.id, "queue": queue,
-                                                 "number": mask_number(number)})
-        return interaction.id
+    def _sounds(self, language: str, key: str) -> dict[str, str]:
+        """The holding loop's phrases in the caller's language (rendered at start)."""
+        where = self.deps.paths.prompts_dir
+        return {dialplan.SOUND_CALLBACK_OFFER: sound_of(phrase("callback_offer", language,
+                                                               key=key), where),
+                dialplan.SOUND_CALLBACK_CONFIRM: sound_of(phrase("callback_confirm", language),
+                                                          where),
+                dialplan.SOUND_CALLBACK_CHOOSE: sound_of(phrase("callback_choose", language),
+                                                         where),
+                dialplan.SOUND_CALLBACK_ENTER: sound_of(phrase("callback_enter", language),
+                                                        where),
+                dialplan.SOUND_CALLBACK_THANKS: sound_of(phrase("callback_thanks", language),
+                                                         where)}
 
     async def _last_agent(self, customer_id: int) -> str | None:
         for entry in await self.deps.store.customer_history(customer_id, limit=5):

@@ -10,6 +10,7 @@ from callcenter.ami.link import AmiEvent
 from callcenter.errors import FieldError
 from callcenter.voice import dialplan, recipes
 from callcenter.voice.base import VoiceDeps, VoiceError
+from callcenter.voice.callbacks import Callbacks
 from callcenter.voice.calls import VoiceCall
 from callcenter.voice.intake import ring_seconds
 
@@ -18,8 +19,9 @@ log = logging.getLogger(__name__)
 
 class Lifecycle:
     def __init__(self, deps: VoiceDeps, *, on_waiting: Callable[[VoiceCall], Awaitable[None]],
-                 on_finished: Callable[[VoiceCall], None]) -> None:
+                 on_finished: Callable[[VoiceCall], None], callbacks: Callbacks) -> None:
         self.deps = deps
+        self.callbacks = callbacks
         self._on_waiting = on_waiting
         self._on_finished = on_finished  # recordings are archived from here
 
@@ -41,9 +43,10 @@ class Lifecycle:
         call = self.deps.book.get(task_id)
         if call is None or call.ended:
             return
-        call.ended = True
-        if call.callback:
+        if call.callback:  # its deadline (rule C5); a callback has no caller to play to
+            await self.callbacks.expired(call)
             return
+        call.ended = True
         await self.deps.send(recipes.leave_queue(call.caller_uid, reason), "leave queue")
 
     async def escalate(self, action: acd.EscalationAction) -> None:
@@ -53,7 +56,7 @@ class Lifecycle:
         if action.action == acd.EscalationActionKind.OFFER_CALLBACK:
             await self.deps.send([recipes.setvar(call.caller_uid, dialplan.CALLBACK_ENABLED,
                                                  "yes")], "offer callback")
-        elif action.action == acd.EscalationActionKind.VOICEMAIL:
+        elif action.action == acd.EscalationActionKind.VOICEMAIL and not call.callback:
             self.deps.routing.cancel(call.task_id, "voicemail")
             await self.leave(call.task_id, "voicemail")
 
@@ -62,7 +65,15 @@ class Lifecycle:
     async def on_user_event(self, event: AmiEvent) -> None:
         kind = event.get("UserEvent")
         call = self.deps.book.get(event.get("Task"))
-        if call is None or call.caller_uid != event.get("Uniqueid"):
+        if call is None:
+            return
+        if call.callback:  # from the agent's leg (cc-callback) or the customer's
+            if kind == dialplan.EV_CALLBACK_ANSWERED:
+                await self.callbacks.customer_answered(call)
+            elif kind == dialplan.EV_CALLBACK_RESULT and event.get("Status") != "ANSWER":
+                await self.callbacks.unreached(call, event.get("Status"))
+            return
+        if call.caller_uid != event.get("Uniqueid"):
             return
         if kind == dialplan.EV_WAITING:
             if call.position is not None:
@@ -70,7 +81,7 @@ class Lifecycle:
                                                      str(call.position[0]))], "position")
             await self._on_waiting(call)
         elif kind == dialplan.EV_CALLBACK and not call.connected and not call.ended:
-            await self._callback_requested(call)
+            await self.callbacks.requested(call, event.get("Number") or call.caller_number)
 
     async def on_hangup(self, event: AmiEvent) -> None:
         uid = event.get("Uniqueid")
@@ -85,6 +96,8 @@ class Lifecycle:
         book.drop_leg(uid)
         if uid == call.agent_uid and call.connected:
             await self._end(call, by="agent")
+        elif uid == call.agent_uid and call.callback_dialling:  # gave up before the customer
+            await self.callbacks.unreached(call, "CANCEL")
 
     async def caller_gone(self, call: VoiceCall) -> None:
         if call.callback and not call.connected:
@@ -139,17 +152,6 @@ class Lifecycle:
         return {"task_id": call.task_id, "queue": target, "agent": to_agent or ""}
 
     # ---- inside -----------------------------------------------------------------------
-
-    async def _callback_requested(self, call: VoiceCall) -> None:
-        deps = self.deps
-        call.callback = True
-        await deps.store.update_interaction(call.task_id, outcome="callback")
-        request = await deps.store.add_callback(call.caller_number, queue=call.queue,
-                                                interaction_id=call.task_id,
-                                                customer_id=call.customer_id,
-                                                requested_at=deps.clock())
-        call.callback_id = request.id
-        log.info("voice.callback_requested", extra={"task": call.task_id})
 
     async def _end(self, call: VoiceCall, by: str) -> None:
         if call.ended:

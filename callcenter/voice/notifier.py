@@ -1,6 +1,8 @@
 """Every event payload the voice side publishes on the bus (besides the agent's offers).
 
 * ``caller.position`` ``{task_id, position, expected_wait}`` (queue) — a waiting caller's place;
+* ``callback.attempt`` ``{task_id, outcome}`` (agent) — a callback the agent took:
+  ``dialing`` the customer, ``answered``, or why not (``no answer``, ``busy``...);
 * ``recording.complete`` ``{task_id}`` — the call's recording files are archived.
 
 Offers, withdrawals, ringing, connected and wrap-up go to the agent through
@@ -24,6 +26,10 @@ class VoiceNotifier:
         self.bus.publish("caller.position", {"task_id": task_id, "position": position,
                                              "expected_wait": expected_wait},
                          at=self.clock(), queue=queue)
+
+    def callback_attempt(self, agent_id: str, task_id: str, outcome: str) -> None:
+        self.bus.publish("callback.attempt", {"task_id": task_id, "outcome": outcome},
+                         at=self.clock(), agent_id=agent_id)
 
     def recording_complete(self, task_id: str) -> None:
         self.bus.publish("recording.complete", {"task_id": task_id}, at=self.clock())

@@ -12,8 +12,8 @@ The rules (see ``recipes.py`` for the AMI side):
   twice or dropped when an answer crosses a withdrawal;
 * a busy, unreachable or ring-timed-out device is a reject; a withdrawal hangs
   up the agent's leg (or does as soon as Asterisk reports it);
-* a callback (no caller channel) rings the agent with ``Originate`` first,
-  and the answer is the accept.
+* a callback (no caller channel) rings the agent with ``Originate`` first; the
+  customer's answer is the accept (``callbacks.py`` tells the rest).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from callcenter.ami.link import AmiEvent
 from callcenter.storage.masking import mask_number
 from callcenter.voice import recipes
 from callcenter.voice.base import VoiceDeps
+from callcenter.voice.callbacks import Callbacks, dialable
 from callcenter.voice.calls import Ring, VoiceCall
 from callcenter.voice.recordings import Recorder
 
@@ -39,9 +40,10 @@ _REJECTING_STATUSES = {"BUSY", "CONGESTION", "CHANUNAVAIL", "NOANSWER", "DONTCAL
 
 
 class Offers:
-    def __init__(self, deps: VoiceDeps, recorder: Recorder) -> None:
+    def __init__(self, deps: VoiceDeps, recorder: Recorder, callbacks: Callbacks) -> None:
         self.deps = deps
         self.recorder = recorder
+        self.callbacks = callbacks
         self._to_dial: dict[str, VoiceCall] = {}
 
     # ---- decisions from the engine ---------------------------------------------
@@ -101,6 +103,7 @@ class Offers:
                 await deps.send([recipes.hangup(ring.leg_uid)], "stop ringing")
         if call.offer_id == withdraw.offer_id and not call.connected:
             call.clear_agent()
+            call.callback_dialling = False
 
     # ---- events from Asterisk ------------------------------------------------------
 
@@ -187,7 +190,8 @@ class Offers:
                 self.deps.offers.ringing(ring.agent_id, call.task_id, ring.offer_id)
 
     async def on_originate_response(self, event: AmiEvent) -> None:
-        """Callbacks only: the agent's phone answered (accept) or could not (reject)."""
+        """Callbacks only: the agent's phone answered (now the customer is dialled) or
+        could not (reject)."""
         deps = self.deps
         call = deps.book.by_leg(event.get("Uniqueid"))
         ring = next((r for r in call.rings.values()
@@ -195,14 +199,7 @@ class Offers:
         if call is None or ring is None:
             return
         if event.get("Response") == "Success":
-            offer_id = ring.offer_id
-            call.connect(ring)
-            deps.agents.forget_offer(offer_id)
-            deps.routing.accept(offer_id)
-            deps.offers.connected(ring.agent_id, call.task_id, acd.VOICE)
-            if call.callback_id is not None:
-                await deps.store.update_callback(call.callback_id, status="done",
-                                                 completed_at=deps.clock(), count_attempt=True)
+            await self.callbacks.agent_answered(call)  # done only once the customer is
             return
         if event.get("Reason") == _NO_ANSWER:
             return  # the engine's own offer deadline decides a ring-no-answer
@@ -221,13 +218,14 @@ class Offers:
         deps.book.add_leg(ring.leg_uid, call)
         config = deps.config()
         timeout_ms = int((config.queues[offer.queue].offer_timeout_seconds + 5) * 1000)
+        number = dialable(call.caller_number)
         action = recipes.originate_callback(
             endpoint=ring.endpoint, leg_uid=ring.leg_uid, task_id=call.task_id,
             offer_id=offer.offer_id, timeout_ms=timeout_ms,
             caller_id=f'"{offer.queue} {mask_number(call.caller_number)}" <{offer.queue}>',
-            customer_dial=config.callcenter.asterisk.callback_dial.format(
-                number=call.caller_number))
-        if not await deps.send([action], "callback"):
+            customer_dial=config.callcenter.asterisk.callback_dial.format(number=number),
+            ring_seconds=config.queues[offer.queue].callback.ring_seconds)
+        if number is None or not await deps.send([action], "callback"):
             call.rings.pop(ring.offer_id, None)
             deps.book.drop_leg(ring.leg_uid)
             call.clear_agent()

@@ -16,7 +16,9 @@ from pathlib import Path
 import acd
 from callcenter.agents.notifier import OfferNotifier
 from callcenter.agents.services import AgentService
+from callcenter.bus import BusEvent
 from callcenter.features import AsteriskSide, Dependencies
+from callcenter.webkit.principal import Principal
 from ivr import prompts
 from ivr.fastagi import IvrServer
 
@@ -24,6 +26,7 @@ from . import http
 from .base import AsteriskPaths, NoTelephone, VoiceDeps
 from .endpoints import render_endpoints, write_if_changed
 from .notifier import VoiceNotifier
+from .phrases import phrases_in
 from .services import VoiceService
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,7 @@ class WithoutTelephone:
 
 
 def load(deps: Dependencies) -> None:
+    deps.web.audiences.append(_own_callback)
     asterisk = deps.asterisk
     if asterisk is None:
         deps.web.add_api(http.api, WithoutTelephone(deps))
@@ -91,6 +95,12 @@ def load(deps: Dependencies) -> None:
     deps.on_reload(reloaded)
 
 
+def _own_callback(user: Principal, event: BusEvent) -> bool:
+    """``callback.attempt`` goes to the agent making the callback, and nobody else."""
+    return event.topic == "callback.attempt" and user.agent_id is not None \
+        and event.agent_id == user.agent_id
+
+
 def _is_asterisk(deps: Dependencies, peer: str) -> bool:
     """FastAGI connections come from the Asterisk host (``ami.host``) and nowhere else."""
     host = deps.config().callcenter.ami.host
@@ -112,7 +122,7 @@ class AsteriskSetup:
     async def render_prompts(self) -> None:
         config = self.deps.config()
         out = Path(self.asterisk.host_path(f"{self.asterisk.files_dir}/sounds"))
-        texts = list(prompts.prompts_in(config.ivr, config.queues))
+        texts = [*prompts.prompts_in(config.ivr, config.queues), *phrases_in(config)]
         try:
             written = await asyncio.to_thread(prompts.render, iter(texts), out)
         except (RuntimeError, OSError) as exc:

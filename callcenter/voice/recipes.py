@@ -89,13 +89,17 @@ def announce(caller_uid: str, position: int, minutes: int) -> list[Action]:
 
 
 def originate_callback(*, endpoint: str, leg_uid: str, task_id: str, offer_id: str,
-                       caller_id: str, customer_dial: str, timeout_ms: int) -> Action:
-    """A callback rings the agent first; on answer the dialplan dials the customer."""
+                       caller_id: str, customer_dial: str, ring_seconds: int,
+                       timeout_ms: int) -> Action:
+    """A callback rings the agent first; on answer the dialplan dials the customer (whose
+    channel inherits the task id, to say when they answer)."""
     return {"Action": "Originate", "Channel": f"PJSIP/{endpoint}", "ChannelId": leg_uid,
             "Timeout": str(timeout_ms), "Async": "true", "CallerID": caller_id,
             "Context": dialplan.CALLBACK, "Exten": "s", "Priority": "1",
-            "Variable": [f"{dialplan.TASK}={task_id}", f"{dialplan.OFFER_ID}={offer_id}",
-                         f"{dialplan.CALLBACK_DIAL}={customer_dial}"]}
+            "Variable": [f"{dialplan.TASK}={task_id}", f"__{dialplan.LEG_TASK}={task_id}",
+                         f"{dialplan.OFFER_ID}={offer_id}",
+                         f"{dialplan.CALLBACK_DIAL}={customer_dial}",
+                         f"{dialplan.CALLBACK_RING}={ring_seconds}"]}
 
 
 def originate_spy(*, endpoint: str, uid: str, target_channel: str, options: str,

@@ -4,9 +4,9 @@
   hold, or ringing an agent, are queued again with their original arrival
   time, oldest first, so they keep their place; a ring the previous run began
   is stopped (this run never made that offer); calls already talking finish
-  in Asterisk and their record is closed when the caller hangs up; pending
-  callbacks are queued again; records of calls that ended while no engine
-  was running are closed.
+  in Asterisk and their record is closed when the caller hangs up; records of
+  calls that ended while no engine was running are closed; then callbacks are
+  queued again (``Callbacks.resume``).
 * ``reconcile`` (the AMI link came back): live channels are compared with
   what we track; whatever ended while we were blind is ended in the engine
   too; a caller who came back to hold meanwhile can be offered again.
@@ -23,6 +23,7 @@ from callcenter.ami import AmiError
 from callcenter.ami.link import AmiEvent
 from callcenter.voice import dialplan, recipes
 from callcenter.voice.base import VoiceDeps
+from callcenter.voice.callbacks import Callbacks
 from callcenter.voice.calls import VoiceCall
 from callcenter.voice.devices import Devices
 from callcenter.voice.lifecycle import Lifecycle
@@ -41,8 +42,9 @@ def _creation_order(channel: AmiEvent) -> tuple[int, int]:
 
 class Recovery:
     def __init__(self, deps: VoiceDeps, *, offers: Offers, lifecycle: Lifecycle,
-                 devices: Devices) -> None:
+                 devices: Devices, callbacks: Callbacks) -> None:
         self.deps = deps
+        self.callbacks = callbacks
         self.offers = offers
         self.lifecycle = lifecycle
         self.devices = devices
@@ -106,19 +108,6 @@ class Recovery:
                     if leg.get("Linkedid") == channel.get("Linkedid") and \
                             leg.get("Uniqueid") != uid:
                         await deps.send([recipes.hangup(leg.get("Uniqueid"))], "adopt ring")
-        for callback in await deps.store.list_pending_callbacks():
-            record = (await deps.store.get_interaction(callback.interaction_id)
-                      if callback.interaction_id else None)
-            if record is None or record.ended_at is not None or record.id in adopted:
-                continue
-            if record.queue not in deps.config().queues:
-                continue
-            adopted.add(record.id)
-            call = VoiceCall(task_id=record.id, caller_uid=f"callback-{callback.id}",
-                             queue=record.queue, caller_number=callback.number,
-                             customer_id=record.customer_id, callback=True,
-                             callback_id=callback.id)
-            waiting.append((record.arrived_at or 0.0, call, False))
         for arrived, call, _ in sorted(waiting, key=lambda w: w[0]):
             deps.book.add(call)
             deps.routing.arrive(acd.Task(id=call.task_id, channel=acd.VOICE, queue=call.queue,
@@ -129,9 +118,10 @@ class Recovery:
                 await deps.store.update_interaction(
                     record.id, ended_at=deps.clock(),
                     outcome="answered" if record.answered_at is not None else "lost")
+        resumed = await self.callbacks.resume()
         self.devices.resync()
         log.info("voice.adopted", extra={"waiting": len(waiting), "talking": len(self.orphans),
-                                         "channels": len(channels)})
+                                         "callbacks": resumed, "channels": len(channels)})
 
     async def _wake_standby(self, channels: list[AmiEvent]) -> None:
         """Callers who waited for this engine try the IVR now, oldest first (not at their

@@ -3,6 +3,7 @@
 The parts, one job each (read ``recipes.py`` first: it is the AMI recipe):
 
 * ``intake``     the IVR's outcome becomes an interaction, a task and dialplan variables;
+* ``callbacks``  a customer who asked to be called back is, or is told why not;
 * ``offers``     ring from the caller's channel; confirm or refuse an answer; withdraw;
 * ``lifecycle``  announcements, leaving the queue, hang-ups, transfer, wrap-up;
 * ``recordings`` where an accepted call is recorded; archive the files when it ends;
@@ -23,6 +24,7 @@ from callcenter.ami.link import LINK_UP, AmiEvent
 from callcenter.config.models import Config
 from callcenter.voice import dialplan, recipes
 from callcenter.voice.base import AsteriskPaths, VoiceDeps, VoiceError
+from callcenter.voice.callbacks import Callbacks
 from callcenter.voice.calls import VoiceCall
 from callcenter.voice.devices import Devices
 from callcenter.voice.intake import Intake
@@ -42,12 +44,14 @@ class VoiceService:
         self.deps = deps
         self.intake = Intake(deps)
         self.recorder = Recorder(deps)
-        self.offers = Offers(deps, self.recorder)
+        self.callbacks = Callbacks(deps)
+        self.offers = Offers(deps, self.recorder, self.callbacks)
         self.lifecycle = Lifecycle(deps, on_waiting=self.offers.on_waiting,
-                                   on_finished=self.recorder.finished)
+                                   on_finished=self.recorder.finished,
+                                   callbacks=self.callbacks)
         self.devices = Devices(deps)
         self.recovery = Recovery(deps, offers=self.offers, lifecycle=self.lifecycle,
-                                 devices=self.devices)
+                                 devices=self.devices, callbacks=self.callbacks)
         self.supervisor = Supervisor(deps)
         self._handlers: dict[str, list[Handler]] = {
             "DialBegin": [self.offers.on_dial_begin],
@@ -125,8 +129,8 @@ class VoiceService:
 
     async def request_callback(self, number: str, queue: str, *, customer_id: int | None,
                                origin: str) -> str:
-        return await self.intake.request_callback(number, queue, customer_id=customer_id,
-                                                  origin=origin)
+        return await self.callbacks.request(number, queue, customer_id=customer_id,
+                                            origin=origin)
 
     def call_for_task(self, task_id: str) -> VoiceCall | None:
         return self.deps.book.get(task_id)

@@ -13,9 +13,9 @@ import pytest
 from asterisk import local_asterisk
 
 
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
+def free_port(kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return sock.getsockname()[1]
 
 
@@ -33,6 +33,8 @@ class AsteriskInstance:
     agi_secret: str
     rtp_start: int
     rtp_end: int
+    carrier_port: int = 5070
+    """Where the carrier trunk (127.0.0.2) is called: a test's PSTN phone listens here."""
 
     @property
     def messages_log(self) -> Path:
@@ -69,7 +71,8 @@ def start_instance(name: str) -> AsteriskInstance:
     params = {"AMI_PORT": str(free_port()), "SIP_PORT": str(free_port(socket.SOCK_DGRAM)),
               "AGI_PORT": str(free_port()), "RTP_START": str(rtp_start),
               "RTP_END": str(rtp_start + 199), "AMI_USER": "cc-test",
-              "AMI_SECRET": "cc-test-secret", "AGI_SECRET": "cc-test-agi-key"}
+              "AMI_SECRET": "cc-test-secret", "AGI_SECRET": "cc-test-agi-key",
+              "CARRIER_PORT": str(free_port(socket.SOCK_DGRAM, "127.0.0.2"))}
     try:
         info = local_asterisk.start(local_asterisk.default_root(), name, params)
     except local_asterisk.CannotRun as exc:
@@ -79,7 +82,8 @@ def start_instance(name: str) -> AsteriskInstance:
         instance_inside=info["instance_inside"], ami_port=int(params["AMI_PORT"]),
         sip_port=int(params["SIP_PORT"]), agi_port=int(params["AGI_PORT"]),
         ami_user=params["AMI_USER"], ami_secret=params["AMI_SECRET"],
-        agi_secret=params["AGI_SECRET"], rtp_start=rtp_start, rtp_end=rtp_start + 199)
+        agi_secret=params["AGI_SECRET"], rtp_start=rtp_start, rtp_end=rtp_start + 199,
+        carrier_port=int(params["CARRIER_PORT"]))
 
 
 class PortPool:

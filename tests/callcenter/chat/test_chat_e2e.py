@@ -163,14 +163,15 @@ async def test_wechat_and_web_chats_reach_an_agent_on_a_call_and_the_wallboard_c
 
 
 async def test_a_closed_wechat_window_and_the_voice_callback(tmp_path, asterisk, phones,
-                                                            standin):
+                                                            pstn, standin):
     app = await start_app(tmp_path, asterisk, standin)
     remote = RemoteStack(app.web_port)
     try:
-        customer = await app.store.find_or_create_customer("phone", "caller", name="王女士")
+        number = "13800138000"
+        customer = await app.store.find_or_create_customer("phone", number, name="王女士")
         await app.store.link_identity(customer.id, "wechat_openid", FOLLOWER)
         agent_phone = await phones("1002", "dev-sip-1002", auto_answer=True)
-        customer_phone = await phones("caller", "caller", auto_answer=True)
+        customer_phone = await pstn(number, auto_answer=True)  # called through the trunk
         lina = await Console.open(remote, "lina")
         await lina.sign_in("1002")
         assert (await standin.push(remote.url("/chat/wechat"),
@@ -185,7 +186,7 @@ async def test_a_closed_wechat_window_and_the_voice_callback(tmp_path, asterisk,
         assert detail["callback_possible"] and detail["messages"][-1]["status"] == "refused"
 
         queued = await lina.call("POST", f"/api/chat/conversations/{conv['id']}/callback")
-        assert queued["queue"] == "sales" and "caller" not in queued["number"][1:-1]
+        assert queued["queue"] == "sales" and number not in queued["number"]
         await voice.wait_until(lambda: agent_phone.incoming, timeout=15,
                                what="the agent's phone first")
         await voice.wait_until(lambda: customer_phone.incoming, timeout=15,

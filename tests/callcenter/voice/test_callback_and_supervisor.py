@@ -1,4 +1,4 @@
-"""Callback keeps the caller's place; supervisors listen, then barge (issue 4, tests 5 and 6)."""
+"""Supervisors listen, then barge (issue 4, test 6); callbacks are in test_callbacks.py."""
 
 from __future__ import annotations
 
@@ -7,47 +7,10 @@ import asyncio
 import pytest
 from pyVoIP.VoIP import CallState
 
-from callcenter.simulate.phone import dtmf, energy, tone
-from tests.support.voice import agent_state, dial_queue, eventually, queued, wait_until
+from callcenter.simulate.phone import energy, tone
+from tests.support.voice import dial_queue, queued, wait_until
 
 pytestmark = pytest.mark.asterisk
-
-
-async def test_callback_keeps_the_place_and_calls_the_customer_when_an_agent_is_free(
-        voice_app, phones):
-    app = await voice_app()
-    agent_phone = await phones("1001", "dev-sip-1001", auto_answer=True)
-    app.agents.login("zhangwei", device="1001", ready=False)
-    caller = await phones("caller", "caller", auto_answer=True)
-    call = await dial_queue(caller, "sales")
-    (task_id,) = await queued(app)
-    await wait_until(lambda: app.voice.calls[task_id].holding, what="the caller on hold")
-
-    await asyncio.to_thread(call.play, dtmf("*"))
-    assert await asyncio.to_thread(call.wait_state, CallState.ENDED, 10)
-    await asyncio.sleep(0.5)
-    assert app.routing.task(task_id) is not None  # still in line
-    callbacks = await app.store.list_pending_callbacks("sales")
-    assert [c.interaction_id for c in callbacks] == [task_id]
-
-    app.agents.set_state("zhangwei", "ready")
-    await wait_until(lambda: agent_phone.incoming, timeout=10, what="the agent first")
-    await wait_until(lambda: caller.incoming, timeout=10, what="the customer's phone")
-    customer_leg = caller.incoming[0]
-    assert await asyncio.to_thread(customer_leg.wait_state, CallState.ANSWERED, 5)
-    agent_leg = agent_phone.incoming[0]
-    heard, _ = await asyncio.gather(asyncio.to_thread(customer_leg.listen, 1.2),
-                                    asyncio.to_thread(agent_leg.play, tone(660, 1.2)))
-    assert energy(heard) > 0.1
-    await asyncio.to_thread(agent_leg.hangup)
-    await wait_until(lambda: agent_state(app, "zhangwei") == "wrap_up", what="wrap-up")
-
-    async def answered() -> bool:
-        record = await app.store.get_interaction(task_id)
-        return record.answered_at is not None and record.agent_id == "zhangwei"
-
-    await eventually(answered, what="the callback to be recorded as answered")
-    assert await app.store.list_pending_callbacks("sales") == []  # done, not to be redone
 
 
 async def test_supervisor_listens_then_barges(voice_app, phones):
