@@ -123,6 +123,20 @@ def chat_act(tail: str, body: Any = None) -> Cases:
         Case(f"/api/chat/conversations/no-such/{tail}", CONSOLE_ROLE, body, note="404")]
 
 
+def report_cases(path: str) -> Cases:
+    """A report: everything the reader may see, a queue or an agent of one team."""
+    return lambda s: [
+        Case(path, SUPERVISION, note="everything the reader may see"),
+        Case(f"{path}?queues=sales&interval=day", frozenset({"supervisor_other_team", "admin"}),
+             note="an east queue"),
+        Case(f"{path}?queues=vip", frozenset({"supervisor", "admin"}), note="a north queue"),
+        Case(f"{path}?by=agent&agents={ws.OWN_TEAM_AGENT}", frozenset({"supervisor", "admin"}),
+             note="wangfang"),
+        Case(f"{path}?by=agent&agents={ws.OTHER_TEAM_AGENT}",
+             frozenset({"supervisor_other_team", "admin"}), note="zhangwei"),
+        Case(f"{path}?interval=fortnight", SUPERVISION, note="422")]
+
+
 WIDGET = "/api/widget/conversations/no-such"
 START = {"topic": "buy", "name": "Matrix", "language": "en"}
 SCOPED: dict[tuple[str, str], Cases] = {
@@ -131,7 +145,9 @@ SCOPED: dict[tuple[str, str], Cases] = {
     ("GET", "/agent"): one("/agent", EVERYONE),
     ("GET", "/wallboard"): one("/wallboard", EVERYONE),
     ("GET", "/admin"): one("/admin", EVERYONE),
+    ("GET", "/reports"): one("/reports", EVERYONE),
     ("GET", "/static"): one("/static/app.css", EVERYONE),
+    ("GET", "/vendor/{name}"): one("/vendor/echarts.js", EVERYONE),
     ("GET", "/api/openapi.json"): one("/api/openapi.json", EVERYONE),
     ("GET", "/api/ws"): one("/api/ws", STAFF),
     # auth: these change the client's session
@@ -208,6 +224,12 @@ SCOPED: dict[tuple[str, str], Cases] = {
              {"verdict": "dismiss", "note": "agent was right"}, note="zhangwei's call"),
         Case(f"/api/supervisor/flags/{PLACEHOLDER}/review", SUPERVISION,
              {"verdict": "confirm"}, note="404")],
+    # reports: a supervisor's teams' queues and agents (sunli, east: sales and support;
+    # zhaolei, north: support and vip)
+    **{("GET", path): report_cases(path)
+       for path in ("/api/reports", "/api/reports/export.csv", "/api/reports/export.xlsx")},
+    ("GET", "/metrics"): one("/metrics", EVERYONE,
+                             note="no metrics.token: loopback clients (all of these) may"),
     # admin
     ("POST", "/api/admin/config/{filename}/validate"): lambda s: [
         Case("/api/admin/config/queues.yaml/validate", ADMIN, {"text": s.queues_text})],
