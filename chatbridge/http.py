@@ -210,7 +210,8 @@ async def merge(call: Call) -> Merged:
 
 
 @api.route("POST", "/api/chat/merges/{merge_id}/undo", roles=STAFF, response=Merged,
-           errors=_ACT, scope="agent: a merge they made; supervisor, admin: any",
+           errors=_ACT, scope="a merge they made; supervisor: one an agent of their teams "
+           "made; admin: any",
            summary="Split two customers merged by mistake.")
 async def undo_merge(call: Call) -> Merged:
     merge_id = _int(call, "merge_id")

@@ -3,7 +3,8 @@ supervisor reads and joins. The one service the consoles' chat routes call.
 
 Who may do what: an agent acts on conversations they hold; a supervisor reads the
 conversations of agents in teams they supervise (or, while queued, of queues their
-teams watch) and may join them; an admin reads any. A message is stored first, then
+teams watch) and may join them; an admin reads any. A customer merge is undone by who
+made it, a supervisor of their team, or an admin. A message is stored first, then
 delivered: to the widget's sockets, or through the channel's API (``AccountChannel``).
 """
 
@@ -300,8 +301,9 @@ class ChatDesk:
         merge = await self.chat.store.get_merge(merge_id)
         if merge is None:
             raise Gone("no such merge")
-        if merge.actor != user.username and user.role not in ("supervisor", "admin"):
-            raise NotAllowed("only who merged (or a supervisor) undoes a merge")
+        if not await self._may_undo(user, merge.actor):
+            raise NotAllowed("only who merged, a supervisor of their team or an admin "
+                             "undoes a merge")
         try:
             survivor, merged = await self.chat.store.undo_merge(merge_id, actor=user.username)
         except ValueError as exc:
@@ -313,6 +315,18 @@ class ChatDesk:
                 self.chat.notifier.conversation(conv, self.chat.summary(conv))
         log.info("chat.merge_undone", extra={"merge": merge_id, "actor": user.username})
         return {"merge_id": merge_id, "customer_id": survivor.id, "merged_id": merged.id}
+
+    async def _may_undo(self, user: Principal, actor: str) -> bool:
+        """Who merged, an admin, or a supervisor of the team of the agent who merged (a
+        merge one supervisor made is theirs and the admins' only)."""
+        if user.username == actor or user.role == "admin":
+            return True
+        if user.role != "supervisor":
+            return False
+        account = await self.chat.store.get_user(actor)
+        return (account is not None and account.agent_id is not None
+                and account.role == "agent"
+                and may_supervise(user, account.agent_id, self.chat.config()))
 
     # ------------------------------------------------------------------ files
 

@@ -124,14 +124,33 @@ async def test_an_agent_merges_the_visitor_with_a_known_customer_and_can_undo(ma
     assert call_id in [h["interaction_id"] for h in detail["pop"]["history"]]
     assert detail["customer_id"] == customer_id
 
-    undone = await agent.call("POST", f"/api/chat/merges/{merged['merge_id']}/undo")
+    undo = f"/api/chat/merges/{merged['merge_id']}/undo"
+    lina = await Console.open(stack, "lina")  # another agent
+    await lina.call("POST", undo, expect=403)
+    boss = await Console.open(stack, SUPERVISOR)  # supervises north; zhangwei is east
+    refused = await boss.call("POST", undo, expect=403)
+    assert "supervisor of their team" in refused["message"]
+    undone = await agent.call("POST", undo)
     assert undone["merged_id"] == merged["merged_id"]
     detail = await agent.call("GET", path)
     assert detail["customer_id"] == merged["merged_id"]
     assert detail["pop"]["history"] == []
-    await agent.call("POST", f"/api/chat/merges/{merged['merge_id']}/undo", expect=409)
-    other = await Console.open(stack, "lina")
-    await other.call("POST", f"/api/chat/merges/{merged['merge_id']}/undo", expect=403)
+    await agent.call("POST", undo, expect=409)
+
+    again = await agent.call("POST", f"{path}/merge", {"customer_id": customer_id})
+    admin = await Console.open(stack, "admin")
+    await admin.call("POST", f"/api/chat/merges/{again['merge_id']}/undo")  # admins: any
+
+    wangfang = await Console.open(stack, "wangfang")  # north: the supervisor's team
+    await wangfang.sign_in()
+    await visitor_in(stack, "help", name="王小明", phone="13812345678")
+    north = await wangfang.accept_next()
+    theirs = await wangfang.call("POST", f"/api/chat/conversations/{north['id']}/merge",
+                                 {"customer_id": customer_id})
+    await agent.call("POST", f"/api/chat/merges/{theirs['merge_id']}/undo", expect=403)
+    await boss.call("POST", f"/api/chat/merges/{theirs['merge_id']}/undo")
+    detail = await wangfang.call("GET", f"/api/chat/conversations/{north['id']}")
+    assert detail["customer_id"] == theirs["merged_id"]
 
 
 async def test_a_returning_customer_is_offered_to_their_last_agent_first(make_stack):
