@@ -72,3 +72,12 @@ VERDICT_REFUSE = "refuse"
 # ---- what a channel is doing (CoreShowChannels' Application) -----------------------
 DIALING_APPLICATIONS = frozenset({"Dial"})
 STANDBY_APPLICATIONS = frozenset({"MusicOnHold"})  # cc-ivr's standby, between tries
+
+# ---- call controls from the agent's console (controls.py) ----------------------------
+HELD = "cc-held"  # the caller on hold: music on hold until resumed
+AGENT_HELD = "cc-agent-held"  # the agent's leg while its caller is on hold: silence
+RESUME = "cc-resume"  # the caller's channel takes the agent's leg back (Bridge, x)
+TRANSFER_OUT = "cc-transfer-out"  # blind transfer to a number through the trunk
+PEER = "CC_PEER"  # on the caller before a resume: the agent's leg (uniqueid) to bridge
+TRANSFER_DIAL = "CC_TRANSFER_DIAL"  # on the caller before cc-transfer-out: whom to dial
+MUTE = "MUTEAUDIO(in)"  # res_mutestream, set on the agent's leg: what the agent says is dropped

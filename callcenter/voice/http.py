@@ -1,4 +1,5 @@
-"""The voice API: an agent transfers their call; a supervisor listens, whispers, barges.
+"""The voice API: an agent controls their own call (hold, mute, hang up, transfer); a
+supervisor listens, whispers, barges.
 
 Handlers call ``VoiceService`` (``call.service``) only. A supervisor acts on agents
 of the teams they supervise; admins on everyone.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
+from typing import Any
 
 from callcenter.webkit.endpoints import (
     AGENT_CONSOLE,
@@ -22,15 +24,24 @@ from callcenter.webkit.endpoints import (
 )
 
 from .base import NoTelephone, VoiceError
-from .schemas import SpyRequest, SpyResult, TransferRequest, TransferResult
+from .schemas import (
+    CallControls,
+    HungUp,
+    SpyRequest,
+    SpyResult,
+    Switch,
+    TransferRequest,
+    TransferResult,
+)
 from .services import VoiceService
 
 log = logging.getLogger(__name__)
 
-api = Api("voice", "Calls: blind transfer; supervisors' listen, whisper and barge.")
+api = Api("voice", "Calls: the agent's call controls (hold, mute, hang up, blind transfer); "
+          "supervisors' listen, whisper and barge.")
 
 
-async def _carry_out(request: Awaitable[dict[str, str]]) -> dict[str, str]:
+async def _carry_out(request: Awaitable[dict[str, Any]]) -> dict[str, Any]:
     """503 without a telephone system, 409 when the call cannot do it now."""
     try:
         return await request
@@ -40,18 +51,61 @@ async def _carry_out(request: Awaitable[dict[str, str]]) -> dict[str, str]:
         raise conflict(str(exc)) from None
 
 
+def _agent(call: Call) -> str:
+    if call.user.agent_id is None:
+        raise forbidden("your account has no agent profile in agents.yaml")
+    return call.user.agent_id
+
+
+OWN_CALL = "only my own connected call"
+
+
 @api.route("POST", "/api/agent/call/transfer", roles=AGENT_CONSOLE, body=TransferRequest,
-           response=TransferResult, scope="only my own connected call",
-           summary="Blind transfer of my call to a queue and/or an agent; I go to wrap-up.",
+           response=TransferResult, scope=OWN_CALL,
+           summary="Blind transfer of my call to a queue and/or an agent, or to a number "
+                   "through the trunk; I go to wrap-up.",
            errors={409, 503})
 async def transfer(call: Call) -> TransferResult:
     service: VoiceService = call.service
     body: TransferRequest = call.body
-    if call.user.agent_id is None:
-        raise forbidden("your account has no agent profile in agents.yaml")
-    result = await _carry_out(service.transfer(call.user.agent_id, queue=body.queue,
-                                               to_agent=body.agent))
+    result = await _carry_out(service.transfer(_agent(call), queue=body.queue,
+                                               to_agent=body.agent, number=body.number))
     return TransferResult.model_validate(result)
+
+
+@api.route("GET", "/api/agent/call", roles=AGENT_CONSOLE, response=CallControls,
+           scope=OWN_CALL, summary="My connected call's controls: on hold, muted.",
+           errors={503})
+async def call_state(call: Call) -> CallControls:
+    service: VoiceService = call.service
+    return CallControls.model_validate(await _carry_out(service.call_state(_agent(call))))
+
+
+@api.route("POST", "/api/agent/call/hold", roles=AGENT_CONSOLE, body=Switch,
+           response=CallControls, scope=OWN_CALL,
+           summary="Put my call on hold (the caller hears music) or take it back.",
+           errors={409, 503})
+async def hold(call: Call) -> CallControls:
+    service: VoiceService = call.service
+    body: Switch = call.body
+    return CallControls.model_validate(await _carry_out(service.hold(_agent(call), body.on)))
+
+
+@api.route("POST", "/api/agent/call/mute", roles=AGENT_CONSOLE, body=Switch,
+           response=CallControls, scope=OWN_CALL,
+           summary="Mute my microphone on the call (I still hear the caller), or unmute.",
+           errors={409, 503})
+async def mute(call: Call) -> CallControls:
+    service: VoiceService = call.service
+    body: Switch = call.body
+    return CallControls.model_validate(await _carry_out(service.mute(_agent(call), body.on)))
+
+
+@api.route("POST", "/api/agent/call/hangup", roles=AGENT_CONSOLE, response=HungUp,
+           scope=OWN_CALL, summary="Hang up my call; I go to wrap-up.", errors={409, 503})
+async def hangup(call: Call) -> HungUp:
+    service: VoiceService = call.service
+    return HungUp.model_validate(await _carry_out(service.hangup(_agent(call))))
 
 
 @api.route("POST", "/api/supervisor/agents/{agent_id}/spy", roles=SUPERVISION,

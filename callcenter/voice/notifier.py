@@ -3,7 +3,9 @@
 * ``caller.position`` ``{task_id, position, expected_wait}`` (queue) — a waiting caller's place;
 * ``callback.attempt`` ``{task_id, outcome}`` (agent) — a callback the agent took:
   ``dialing`` the customer, ``answered``, or why not (``no answer``, ``busy``...);
-* ``recording.complete`` ``{task_id}`` — the call's recording files are archived.
+* ``recording.complete`` ``{task_id}`` — the call's recording files are archived;
+* ``call.control`` ``{task_id, held, muted, held_since, hold_seconds}`` (agent) — the
+  agent's own call changed from the console (to that agent's consoles only).
 
 Offers, withdrawals, ringing, connected and wrap-up go to the agent through
 ``callcenter.agents.notifier.OfferNotifier``, one writer for every channel.
@@ -33,3 +35,10 @@ class VoiceNotifier:
 
     def recording_complete(self, task_id: str) -> None:
         self.bus.publish("recording.complete", {"task_id": task_id}, at=self.clock())
+
+    def call_control(self, agent_id: str, task_id: str, *, held: bool, muted: bool,
+                     held_since: float | None, hold_seconds: float) -> None:
+        self.bus.publish("call.control", {"task_id": task_id, "held": held, "muted": muted,
+                                          "held_since": held_since,
+                                          "hold_seconds": round(hold_seconds, 3)},
+                         at=self.clock(), agent_id=agent_id)

@@ -44,9 +44,15 @@ class WithoutTelephone:
     async def spy(self, *_args: object) -> dict[str, str]:
         raise NoTelephone("no telephone system is connected")
 
+    async def call_state(self, *_args: object) -> dict[str, str]:
+        raise NoTelephone("no telephone system is connected")
+
+    hold = mute = hangup = call_state
+
 
 def load(deps: Dependencies) -> None:
     deps.web.audiences.append(_own_callback)
+    deps.web.audiences.append(_own_call)
     asterisk = deps.asterisk
     if asterisk is None:
         deps.web.add_api(http.api, WithoutTelephone(deps))
@@ -93,6 +99,12 @@ def load(deps: Dependencies) -> None:
     deps.on_start(start)
     deps.on_stop(stop)
     deps.on_reload(reloaded)
+
+
+def _own_call(user: Principal, event: BusEvent) -> bool:
+    """``call.control`` goes to the agent whose call it is, and nobody else."""
+    return event.topic == "call.control" and user.agent_id is not None \
+        and event.agent_id == user.agent_id
 
 
 def _own_callback(user: Principal, event: BusEvent) -> bool:

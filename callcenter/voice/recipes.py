@@ -118,3 +118,36 @@ def spy_mode(uid: str, options: str) -> list[Action]:
 
 CORE_SHOW_CHANNELS: Action = {"Action": "CoreShowChannels"}
 DEVICE_STATE_LIST: Action = {"Action": "DeviceStateList"}
+
+
+# ---- call controls (callcenter/voice/controls.py) -----------------------------------
+# A connected call is the caller's Dial (cc-offer) bridged to the agent's leg. Hold takes
+# both out of that bridge at once (Redirect with ExtraChannel, which Asterisk carries out
+# for two bridged channels together); resume has the caller's channel pull the agent's leg
+# into a new bridge from the dialplan (Bridge with "x": when either side leaves, both end,
+# as after Dial). Mute is a dialplan function set with Setvar. All need only "call".
+
+
+def hold(caller_uid: str, agent_uid: str) -> Action:
+    """The caller to music on hold, the agent's leg to silence, together."""
+    return {"Action": "Redirect", "Channel": caller_uid, "Context": dialplan.HELD,
+            "Exten": "s", "Priority": "1", "ExtraChannel": agent_uid,
+            "ExtraContext": dialplan.AGENT_HELD, "ExtraExten": "s", "ExtraPriority": "1"}
+
+
+def resume(caller_uid: str, agent_uid: str) -> list[Action]:
+    """The held caller takes the agent's leg back into a bridge."""
+    return [setvar(caller_uid, dialplan.PEER, agent_uid), redirect(caller_uid, dialplan.RESUME)]
+
+
+def mute(agent_uid: str, on: bool) -> Action:
+    """Drop (or pass again) what the agent says; the agent still hears the caller."""
+    return setvar(agent_uid, dialplan.MUTE, "on" if on else "off")
+
+
+def transfer_out(caller_uid: str, dial: str) -> list[Action]:
+    """Blind transfer through the trunk: the caller's channel dials ``dial`` and the
+    agent's leg is left (Dial's bridge, or the resume bridge, hangs it up)."""
+    return [setvar(caller_uid, dialplan.CONNECTED, ""),
+            setvar(caller_uid, dialplan.TRANSFER_DIAL, dial),
+            redirect(caller_uid, dialplan.TRANSFER_OUT)]

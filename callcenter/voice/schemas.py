@@ -25,11 +25,16 @@ class TransferRequest(BaseModel):
     queue: str | None = Field(None, max_length=64, description="A voice queue; default: "
                               "the call's own queue")
     agent: str | None = Field(None, max_length=64, description="A named agent to offer it to")
+    number: str | None = Field(None, pattern=r"^\+?[0-9]{3,20}$",
+                               description="A number dialled through the trunk instead "
+                                           "(not with queue or agent)")
 
     @model_validator(mode="after")
     def _somewhere(self) -> TransferRequest:
-        if self.queue is None and self.agent is None:
-            raise ValueError("name a queue, an agent, or both")
+        if self.number is not None and (self.queue is not None or self.agent is not None):
+            raise ValueError("a number, or a queue and/or an agent: not both")
+        if self.queue is None and self.agent is None and self.number is None:
+            raise ValueError("name a queue, an agent (or both), or a number")
         return self
 
 
@@ -37,3 +42,25 @@ class TransferResult(BaseModel):
     task_id: str
     queue: str
     agent: str
+
+
+class Switch(BaseModel):
+    """Turn a control on (hold, mute) or off (resume, unmute)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    on: bool
+
+
+class CallControls(BaseModel):
+    """The agent's own call as the console's buttons show it (no call: task_id null)."""
+
+    task_id: str | None
+    held: bool = False
+    muted: bool = False
+    held_since: float | None = None
+    hold_seconds: float = 0.0
+
+
+class HungUp(BaseModel):
+    task_id: str

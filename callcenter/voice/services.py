@@ -9,7 +9,8 @@ The parts, one job each (read ``recipes.py`` first: it is the AMI recipe):
 * ``recordings`` where an accepted call is recorded; archive the files when it ends;
 * ``devices``    agents' phones registered and free;
 * ``recovery``   adopt callers after a restart; reconcile after a blind spot;
-* ``supervisor`` ChanSpy listen / whisper / barge.
+* ``supervisor`` ChanSpy listen / whisper / barge;
+* ``controls``   the agent's own call from the console: hang up, hold, mute, transfer.
 
 ``VoiceService`` wires them and routes AMI events through one table.
 """
@@ -17,6 +18,7 @@ The parts, one job each (read ``recipes.py`` first: it is the AMI recipe):
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import acd
 from callcenter.ami import AmiError
@@ -26,6 +28,7 @@ from callcenter.voice import dialplan, recipes
 from callcenter.voice.base import AsteriskPaths, VoiceDeps, VoiceError
 from callcenter.voice.callbacks import Callbacks
 from callcenter.voice.calls import VoiceCall
+from callcenter.voice.controls import Controls
 from callcenter.voice.devices import Devices
 from callcenter.voice.intake import Intake
 from callcenter.voice.lifecycle import Lifecycle
@@ -53,13 +56,14 @@ class VoiceService:
         self.recovery = Recovery(deps, offers=self.offers, lifecycle=self.lifecycle,
                                  devices=self.devices, callbacks=self.callbacks)
         self.supervisor = Supervisor(deps)
+        self.controls = Controls(deps, self.lifecycle)
         self._handlers: dict[str, list[Handler]] = {
             "DialBegin": [self.offers.on_dial_begin],
             "DialEnd": [self.offers.on_dial_end],
             "Newstate": [self.offers.on_ringing],
             "OriginateResponse": [self.offers.on_originate_response],
             "Hangup": [self.lifecycle.on_hangup, self.recovery.on_hangup,
-                       self.supervisor.on_hangup],
+                       self.supervisor.on_hangup, self.controls.on_hangup],
             "UserEvent": [self._on_user_event],
             "DeviceStateChange": [self.devices.on_device_state],
             LINK_UP: [self.recovery.on_link_up],
@@ -108,11 +112,26 @@ class VoiceService:
         return await self.intake.route_call(call, outcome)
 
     async def transfer(self, agent_id: str, *, queue: str | None = None,
-                       to_agent: str | None = None) -> dict[str, str]:
-        return await self.lifecycle.transfer(agent_id, queue=queue, to_agent=to_agent)
+                       to_agent: str | None = None,
+                       number: str | None = None) -> dict[str, str]:
+        if number is not None:
+            return await self.controls.transfer_out(agent_id, number)
+        return await self.controls.transfer(agent_id, queue=queue, to_agent=to_agent)
 
     async def spy(self, supervisor_id: str, agent_id: str, mode: str) -> dict[str, str]:
         return await self.supervisor.spy(supervisor_id, agent_id, mode)
+
+    async def call_state(self, agent_id: str) -> dict[str, Any]:
+        return self.controls.state(agent_id)
+
+    async def hold(self, agent_id: str, on: bool) -> dict[str, Any]:
+        return await (self.controls.hold(agent_id) if on else self.controls.resume(agent_id))
+
+    async def mute(self, agent_id: str, on: bool) -> dict[str, Any]:
+        return await self.controls.mute(agent_id, on)
+
+    async def hangup(self, agent_id: str) -> dict[str, Any]:
+        return await self.controls.hangup(agent_id)
 
     def probe_device(self, extension: str) -> None:
         self.devices.probe(extension)

@@ -179,6 +179,14 @@ SCOPED: dict[tuple[str, str], Cases] = {
     ("POST", "/api/agent/call/transfer"): one("/api/agent/call/transfer", CONSOLE,
                                               {"queue": "support"},
                                               note="503: no telephone system here"),
+    # the call controls act on one's own connected call only: no path names a call
+    ("GET", "/api/agent/call"): one("/api/agent/call", CONSOLE, note="503: no telephone"),
+    ("POST", "/api/agent/call/hold"): one("/api/agent/call/hold", CONSOLE, {"on": True},
+                                          note="503: no telephone system here"),
+    ("POST", "/api/agent/call/mute"): one("/api/agent/call/mute", CONSOLE, {"on": True},
+                                          note="503: no telephone system here"),
+    ("POST", "/api/agent/call/hangup"): one("/api/agent/call/hangup", CONSOLE,
+                                            note="503: no telephone system here"),
     # customers: served by the agent, or in a queue the supervisor watches
     ("GET", "/api/customers/{customer_id}/history"): lambda s: [
         Case(f"/api/customers/{s.east_customer}/history", EAST, note="a sales call"),
@@ -487,6 +495,7 @@ DELIVERED: dict[str, tuple[dict[str, Any], frozenset[str]]] = {
     "agent.wrapup": (AGENT_EVENT, frozenset({"agent"})),
     "agent.state": (AGENT_EVENT, NORTH),  # the agent, their supervisor, admins
     "interaction.summary": (AGENT_EVENT, frozenset({"agent"})),
+    "call.control": (AGENT_EVENT, frozenset({"agent"})),  # one's own call: held, muted
     "callback.attempt": (AGENT_EVENT, frozenset({"agent"})),  # the agent calling back
     "wallboard.snapshot": ({}, SUPERVISION),  # each cut to their teams (below)
     "config.changed": ({}, ADMIN),

@@ -1,0 +1,217 @@
+"""What an agent does to their own connected call from the console: hang up, hold and
+resume, mute, and blind transfer (to a queue or agent through the engine, or to a number
+through the trunk).
+
+Every control acts on the agent's own connected call only (``CallBook.of_agent``), so no
+request names a call and none can reach another agent's. Each step goes into the
+interaction's queue log (``HOLD``, ``UNHOLD`` with its seconds, ``MUTE``, ``UNMUTE``,
+``HANGUP``, ``TRANSFEROUT``): the history shows what happened, in order. Time on hold is
+part of the talk time the engine counts for handle time (AHT); it is also added up on the
+interaction (``attributes.hold_seconds``, ``attributes.holds``) for reports.
+
+How it is done over AMI (``recipes.py``): hold moves the caller to music and the agent's
+leg to silence together; resume lets the caller's channel take the agent's leg back into a
+bridge; mute sets ``MUTEAUDIO(in)`` on the agent's leg. A held call whose one side hangs
+up has its other side hung up here (nothing else would end it).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from callcenter.ami.link import AmiEvent
+from callcenter.storage.masking import mask_number
+from callcenter.voice import recipes
+from callcenter.voice.base import VoiceDeps, VoiceError
+from callcenter.voice.calls import VoiceCall
+from callcenter.voice.lifecycle import Lifecycle
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Controlled:
+    """What the console changed on one connected call."""
+
+    task_id: str
+    agent_id: str
+    caller_uid: str
+    agent_uid: str
+    held_since: float | None = None
+    hold_seconds: float = 0.0
+    holds: int = 0
+    muted: bool = False
+
+    @property
+    def held(self) -> bool:
+        return self.held_since is not None
+
+
+class Controls:
+    def __init__(self, deps: VoiceDeps, lifecycle: Lifecycle) -> None:
+        self.deps = deps
+        self.lifecycle = lifecycle
+        self._calls: dict[str, Controlled] = {}  # task id -> what was changed on it
+
+    # ---- requests -----------------------------------------------------------------
+
+    def state(self, agent_id: str) -> dict[str, Any]:
+        """The agent's call as the console's buttons show it (no call: ``task_id`` None)."""
+        call = self.deps.book.of_agent(agent_id)
+        if call is None:
+            return {"task_id": None, "held": False, "muted": False, "held_since": None,
+                    "hold_seconds": 0.0}
+        return self._view(self._calls.get(call.task_id), call.task_id)
+
+    async def hold(self, agent_id: str) -> dict[str, Any]:
+        call, done = self._own(agent_id)
+        if done.held:
+            raise VoiceError("the call is on hold already")
+        await self._send([recipes.hold(call.caller_uid, done.agent_uid)], "hold")
+        done.held_since = self.deps.clock()
+        done.holds += 1
+        await self._step(done, "HOLD", call.queue)
+        return self._changed(done)
+
+    async def resume(self, agent_id: str) -> dict[str, Any]:
+        call, done = self._own(agent_id)
+        if not done.held:
+            raise VoiceError("the call is not on hold")
+        await self._send(recipes.resume(call.caller_uid, done.agent_uid), "resume")
+        seconds = self._unhold(done)
+        await self._step(done, "UNHOLD", call.queue, {"seconds": round(seconds, 3)})
+        await self._save_hold(done)
+        return self._changed(done)
+
+    async def mute(self, agent_id: str, on: bool) -> dict[str, Any]:
+        call, done = self._own(agent_id)
+        await self._send([recipes.mute(done.agent_uid, on)], "mute")
+        done.muted = on
+        await self._step(done, "MUTE" if on else "UNMUTE", call.queue)
+        return self._changed(done)
+
+    async def hangup(self, agent_id: str) -> dict[str, Any]:
+        """End the call from the console, as if the agent hung up their phone."""
+        call, done = self._own(agent_id)
+        await self._step(done, "HANGUP", call.queue)
+        actions = [recipes.hangup(done.agent_uid)]
+        if done.held:  # the caller listens to music, in no bridge: end it too
+            actions.append(recipes.hangup(call.caller_uid))
+        await self._send(actions, "hang up")
+        return {"task_id": call.task_id}
+
+    async def transfer(self, agent_id: str, *, queue: str | None = None,
+                       to_agent: str | None = None) -> dict[str, str]:
+        """The engine's blind transfer (queue and/or agent), from hold as well."""
+        call = self.deps.book.of_agent(agent_id)
+        done = self._calls.get(call.task_id) if call is not None else None
+        result = await self.lifecycle.transfer(agent_id, queue=queue, to_agent=to_agent)
+        if done is not None:  # only once the transfer is under way: a refused one stays held
+            self._calls.pop(done.task_id, None)
+            await self._left(done, "transfer")
+        return result
+
+    async def transfer_out(self, agent_id: str, number: str) -> dict[str, str]:
+        """Blind transfer to a number through the trunk; the agent goes to wrap-up.
+
+        The caller's channel dials the number (``asterisk.callback_dial``, the trunk's dial
+        string): the engine's part of the call is over, the interaction keeps its record.
+        """
+        deps = self.deps
+        call, done = self._own(agent_id)
+        dial = deps.config().callcenter.asterisk.callback_dial.format(number=number)
+        await self._send(recipes.transfer_out(call.caller_uid, dial), "transfer out")
+        self._calls.pop(call.task_id, None)
+        await self._step(done, "TRANSFEROUT", call.queue, {"to": mask_number(number)})
+        await self._left(done, "transfer out")
+        # The caller is no longer the engine's to connect: when they hang up, the
+        # lifecycle forgets the call (recordings archived) without a second end.
+        deps.book.drop_leg(call.agent_uid)
+        call.connected, call.ended = False, True
+        deps.routing.end(call.task_id, "agent")
+        deps.offers.wrapup(agent_id, call.task_id, call.queue)
+        call.clear_agent()
+        log.info("voice.transferred_out", extra={"task": call.task_id, "agent": agent_id,
+                                                 "to": mask_number(number)})
+        return {"task_id": call.task_id, "queue": call.queue, "agent": ""}
+
+    # ---- events from Asterisk ------------------------------------------------------------
+
+    async def on_hangup(self, event: AmiEvent) -> None:
+        """One side of a controlled call hung up: the call is over; a held call's other
+        side (music, silence, in no bridge) is hung up here."""
+        uid = event.get("Uniqueid")
+        done = next((c for c in self._calls.values() if uid in (c.caller_uid, c.agent_uid)),
+                    None)
+        if done is None:
+            return
+        self._calls.pop(done.task_id, None)
+        if done.held:
+            other = done.agent_uid if uid == done.caller_uid else done.caller_uid
+            self._unhold(done)
+            await self.deps.send([recipes.hangup(other)], "end held call")
+        if done.holds:
+            await self._save_hold(done)
+
+    # ---- inside -------------------------------------------------------------------------
+
+    def _own(self, agent_id: str) -> tuple[VoiceCall, Controlled]:
+        call = self.deps.book.of_agent(agent_id)
+        if call is None or not call.agent_uid:
+            raise VoiceError(f"{agent_id} is not on a call")
+        done = self._calls.get(call.task_id)
+        if done is None or done.agent_uid != call.agent_uid:  # new (or a transferred) leg
+            done = self._calls[call.task_id] = Controlled(call.task_id, agent_id,
+                                                          call.caller_uid, call.agent_uid)
+        return call, done
+
+    async def _send(self, actions: list[dict[str, Any]], what: str) -> None:
+        if not await self.deps.send(actions, what):
+            raise VoiceError(f"Asterisk did not {what} the call")
+
+    def _unhold(self, done: Controlled) -> float:
+        seconds = max(0.0, self.deps.clock() - (done.held_since or self.deps.clock()))
+        done.hold_seconds += seconds
+        done.held_since = None
+        return seconds
+
+    async def _left(self, done: Controlled, why: str) -> None:
+        """The agent's part is over while the caller goes on: a held leg is hung up."""
+        if done.held:
+            self._unhold(done)
+            await self.deps.send([recipes.hangup(done.agent_uid)], f"{why} from hold")
+        if done.holds:
+            await self._save_hold(done)
+
+    async def _step(self, done: Controlled, event: str, queue: str,
+                    data: dict[str, Any] | None = None) -> None:
+        await self.deps.store.log_event(event, at=self.deps.clock(),
+                                        interaction_id=done.task_id, queue=queue,
+                                        agent=done.agent_id, data=data or {})
+        log.info("voice.control", extra={"task": done.task_id, "agent": done.agent_id,
+                                         "step": event})
+
+    async def _save_hold(self, done: Controlled) -> None:
+        store = self.deps.store
+        interaction = await store.get_interaction(done.task_id)
+        if interaction is None:
+            return
+        attributes = dict(interaction.attributes or {})
+        attributes.update(hold_seconds=round(done.hold_seconds, 3), holds=done.holds)
+        await store.update_interaction(done.task_id, attributes=attributes)
+
+    def _changed(self, done: Controlled) -> dict[str, Any]:
+        self.deps.notifier.call_control(done.agent_id, done.task_id, held=done.held,
+                                        muted=done.muted, held_since=done.held_since,
+                                        hold_seconds=done.hold_seconds)
+        return self._view(done, done.task_id)
+
+    @staticmethod
+    def _view(done: Controlled | None, task_id: str) -> dict[str, Any]:
+        if done is None:
+            return {"task_id": task_id, "held": False, "muted": False, "held_since": None,
+                    "hold_seconds": 0.0}
+        return {"task_id": task_id, "held": done.held, "muted": done.muted,
+                "held_since": done.held_since, "hold_seconds": round(done.hold_seconds, 3)}
