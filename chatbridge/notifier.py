@@ -4,7 +4,8 @@ Topics (``agent_id`` is the agent holding the conversation, if any):
 
 * ``chat.message`` ``{conversation_id, task_id, message}`` — a message in either
   direction (``message``: ``staff_message``);
-* ``chat.typing`` ``{conversation_id, who, on}`` — the visitor (or a colleague) types;
+* ``chat.typing`` ``{conversation_id, who, name, on}`` — the visitor (``who``: "visitor")
+  or a staff member (``who``: their agent id or username, ``name`` shown) types;
 * ``chat.read`` ``{conversation_id, side, upto}`` — ``side`` visitor: they received
   (``got``) or read (``read``) the agent's messages up to message id ``upto``;
 * ``chat.delivery`` ``{conversation_id, message_id, status, error}`` — an outbound
@@ -88,8 +89,8 @@ class ChatNotifier:
     def message(self, conv: Conversation, message: dict[str, Any]) -> None:
         self._publish("chat.message", conv, {"task_id": conv.task_id, "message": message})
 
-    def typing(self, conv: Conversation, who: str, on: bool) -> None:
-        self._publish("chat.typing", conv, {"who": who, "on": on})
+    def typing(self, conv: Conversation, who: str, on: bool, name: str | None = None) -> None:
+        self._publish("chat.typing", conv, {"who": who, "name": name, "on": on})
 
     def read(self, conv: Conversation, kind: str, upto: int) -> None:
         self._publish("chat.read", conv, {"side": "visitor", "kind": kind, "upto": upto})

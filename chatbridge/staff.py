@@ -175,7 +175,8 @@ class ChatDesk:
     async def typing(self, user: Principal, conversation_id: str, on: bool) -> None:
         conv = self._for_staff(user, conversation_id, act=True)
         await self.chat.tell(conv, {"t": "typing", "on": on})
-        self.chat.notifier.typing(conv, user.agent_id or user.username, on)
+        self.chat.notifier.typing(conv, user.agent_id or user.username, on,
+                                  user.display_name or user.username)
 
     async def mark_read(self, user: Principal, conversation_id: str, upto: int) -> None:
         conv = self._for_staff(user, conversation_id, act=True)

@@ -19,6 +19,10 @@ const WORDS = {
     read: "已读", pending: "发送中", refused: "未送达", failed: "发送失败", canned: "快捷回复",
     window: "微信会话窗口已关闭", window_expired: "距客户上次发消息已超过 48 小时",
     quota_exhausted: "客服消息条数已用完", not_subscribed: "客户已取消关注",
+    advice_window_expired: "微信只在客户最后一条消息后 48 小时内送达客服消息。请等客户再次发消息，或换其他渠道联系。",
+    advice_quota_exhausted: "自客户最后一条消息以来可发的客服消息已用完。请等客户再次发消息，剩余内容尽量合并发送。",
+    advice_not_subscribed: "客户未关注公众号，微信拒收客服消息。需客户重新关注并先发消息。",
+    advice_call: "客户电话已知：可一键回拨。",
     same_person: "可能是同一位客户：", merge: "合并", merged: "已合并客户记录", undo: "撤销",
     history: "历史记录", no_history: "没有历史记录", join: "加入会话", joined: "已加入",
     close: "关闭", reader: "会话监看", customer: "客户", wechat: "微信", web: "网页",
@@ -35,6 +39,7 @@ const WORDS = {
     window_expired: "48 hours since the customer's last message",
     quota_exhausted: "the service-message quota is used up",
     not_subscribed: "the customer unfollowed", same_person: "Perhaps the same customer:",
+    advice_call: "The customer's phone is known: call them back in one click.",
     merge: "Merge", merged: "Customer records merged", undo: "Undo", history: "History",
     no_history: "No history", join: "Join chat", joined: "Joined", close: "Close",
     reader: "Chat monitor", customer: "Customer", wechat: "WeChat", web: "Web",
@@ -150,9 +155,13 @@ function windowBanner(pane) {
   box.replaceChildren();
   box.hidden = !c.window;
   if (!c.window) return;
+  // What to do, in the console's language (the server's English advice for a reason
+  // this page does not know).
+  const advice = WORDS[getLang() === "zh-CN" ? "zh" : "en"][`advice_${c.window.reason}`];
   box.append(h("strong", {}, `${w("window")}：${w(c.window.reason)}`),
-    h("p", {}, c.window.advice || ""));
+    h("p", { class: "cadvice" }, advice || c.window.advice || ""));
   if (c.callback_possible && chat.mode === "agent") {
+    box.append(h("p", {}, w("advice_call")));
     box.append(h("button", { class: "ok small", dataset: { action: "callback" },
       onclick: () => callback(pane) }, icon("phone"), w("callback")));
   }
@@ -439,10 +448,11 @@ export function onLive(msg) {
       if (pane) addMessage(pane, data.message);
       break;
     case "chat.typing":
+      if (data.who === chat.me.agent_id || data.who === chat.me.username) break; // my own
       if (pane && data.on) {
         pane.typing.hidden = false;
         pane.typing.textContent = data.who === "visitor" ? w("typing")
-          : w("typing_staff", { who: data.who });
+          : w("typing_staff", { who: data.name || data.who });
         clearTimeout(pane.typingTimer);
         pane.typingTimer = setTimeout(() => { pane.typing.hidden = true; }, 5000);
       } else if (pane) pane.typing.hidden = true;

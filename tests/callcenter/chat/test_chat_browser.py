@@ -48,7 +48,15 @@ async def test_a_visitor_on_a_company_site_chats_with_an_agent_in_the_console(
         await widget.locator("#subtitle", has_text="张伟 为您服务").wait_for()
         assert "王小明" in await pane.locator(".ctitle").text_content()
 
-        await widget.locator("#text").fill("企业版多少钱？")
+        # Typing, both ways (the agent's page never shows the agent's own).
+        await widget.locator("#text").press_sequentially("企业版多少钱？")
+        await pane.locator(".ctyping", has_text="客户正在输入").wait_for()
+        await pane.locator("textarea").press_sequentially("稍等")
+        await widget.locator("#typing:not([hidden])", has_text="客服正在输入").wait_for()
+        await asyncio.sleep(0.5)
+        assert "张伟" not in (await pane.locator(".ctyping").text_content() or "")
+        assert "zhangwei" not in (await pane.locator(".ctyping").text_content() or "")
+        await pane.locator("textarea").fill("")
         await widget.locator("#send").click()
         await pane.locator(".cmsg.in .cbubble", has_text="企业版多少钱？").wait_for()
         await pane.locator(".ccanned button", has_text="企业版每年 999 元").click()  # canned

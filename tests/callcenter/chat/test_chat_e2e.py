@@ -6,8 +6,9 @@ stand-in on loopback in secure mode.
    whose agents.yaml lets chats in during a call; the other agent on a call gets none),
    the agent's replies reach the stand-in and the visitor's browser, the blending guard
    holds a new chat back while a call waits too long, and the wallboard counts them.
-2. WeChat closes the customer's window (45015): the agent sees it and the one-click voice
-   callback rings an agent's phone and then the customer's.
+2. WeChat closes the customer's window (45015, then over the quota: 45047): the agent
+   sees it in their browser, why and what to do, and the one-click voice callback rings
+   the agent's phone and then the customer's; the customer's next message opens it again.
 """
 
 from __future__ import annotations
@@ -163,7 +164,8 @@ async def test_wechat_and_web_chats_reach_an_agent_on_a_call_and_the_wallboard_c
 
 
 async def test_a_closed_wechat_window_and_the_voice_callback(tmp_path, asterisk, phones,
-                                                            pstn, standin):
+                                                            pstn, browser, standin,
+                                                            screenshots):
     app = await start_app(tmp_path, asterisk, standin)
     remote = RemoteStack(app.web_port)
     try:
@@ -172,33 +174,52 @@ async def test_a_closed_wechat_window_and_the_voice_callback(tmp_path, asterisk,
         await app.store.link_identity(customer.id, "wechat_openid", FOLLOWER)
         agent_phone = await phones("1002", "dev-sip-1002", auto_answer=True)
         customer_phone = await pstn(number, auto_answer=True)  # called through the trunk
-        lina = await Console.open(remote, "lina")
-        await lina.sign_in("1002")
-        assert (await standin.push(remote.url("/chat/wechat"),
-                                   text_xml(FOLLOWER, "明天再联系", 3), mode="secure")).ok
-        conv = await lina.accept_next()
-        standin.close_window(FOLLOWER, 45015)
-        await lina.reply(conv["id"], "好的，明天联系您。")
-        closed = await lina.frames.next("chat.conversation", lambda f: f["data"][
-            "conversation"]["window"] is not None)
-        assert closed["data"]["conversation"]["window"]["errcode"] == 45015
-        detail = await lina.call("GET", f"/api/chat/conversations/{conv['id']}")
-        assert detail["callback_possible"] and detail["messages"][-1]["status"] == "refused"
+        agent = await new_page(browser)
+        await ready_in_browser(agent, remote, "lina", "1002")
+        wechat = remote.url("/chat/wechat")
+        assert (await standin.push(wechat, text_xml(FOLLOWER, "明天再联系", 3), mode="secure")).ok
+        card = agent.locator("article.offer.chat:not(.connected)")
+        await card.wait_for(timeout=10000)
+        await card.locator("button.ok").click()
+        pane = agent.locator("article.cpane", has_text="明天再联系")
+        await pane.wait_for()
+        banner = pane.locator(".cwindow")
 
-        queued = await lina.call("POST", f"/api/chat/conversations/{conv['id']}/callback")
-        assert queued["queue"] == "sales" and number not in queued["number"]
-        await voice.wait_until(lambda: agent_phone.incoming, timeout=15,
-                               what="the agent's phone first")
-        await voice.wait_until(lambda: customer_phone.incoming, timeout=15,
-                               what="then the customer's phone")
+        cases = ((45015, "距客户上次发消息已超过 48 小时", "48 小时内"),
+                 (45047, "客服消息条数已用完", "已用完"))
+        for n, (errcode, why, advice) in enumerate(cases):
+            standin.close_window(FOLLOWER, errcode)
+            await pane.locator("textarea").fill(f"好的，明天联系您。({errcode})")
+            await pane.locator("button[data-action=send]").click()
+            await pane.locator(".cmsg.out .cmeta", has_text="未送达").nth(n).wait_for()
+            await banner.locator("strong", has_text=why).wait_for()  # why, and what to do
+            assert advice in await banner.locator(".cadvice").text_content()
+            if n == 0:
+                await agent.screenshot(path=str(screenshots / "chat-window-closed.png"),
+                                       full_page=True)
+            async with agent.expect_response(lambda r: r.url.endswith("/callback")) as info:
+                await banner.locator("button[data-action=callback]").click()  # one click
+            queued = await (await info.value).json()
+            assert queued["queue"] == "sales" and number not in queued["number"]
+            await voice.wait_until(lambda n=n: len(agent_phone.incoming) == n + 1, timeout=15,
+                                   what="the agent's phone first")
+            await voice.wait_until(lambda n=n: len(customer_phone.incoming) == n + 1,
+                                   timeout=15, what="then the customer's phone")
 
-        async def answered() -> bool:
-            record = await app.store.get_interaction(queued["task_id"])
-            return record.answered_at is not None and record.agent_id == "lina"
+            async def answered(task: str = queued["task_id"]) -> bool:
+                record = await app.store.get_interaction(task)
+                return record.answered_at is not None and record.agent_id == "lina"
 
-        await voice.eventually(answered, timeout=15, what="the callback answered by lina")
-        assert await app.store.list_pending_callbacks("sales") == []
-        await asyncio.to_thread(customer_phone.incoming[0].hangup)
+            await voice.eventually(answered, timeout=15, what="the callback answered by lina")
+            assert await app.store.list_pending_callbacks("sales") == []
+            await asyncio.to_thread(customer_phone.incoming[n].hangup)
+            # The follower writes again: the window is open again, the banner goes.
+            standin.closed_windows.clear()
+            assert (await standin.push(wechat, text_xml(FOLLOWER, f"我又来了 {n}", 10 + n),
+                                       mode="secure")).ok
+            await pane.locator(".cmsg.in .cbubble", has_text=f"我又来了 {n}").wait_for()
+            await banner.wait_for(state="hidden")
+        assert standin.sends == [] and not agent.errors, agent.errors
     finally:
         await remote.close()
         await app.stop()
