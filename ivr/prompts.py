@@ -25,9 +25,14 @@ VOICES = {"zh": "cmn", "en": "en-us"}
 class PromptText:
     language: str
     text: str
+    name: str | None = None
+    """A file name of its own (no extension), for a family of files the dialplan picks
+    from by a suffix (``callcenter.voice.phrases``' counted phrases)."""
 
     @property
     def stem(self) -> str:
+        if self.name is not None:
+            return self.name
         digest = hashlib.sha1(f"{VOICES[self.language]}\0{self.text}".encode()).hexdigest()
         return f"{self.language}-{digest[:16]}"
 

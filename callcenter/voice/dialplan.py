@@ -36,8 +36,8 @@ ARRIVED = "CC_ARRIVED"  # epoch (ms) the call reached the dialplan
 STANDBY = "CC_STANDBY"  # = CC_ARRIVED once the caller had to wait for an absent engine
 
 # ---- variables the engine sets over AMI ----------------------------------------------
-POSITION = "CC_POSITION"
-EWT_MINUTES = "CC_EWT_MINUTES"
+POSITION = "CC_POSITION"  # the caller's place as the suffix of SOUND_POSITION's files
+EWT_MINUTES = "CC_EWT_MINUTES"  # likewise for SOUND_WAIT; "0": no wait to say
 DIAL = "CC_DIAL"  # the agent device(s) the caller's channel dials in cc-offer
 CONNECTED = "CC_CONNECTED"  # on the caller: the bridge that follows is the conversation
 VERDICT = "CC_VERDICT"  # on the agent's answered leg: "accept" or "refuse"
@@ -54,6 +54,10 @@ SOUND_CALLBACK_CONFIRM = "CC_SND_CB_CONFIRM"
 SOUND_CALLBACK_CHOOSE = "CC_SND_CB_CHOOSE"
 SOUND_CALLBACK_ENTER = "CC_SND_CB_ENTER"
 SOUND_CALLBACK_THANKS = "CC_SND_CB_THANKS"
+SOUND_HOLD = "CC_SND_HOLD"  # "thank you for holding"
+SOUND_POSITION = "CC_SND_POSITION"  # a family of files: <this>-<CC_POSITION>
+SOUND_WAIT = "CC_SND_WAIT"  # a family of files: <this>-<CC_EWT_MINUTES>
+SOUND_EXIT = "CC_SND_EXIT"  # leaving the queue without an agent (cc-exit)
 CALLBACK_NUMBER = "CC_CB_NUMBER"  # the number the caller confirmed or keyed in
 CALLBACK_CHOICE = "CC_CB_CHOICE"  # 1: that number; 2: another one
 OFFER_ID = "CC_OFFER"  # on a callback's agent leg (Originate)

@@ -9,7 +9,7 @@ from callcenter.storage.masking import mask_number
 from callcenter.voice import dialplan
 from callcenter.voice.base import VoiceDeps
 from callcenter.voice.calls import VoiceCall
-from callcenter.voice.phrases import phrase, sound_of
+from callcenter.voice.phrases import counted_family, phrase, sound_of
 from ivr.fastagi import AgiCall
 from ivr.runner import IvrOutcome
 
@@ -72,10 +72,11 @@ class Intake:
                         preferred_wait_seconds=wait_for_last_agent if preferred else 0)
         log.info("voice.queued", extra={"task": task.id, "queue": task.queue,
                                         "caller": mask_number(number)})
+        sounds = self._sounds(outcome.language, queue.callback.key)
         if deps.routing.arrive(task) is not None:  # refused: full, nobody to answer...
             voice_call.ended = True
             deps.book.remove(voice_call)
-            return {dialplan.EXIT_REASON: "refused", dialplan.ROUTE: "exit"}
+            return {**sounds, dialplan.EXIT_REASON: "refused", dialplan.ROUTE: "exit"}
         announce = queue.announce.position or queue.announce.expected_wait
         label = f'"{outcome.queue} {mask_number(number)}" <{outcome.queue}>'
         return {dialplan.TASK: task.id, f"__{dialplan.LEG_TASK}": task.id,
@@ -84,15 +85,20 @@ class Intake:
                 dialplan.ANNOUNCE_INTERVAL: str(int(queue.announce.interval_seconds)),
                 dialplan.CALLBACK_ENABLED: "yes" if queue.callback.enabled else "no",
                 dialplan.CALLBACK_KEY: queue.callback.key,
-                **self._sounds(outcome.language, queue.callback.key),
+                **sounds,
                 f"__{dialplan.RING_LABEL}": label,
                 dialplan.RING_SECONDS: ring_seconds(queue.offer_timeout_seconds),
                 dialplan.ROUTE: "queue"}
 
     def _sounds(self, language: str, key: str) -> dict[str, str]:
-        """The holding loop's phrases in the caller's language (rendered at start)."""
+        """What the dialplan says to this caller, in their language (rendered at start)."""
         where = self.deps.paths.prompts_dir
-        return {dialplan.SOUND_CALLBACK_OFFER: sound_of(phrase("callback_offer", language,
+        return {dialplan.SOUND_HOLD: sound_of(phrase("hold", language), where),
+                dialplan.SOUND_EXIT: sound_of(phrase("exit", language), where),
+                dialplan.SOUND_POSITION: f"{where.rstrip('/')}/"
+                                         f"{counted_family('position', language)}",
+                dialplan.SOUND_WAIT: f"{where.rstrip('/')}/{counted_family('wait', language)}",
+                dialplan.SOUND_CALLBACK_OFFER: sound_of(phrase("callback_offer", language,
                                                                key=key), where),
                 dialplan.SOUND_CALLBACK_CONFIRM: sound_of(phrase("callback_confirm", language),
                                                           where),

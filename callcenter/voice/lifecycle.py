@@ -13,6 +13,7 @@ from callcenter.voice.base import VoiceDeps, VoiceError
 from callcenter.voice.callbacks import Callbacks
 from callcenter.voice.calls import VoiceCall
 from callcenter.voice.intake import ring_seconds
+from callcenter.voice.phrases import spoken_count
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +33,10 @@ class Lifecycle:
         if call is None or call.ended or call.callback:
             return
         call.position = (announce.position, announce.expected_wait)
-        minutes = 0 if announce.expected_wait is None else max(
-            1, round(announce.expected_wait / 60))
-        await self.deps.send(recipes.announce(call.caller_uid, announce.position, minutes),
-                             "announce")
+        minutes = "0" if announce.expected_wait is None else spoken_count(
+            max(1, round(announce.expected_wait / 60)))
+        await self.deps.send(recipes.announce(call.caller_uid, spoken_count(announce.position),
+                                              minutes), "announce")
         self.deps.notifier.position(call.task_id, call.queue, announce.position,
                                     announce.expected_wait)
 
@@ -78,7 +79,8 @@ class Lifecycle:
         if kind == dialplan.EV_WAITING:
             if call.position is not None:
                 await self.deps.send([recipes.setvar(call.caller_uid, dialplan.POSITION,
-                                                     str(call.position[0]))], "position")
+                                                     spoken_count(call.position[0]))],
+                                     "position")
             await self._on_waiting(call)
         elif kind == dialplan.EV_CALLBACK and not call.connected and not call.ended:
             await self.callbacks.requested(call, event.get("Number") or call.caller_number)

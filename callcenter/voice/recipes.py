@@ -83,9 +83,10 @@ def leave_queue(caller_uid: str, reason: str) -> list[Action]:
             redirect(caller_uid, dialplan.EXIT)]
 
 
-def announce(caller_uid: str, position: int, minutes: int) -> list[Action]:
-    return [setvar(caller_uid, dialplan.POSITION, str(position)),
-            setvar(caller_uid, dialplan.EWT_MINUTES, str(minutes))]
+def announce(caller_uid: str, position: str, minutes: str) -> list[Action]:
+    """What the holding loop says next: the suffixes of its counted phrases' files."""
+    return [setvar(caller_uid, dialplan.POSITION, position),
+            setvar(caller_uid, dialplan.EWT_MINUTES, minutes)]
 
 
 def originate_callback(*, endpoint: str, leg_uid: str, task_id: str, offer_id: str,

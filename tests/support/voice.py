@@ -84,16 +84,19 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0
 
 
 MENU = {"sales": "1", "support": "2", "vip": "9"}
+LANGUAGE_KEY = {"zh": "1", "en": "2"}
 
 
-async def dial_queue(phone: Phone, queue: str = "sales") -> Call:
-    """Dial the 400 number, choose English, then the queue's menu key."""
+async def dial_queue(phone: Phone, queue: str = "sales", language: str = "en") -> Call:
+    """Dial the 400 number, choose the language (English unless told), then the queue's
+    menu key."""
     from pyVoIP.VoIP import CallState
 
     call = await asyncio.to_thread(phone.call, "4008001234")
     assert await asyncio.to_thread(call.wait_state, CallState.ANSWERED, 10), call.state
     await asyncio.sleep(1.0)
-    await asyncio.to_thread(call.play, dtmf("2") + silence(1.2) + dtmf(MENU[queue]))
+    await asyncio.to_thread(call.play, dtmf(LANGUAGE_KEY[language]) + silence(1.2)
+                            + dtmf(MENU[queue]))
     return call
 
 

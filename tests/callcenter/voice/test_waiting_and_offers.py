@@ -8,6 +8,7 @@ import pytest
 from pyVoIP.VoIP import CallState
 
 from callcenter.simulate.phone import energy, tone
+from callcenter.voice.phrases import counted_family
 from tests.support.voice import agent_state, dial_queue, eventually, queued, wait_until
 
 pytestmark = pytest.mark.asterisk
@@ -34,9 +35,9 @@ async def test_waiting_caller_hears_position_then_gets_the_agent_who_goes_ready(
     def said_next_in_line() -> bool:
         with asterisk.messages_log.open(errors="replace") as log:
             log.seek(log_start)
-            return "queue-youarenext" in log.read()
+            return f"{counted_family('position', 'en')}-1" in log.read()
 
-    await wait_until(said_next_in_line, timeout=10, what="'you are next' to be played")
+    await wait_until(said_next_in_line, timeout=20, what="'you are next' to be played")
     assert call.state == CallState.ANSWERED and not agent_phone.incoming
 
     app.agents.set_state("zhangwei", "ready")
