@@ -86,7 +86,7 @@ class RunResult:
                 f"agents_after_resume={t.agents_after_resume}")
 
 
-def _free_port(kind: int = socket.SOCK_STREAM) -> int:
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -101,8 +101,8 @@ def write_config(plan: LoadPlan, work: Path) -> tuple[Path, dict[str, int], str]
     folder, ports and AMI secret (the observer logs in with it too)."""
     directory = work / "config"
     shutil.copytree(REPO / "config", directory)
-    ports = {"ami": _free_port(), "sip": _free_port(socket.SOCK_DGRAM), "agi": _free_port(),
-             "web": _free_port()}
+    ports = {"ami": free_port(), "sip": free_port(socket.SOCK_DGRAM), "agi": free_port(),
+             "web": free_port()}
     rtp = 40000 + (os.getpid() % 10) * 2000  # two RTP sessions (caller, agent) per call
     yaml = YAML(typ="safe", pure=True)
     names = [f"q{i + 1}" for i in range(plan.queues)]
@@ -192,7 +192,7 @@ class Engine:
         return self.log_path.read_text(errors="replace")[-size:]
 
 
-async def _sign_in(url: str, agents: list[tuple[str, str, str]]) -> None:
+async def sign_in(url: str, agents: list[tuple[str, str, str]]) -> None:
     """Each agent logs in to the console and to their phone, ready, as a person would."""
     async def one(agent_id: str, password: str, extension: str) -> None:
         jar = aiohttp.CookieJar(unsafe=True)
@@ -230,8 +230,8 @@ async def run(plan: LoadPlan, work: Path) -> RunResult:
     config, ports, ami_secret = write_config(plan, work)
     engine = Engine(config, work)
     endpoint = sipp.SippEndpoint(asterisk_port=ports["sip"],
-                                 caller_port=_free_port(socket.SOCK_DGRAM),
-                                 agent_port=_free_port(socket.SOCK_DGRAM),
+                                 caller_port=free_port(socket.SOCK_DGRAM),
+                                 agent_port=free_port(socket.SOCK_DGRAM),
                                  media_port=20000 + (os.getpid() % 20) * 200)
     observer = AmiObserver(host="127.0.0.1", port=ports["ami"], username="callcenter",
                            secret=ami_secret)
@@ -248,8 +248,8 @@ async def run(plan: LoadPlan, work: Path) -> RunResult:
                                 [(e, f"load-sip-{e}") for e in extensions])
         agents_proc = sipp.answer_as_agents(endpoint, work, ring_ms=plan.ring_ms,
                                             talk_ms=plan.talk_ms)
-        await _sign_in(f"http://127.0.0.1:{ports['web']}",
-                       [(f"agent{e}", f"load-pass-{e}", e) for e in extensions])
+        await sign_in(f"http://127.0.0.1:{ports['web']}",
+                      [(f"agent{e}", f"load-pass-{e}", e) for e in extensions])
         total = int(plan.rate * plan.arrivals_s)
         calls = [(queue_number(rng.randrange(plan.queues)), f"1{rng.randrange(10**10):010d}")
                  for _ in range(total)]

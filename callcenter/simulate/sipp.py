@@ -90,12 +90,15 @@ def register_agents(endpoint: SippEndpoint, work: Path, phones: list[tuple[str, 
 
 
 def answer_as_agents(endpoint: SippEndpoint, work: Path, *, ring_ms: int,
-                     talk_ms: int) -> subprocess.Popen:
-    """One SIPp answering every agent's calls until it is stopped."""
+                     talk_ms: int, trace: Path | None = None) -> subprocess.Popen:
+    """One SIPp answering every agent's calls until it is stopped; with ``trace``, every
+    SIP message it sends and receives is written there with its time (``measure.py``)."""
     scenario = render("agent", work, RING_MS=ring_ms, TALK_MS=talk_ms)
     command = [sipp_binary(), "-sf", str(scenario), "-i", _loopback(endpoint.agent_ip),
                "-p", str(endpoint.agent_port), "-mp", str(endpoint.media_port), "-aa",
                "-nostdin", "-trace_err", "-error_file", str(work / "agents-errors.log")]
+    if trace is not None:
+        command += ["-trace_msg", "-message_file", str(trace)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             cwd=work)
 

@@ -1,0 +1,204 @@
+"""One workload, two routers: Asterisk's own app_queue, and this engine.
+
+The load harness's pieces (``chaos.write_config``, ``sipp``, ``Engine``, ``sign_in``)
+drive the same agents, queues and callers through either:
+
+* ``app_queue``: a private Asterisk from the same templates, with app_queue loaded, a
+  generated ``queues.conf`` (the agents as static members: leastrecent, autofill,
+  ringinuse=no, wrapuptime=0) and a dialplan that answers each 400 number and puts
+  the caller in ``Queue()``; no engine runs;
+* ``engine``: ``callcenter run`` with its managed Asterisk (IVR over FastAGI, hold,
+  offers over AMI), the agents signed in at the console.
+
+Both are measured the same way (``measure.py``): at the agents' phones (SIPp's
+message trace) and from /proc, over a window that starts once the queues are full
+and ends before the last caller is placed. No drain: the run stops at the window's end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from asterisk import local_asterisk
+from callcenter import runtime
+from callcenter.config import ConfigStore
+from callcenter.config.models import Config
+from callcenter.simulate import sipp
+from callcenter.simulate.chaos import (
+    Engine,
+    LoadPlan,
+    free_port,
+    queue_number,
+    sign_in,
+    write_config,
+)
+from callcenter.simulate.measure import CpuMeter, Dispatch, descendants, dispatch, read_trace
+from callcenter.voice.endpoints import render_endpoints
+
+SIDES = ("app_queue", "engine")
+
+
+@dataclass
+class SideResult:
+    side: str
+    plan: LoadPlan
+    figures: Dispatch
+    asterisk_cpu: float
+    engine_cpu: float | None  # None: no engine (app_queue)
+    work: Path
+
+    def row(self) -> dict[str, float | None]:
+        f = self.figures
+        return {"p50": f.percentile(50), "p90": f.percentile(90), "p99": f.percentile(99),
+                "dispatches": float(len(f.latencies_ms)), "answered_per_s": f.answered_per_s,
+                "asterisk_cpu": self.asterisk_cpu, "engine_cpu": self.engine_cpu}
+
+
+def extension_of(queue: int, agent: int) -> str:
+    return f"{3000 + queue * 100 + agent}"  # as chaos.write_config numbers them
+
+
+def queue_of(plan: LoadPlan) -> Callable[[str], str | None]:
+    def which(extension: str) -> str | None:
+        if not extension.isdigit():
+            return None
+        queue, agent = divmod(int(extension) - 3000, 100)
+        return f"q{queue + 1}" if 0 <= queue < plan.queues and agent < plan.agents_per_queue \
+            else None
+    return which
+
+
+# ---- app_queue's configuration ------------------------------------------------------
+
+def queues_conf(config: Config, plan: LoadPlan) -> str:
+    """The same queues as app_queue queues, every agent a static member of its own."""
+    prefix = config.callcenter.asterisk.agent_endpoint_prefix
+    lines = ["[general]", "persistentmembers = no", "shared_lastcall = no", ""]
+    for q in range(plan.queues):
+        lines += [f"[q{q + 1}]", "strategy = leastrecent", "autofill = yes",
+                  "ringinuse = no", "wrapuptime = 0", "timeout = 15", "retry = 1",
+                  "joinempty = yes", "leavewhenempty = no", "announce-frequency = 0",
+                  "periodic-announce-frequency = 0", "announce-position = no",
+                  "announce-holdtime = no", "musicclass = default"]
+        lines += [f"member => PJSIP/{prefix}{extension_of(q, a)}"
+                  for a in range(plan.agents_per_queue)]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def queue_dialplan(plan: LoadPlan) -> str:
+    lines = ["[general]", "static = yes", "writeprotect = yes", "", "[from-pstn]"]
+    for q in range(plan.queues):
+        lines += [f"exten => {queue_number(q)},1,Answer()", f" same => n,Queue(q{q + 1},,,,3600)",
+                  " same => n,Hangup()"]
+    lines += ["", "[cc-internal]", "exten => 600,1,Hangup()", ""]
+    return "\n".join(lines)
+
+
+def app_queue_files(config: Config, plan: LoadPlan) -> dict[str, str]:
+    modules = (local_asterisk.TEMPLATES / "modules.conf").read_text()
+    modules = re.sub(r"^noload => app_queue\.so.*\n", "", modules, flags=re.M)
+    prefix = config.callcenter.asterisk.agent_endpoint_prefix
+    return {"etc/modules.conf": modules, "etc/queues.conf": queues_conf(config, plan),
+            "etc/extensions.conf": queue_dialplan(plan),
+            "include/pjsip_agents.conf": render_endpoints(config.agents, prefix)}
+
+
+# ---- one side ----------------------------------------------------------------------
+
+async def run_side(side: str, plan: LoadPlan, work: Path, *, warmup_s: float) -> SideResult:
+    """Run ``plan`` through ``side``; measure from ``warmup_s`` after the first caller
+    to ``plan.arrivals_s``."""
+    if side not in SIDES:
+        raise ValueError(f"side must be one of {', '.join(SIDES)}")
+    if not 0 <= warmup_s < plan.arrivals_s:
+        raise ValueError("warmup_s must be shorter than arrivals_s")
+    work.mkdir(parents=True, exist_ok=True)
+    config_dir, ports, ami_secret = write_config(plan, work)
+    config = ConfigStore.open(config_dir).config
+    root = local_asterisk.default_root()
+    endpoint = sipp.SippEndpoint(asterisk_port=ports["sip"],
+                                 caller_port=free_port(socket.SOCK_DGRAM),
+                                 agent_port=free_port(socket.SOCK_DGRAM),
+                                 media_port=20000 + (os.getpid() % 20) * 200)
+    engine: Engine | None = None
+    instance = f"appq-{ports['ami']}"
+    procs: list[subprocess.Popen] = []
+    trace = work / "agents-messages.log"
+    try:
+        if side == "engine":
+            engine = Engine(config_dir, work)
+            await engine.start()
+            name = runtime.managed_instance_name(config)
+        else:
+            asterisk = config.callcenter.asterisk
+            params = {"AMI_PORT": str(ports["ami"]), "SIP_PORT": str(ports["sip"]),
+                      "AGI_PORT": str(ports["agi"]), "RTP_START": str(asterisk.rtp_start),
+                      "RTP_END": str(asterisk.rtp_end), "AMI_USER": "callcenter",
+                      "AMI_SECRET": ami_secret, "AGI_SECRET": secrets.token_hex(8)}
+            name = instance
+            await asyncio.to_thread(local_asterisk.start, root, name, params, 60.0,
+                                    app_queue_files(config, plan))
+        asterisk_pid = local_asterisk.running(root, name)
+        if asterisk_pid is None:
+            raise RuntimeError(f"{side}: no Asterisk running for {name}")
+        extensions = [extension_of(q, a) for q in range(plan.queues)
+                      for a in range(plan.agents_per_queue)]
+        await asyncio.to_thread(sipp.register_agents, endpoint, work,
+                                [(e, f"load-sip-{e}") for e in extensions])
+        procs.append(sipp.answer_as_agents(endpoint, work, ring_ms=plan.ring_ms,
+                                           talk_ms=plan.talk_ms, trace=trace))
+        if engine is not None:
+            await sign_in(f"http://127.0.0.1:{ports['web']}",
+                          [(f"agent{e}", f"load-pass-{e}", e) for e in extensions])
+        rng = random.Random(plan.seed)
+        total = int(plan.rate * plan.arrivals_s)
+        calls = [(queue_number(rng.randrange(plan.queues)), f"1{rng.randrange(10**10):010d}")
+                 for _ in range(total)]
+        limit = plan.agents + (plan.waiting or 0)
+        budget = plan.arrivals_s + 60
+        asterisk_cpu = CpuMeter(lambda: [asterisk_pid], time.monotonic)
+        engine_pid = engine.proc.pid if engine is not None and engine.proc else None
+        engine_cpu = CpuMeter(lambda: [p for p in descendants(engine_pid) if p != asterisk_pid]
+                              if engine_pid else [], time.monotonic)
+        began = time.time()
+        procs.append(sipp.place_calls(endpoint, work, calls, rate=plan.rate,
+                                      patience_ms=int(budget * 1000), timeout=budget,
+                                      limit=limit))
+        await asyncio.sleep(warmup_s)
+        window_start = time.time()
+        asterisk_cpu.begin()
+        engine_cpu.begin()
+        await asyncio.sleep(plan.arrivals_s - warmup_s)
+        window_end = time.time()
+        asterisk_percent, engine_percent = asterisk_cpu.end(), engine_cpu.end()
+        if procs[-1].poll() is not None:
+            raise RuntimeError(f"{side}: the callers' SIPp ended early "
+                               f"(exit {procs[-1].returncode}, {time.time() - began:.0f}s in)")
+    finally:
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=5)
+                if proc.poll() is None:
+                    proc.kill()
+        if engine is not None:
+            await asyncio.to_thread(engine.stop)
+        else:
+            await asyncio.to_thread(local_asterisk.stop, root, instance)
+    figures = dispatch(read_trace(trace), queue_of(plan), (window_start, window_end))
+    return SideResult(side, plan, figures, asterisk_percent,
+                      engine_percent if engine is not None else None, work)
