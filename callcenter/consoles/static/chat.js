@@ -277,12 +277,13 @@ function makePane(detail) {
       h("label", { class: "small cattach", title: w("image") }, icon("upload"), file),
       h("button", { class: "primary", dataset: { action: "send" }, onclick: () => send(pane) },
         w("send"))));
+  pane.pop = popCard(pane);
   pane.node = h("article", { class: "cpane", dataset: { conversation: detail.id,
     taskId: detail.task_id || "" } },
   h("header", {}, pane.title, h("span", { class: "spacer" }), pane.actions),
   pane.banner, pane.suggest,
   h("div", { class: "cbody" }, h("div", { class: "cmain" }, pane.list, pane.typing,
-    pane.composer), popCard(pane)));
+    pane.composer), pane.pop));
   for (const m of detail.messages) addMessage(pane, m);
   header(pane);
   windowBanner(pane);
@@ -295,6 +296,11 @@ function showPane(detail) {
   if (old) {
     old.detail = { ...old.detail, ...detail };
     for (const m of detail.messages || []) addMessage(old, m);
+    if (detail.pop) { // the customer may have changed (a merge, its undo)
+      const pop = popCard(old);
+      old.pop.replaceWith(pop);
+      old.pop = pop;
+    }
     header(old);
     windowBanner(old);
     suggestions(old);

@@ -1,17 +1,23 @@
 """The widget and the chat workspace in real headless Chromium: a company page on another
 origin embeds the widget with one script tag; the visitor and the agent chat in their
 browsers; a reload and a spell offline lose and double nothing; a site that is not
-allowed cannot frame the widget; a supervisor reads a chat from the wallboard and joins.
+allowed cannot frame the widget; a supervisor reads a chat from the wallboard and joins;
+the agent's workspace (two chats, images both ways, merge and undo beside the history,
+transfer, end with a disposition) and the widget in English.
 """
 
 from __future__ import annotations
 
 import asyncio
+import struct
+import zlib
 
 import pytest
 
 from tests.support import webstack as ws
 from tests.support.chat import (
+    Console,
+    Visitor,
     always_open,
     chat_with_agent,
     company_site,
@@ -137,3 +143,94 @@ async def test_a_supervisor_reads_a_chat_from_the_wallboard_and_joins(make_stack
     assert heard["name"] == "赵磊"
     assert conv["id"] == visitor.conversation
     assert not board.errors, board.errors
+
+
+def png(width: int = 48, height: int = 32) -> bytes:
+    """A real (tiny, red) PNG image."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2,
+                                                              0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+async def test_the_agents_chat_workspace(make_stack, browser, screenshots):
+    """Two chats side by side within capacity, images both ways, the customer's history
+    beside the chat after a merge (and gone again after the undo), a transfer to a named
+    agent from the pane, the end with a disposition; the widget in English."""
+    runner, site, where = await company_site()
+    try:
+        stack = await make_stack(queues=always_open,
+                                 callcenter=set_chat(allowed_origins=[site]))
+        where["engine"] = stack.origin
+        await stack.seed_history()  # 王小明, 13812345678, an earlier call and chat
+        wangfang = await Console.open(stack, "wangfang")
+        await wangfang.sign_in()
+        agent = await new_page(browser)
+        await ready_in_browser(agent, stack, "zhangwei")  # chats: 2 at once
+
+        visitor, widget = await widget_chat(browser, site, name="小明", phone="13812345678",
+                                            message="路由器又坏了")
+        await agent.locator("article.offer.chat:not(.connected) button.ok").click()
+        first = agent.locator("article.cpane", has_text="路由器又坏了")
+        await first.wait_for()
+        second_visitor = await Visitor.open(stack)
+        await second_visitor.start("buy", name="李四", message="想买企业版")
+        await second_visitor.connect()
+        await agent.locator("article.offer.chat:not(.connected) button.ok").click()
+        second = agent.locator("article.cpane", has_text="想买企业版")
+        await second.wait_for()
+        assert await agent.locator("article.cpane").count() == 2  # side by side
+
+        # The visitor gave a phone a known customer owns: merge, the history shows; undo.
+        pop = first.locator("aside.cpop")
+        assert "没有历史记录" in await pop.text_content()
+        await first.locator(".csuggest", has_text="138****5678").wait_for()
+        await first.locator("button[data-action=merge]").click()
+        await pop.locator(".cpop-item").first.wait_for()
+        assert "路由器无法联网" in await pop.text_content()  # the earlier call's summary
+        await first.locator("button[data-action=undo]").click()
+        await pop.locator("p.muted", has_text="没有历史记录").wait_for()
+
+        # Images both ways.
+        image = png()
+        await widget.locator("#attach").set_input_files(
+            files=[{"name": "router.png", "mimeType": "image/png", "buffer": image}])
+        shown = first.locator(".cmsg.in img[alt='router.png']")
+        await shown.wait_for()
+        assert await shown.evaluate("img => img.complete && img.naturalWidth") == 48
+        await first.locator("input[type=file]").set_input_files(
+            files=[{"name": "steps.png", "mimeType": "image/png", "buffer": image}])
+        await widget.locator(".msg.agent img[alt='steps.png']").wait_for()
+
+        # Transfer the second chat to a named agent from its pane.
+        await second.locator("select[data-action=transfer]").select_option("agent:wangfang")
+        taken = await wangfang.accept_next()
+        assert taken["id"] == second_visitor.conversation
+        await second.wait_for(state="detached")
+        await agent.screenshot(path=str(screenshots / "chat-workspace-tools.png"),
+                               full_page=True)
+
+        # End with a disposition.
+        task_id = await first.get_attribute("data-task-id")
+        await first.locator("button[data-action=end]").click()
+        form = agent.locator(f"form.wrapup[data-task-id='{task_id}']")
+        await form.locator("input[value=order_placed]").check()
+        await form.locator("button[type=submit]").click()
+        await form.wait_for(state="detached")
+        record = await stack.deps.store.get_interaction(task_id)
+        assert record.disposition == "order_placed" and record.agent_id == "zhangwei"
+        assert not agent.errors and not visitor.errors, (agent.errors, visitor.errors)
+
+        # The widget in English (the site's data-lang, or the visitor's language button).
+        english = await new_page(browser)
+        await english.goto(stack.url("/chat/widget?lang=en&topic=buy"))
+        await english.locator("#prechat button[type=submit]", has_text="Start chat").wait_for()
+        await english.locator("#lang").click()
+        await english.locator("#prechat button[type=submit]", has_text="开始咨询").wait_for()
+        assert not english.errors
+    finally:
+        await runner.cleanup()
