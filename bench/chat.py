@@ -16,9 +16,10 @@ the sessions), then latency at ``--rate`` messages per second for ``--seconds`` 
 round trip; engine: a visitor's message until the agent's console socket has it, stored
 in SQLite on the way), then throughput with as many messages in flight as ``--window``
 allows. Both servers freeze their long-lived objects after start-up and once the
-sessions are open (``gc.freeze``), so collector pauses do not dominate the tail, and
-the engine runs with a 0.2 ms GIL switch interval (``--switch-interval``; see
-``serve_engine``).
+sessions are open (``gc.freeze``), so collector pauses do not dominate the tail: the
+engine through its own ``HeapKeeper`` (``callcenter/heap.py``, as ``callcenter run``
+does: a round after start-up and every few minutes, here asked for once the sessions
+are open), which also sets the 0.2 ms GIL switch interval (``--switch-interval``).
 
 The last line: ``chat: sessions=... kib_per_session=... p99_ms=... vs_echo=...``
 (``vs_echo``: the engine's relay throughput over the echo server's, same run).
@@ -57,12 +58,16 @@ AGENT_PASSWORD = "bench-agent-pass"
 # ---------------------------------------------------------------------------- servers
 
 
-def _freeze_on_signal() -> None:
-    """SIGUSR1: collect, then freeze what is alive (the sessions just opened)."""
+def _freeze_on_signal(round_: Callable[[], object] | None = None) -> None:
+    """SIGUSR1: collect, then freeze what is alive (the sessions just opened); ``round_``:
+    the engine's HeapKeeper does it."""
 
     def freeze() -> None:
-        gc.collect()
-        gc.freeze()
+        if round_ is not None:
+            round_()
+        else:
+            gc.collect()
+            gc.freeze()
         print("frozen", flush=True)
 
     asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, freeze)
@@ -90,14 +95,16 @@ async def serve_echo(port: int) -> None:
 
 
 async def serve_engine(config_dir: Path, switch_interval: float) -> None:
-    # The engine hands every store write to aiosqlite's thread; with Python's default 5 ms
-    # GIL switch interval the event loop waits that long for the GIL back after each
-    # socket write, which dominated the relay's latency here (p50 ~28 ms vs ~10 ms).
-    sys.setswitchinterval(switch_interval)
+    # As `callcenter run` does: the engine's HeapKeeper (callcenter/heap.py) freezes what
+    # is alive after start-up and every few minutes, and sets the GIL switch interval
+    # (every store write goes to aiosqlite's thread; with Python's default 5 ms the event
+    # loop waited that long for the GIL back: relay p50 ~28 ms against ~10 ms here).
+    # SIGUSR1 asks it for its round now, once the sessions are open.
     from argon2 import PasswordHasher
 
     from callcenter.app import App
     from callcenter.config import ConfigStore
+    from callcenter.heap import HeapKeeper
 
     app = App(ConfigStore.open(config_dir, env={}), asterisk=False,
               settings={"password_hasher": PasswordHasher(time_cost=1, memory_cost=8,
@@ -105,9 +112,9 @@ async def serve_engine(config_dir: Path, switch_interval: float) -> None:
     await app.start()
     for agent in app.config.agents:
         await app.store.set_password(agent.id, AGENT_PASSWORD, revoke_sessions=False)
-    gc.collect()
-    gc.freeze()
-    _freeze_on_signal()
+    keeper = HeapKeeper(switch_interval=switch_interval)
+    keeper.start()
+    _freeze_on_signal(keeper.round)
     print("ready", flush=True)
     await asyncio.Event().wait()
 

@@ -37,6 +37,7 @@ from callcenter.config.shipped import is_loopback
 from callcenter.consoles.app import make_consoles_app
 from callcenter.customers import plugin as customers_plugin
 from callcenter.features import AsteriskSide, Dependencies
+from callcenter.heap import HeapKeeper
 from callcenter.reports import plugin as reports_plugin
 from callcenter.routing.mapping import queue_models
 from callcenter.routing.services import RoutingService
@@ -273,9 +274,12 @@ async def _serve(app: App) -> None:
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGHUP, app.reload)
+    heap = HeapKeeper()  # collector pauses off the relay's tail (callcenter/heap.py)
+    heap.start()
     print(f"callcenter running: consoles on http://{app.config.callcenter.web.bind}:"
           f"{app.web_port}/ (agent /agent, wallboard /wallboard, admin /admin)", flush=True)
     await stop.wait()
+    await heap.stop()
     await app.stop()
 
 

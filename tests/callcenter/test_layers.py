@@ -23,7 +23,8 @@ LAYERS: list[set[str]] = [
      "callcenter.wallboard", "callcenter.admin", "callcenter.reports", "chatbridge",
      "recordings"},
     {"callcenter.consoles"},
-    {"callcenter.app", "callcenter.runtime", "callcenter.cli", "callcenter.simulate"},
+    {"callcenter.app", "callcenter.runtime", "callcenter.heap", "callcenter.cli",
+     "callcenter.simulate"},
 ]
 
 
