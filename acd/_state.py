@@ -46,8 +46,9 @@ Agent (A)
 Qualification and eligibility (Q)
     Q1. A task's *requirement* in a queue is a disjunction: the base
         requirement (queue skills merged with the task's skills, max level
-        per skill, capped by escalation ``min_level``) OR any single
-        ``add_skills`` alternative. An agent qualifies for a (task, queue)
+        per skill, capped by escalation ``min_level``, without the skills an
+        escalation step's ``drop_skills`` named) OR any single ``add_skills``
+        alternative. An agent qualifies for a (task, queue)
         if it is a member of the queue, has capacity > 0 for the channel and
         satisfies one alternative.
     Q2. A task is *listed* (competes for every qualified agent) from
@@ -289,14 +290,18 @@ def requirement(
     task_skills: Mapping[str, int],
     level_cap: int | None,
     extra: Mapping[str, int],
+    dropped: frozenset[str] = frozenset(),
 ) -> Req:
     """Rule Q1: the base requirement (queue skills merged with the task's, the
-    higher level per skill) OR any single ``extra`` (``add_skills``) skill,
-    every level capped by the escalation ``level_cap`` (``min_level``)."""
+    higher level per skill, less the ``dropped`` ones) OR any single ``extra``
+    (``add_skills``) skill, every level capped by the escalation ``level_cap``
+    (``min_level``)."""
     base = dict(queue_skills)
     for s, lvl in task_skills.items():
         if lvl > base.get(s, 0):
             base[s] = lvl
+    for s in dropped:
+        base.pop(s, None)
     alts = dict(extra)
     if level_cap is not None:
         base = {s: min(lvl, level_cap) for s, lvl in base.items()}

@@ -33,9 +33,9 @@ _pop = heapq.heappop
 
 def task_requirement(q: QueueRec, t: TaskRec) -> Req:
     """Rule Q1 for the task in ``q`` (the queue's own requirement when nothing adds to it)."""
-    if not t.task.skills and t.level_cap is None and not t.alts:
+    if not t.task.skills and t.level_cap is None and not t.alts and not t.dropped:
         return q.base_req
-    return requirement(q.cfg.skills, t.task.skills, t.level_cap, t.alts)
+    return requirement(q.cfg.skills, t.task.skills, t.level_cap, t.alts, t.dropped)
 
 
 def class_for(core: Core, q: QueueRec, t: TaskRec, now: float) -> ClassRec:
@@ -57,7 +57,7 @@ def home_class(core: Core, t: TaskRec, now: float) -> ClassRec:
     if c is not None and not c.dead:
         return c
     q = t.home
-    if t.level_cap is None and not t.alts:
+    if t.level_cap is None and not t.alts and not t.dropped:
         key = (t.channel, tuple(t.task.skills.items()))
         c = q.fresh.get(key)
         if c is None or c.dead:

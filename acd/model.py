@@ -98,6 +98,9 @@ class EscalationStep:
       if, as a member of the queue, it has *any one* of these skills at the
       listed level or above, whatever its other skills. (The requirement
       becomes a disjunction: base requirement OR skill1>=l1 OR skill2>=l2.)
+    * ``drop_skills``: these skills are no longer required by the base
+      requirement, whether the queue or the task asked for them (a caller's
+      language, first asked of agents who speak it, then of anyone).
     * ``priority_boost``: added to the task's priority (the task may now pass
       tasks that arrived earlier: this is the "unless an escalation rule says
       otherwise" of the ordering rule).
@@ -111,6 +114,7 @@ class EscalationStep:
     after_seconds: float
     min_level: int | None = None
     add_skills: Mapping[str, int] = field(default_factory=dict)
+    drop_skills: frozenset[str] = frozenset()
     priority_boost: int = 0
     overflow_queue: str | None = None
     action: EscalationActionKind | None = None
@@ -119,6 +123,7 @@ class EscalationStep:
         if self.after_seconds < 0:
             raise ValueError("escalation step: after_seconds must be >= 0")
         object.__setattr__(self, "add_skills", _skills(self.add_skills, "add_skills"))
+        object.__setattr__(self, "drop_skills", frozenset(map(str, self.drop_skills)))
         if self.action is not None:
             object.__setattr__(self, "action", EscalationActionKind(self.action))
 

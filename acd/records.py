@@ -59,6 +59,7 @@ class TaskRec:
         "channel",
         "connected_at",
         "declined",
+        "dropped",
         "entered",
         "esc_gen",
         "home",
@@ -110,6 +111,7 @@ class TaskRec:
         self.boost = 0
         self.level_cap: int | None = None
         self.alts: dict[str, int] = {}
+        self.dropped: frozenset[str] = frozenset()
         self.overflow: list[str] = []
         self.timed_out = False
         self.ann_pos = 0
@@ -122,6 +124,7 @@ class TaskRec:
         self.boost = 0
         self.level_cap = None
         self.alts = {}
+        self.dropped = frozenset()
         self.overflow = []
         self.declined = {never} if never else None
         self.timed_out = False

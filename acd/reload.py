@@ -68,6 +68,7 @@ def refold(core: Core, t: TaskRec, now: float) -> None:
     cfg = t.home.cfg
     t.level_cap = None
     t.alts = {}
+    t.dropped = frozenset()
     t.overflow = []
     t.boost = 0
     set_priority(t, neg_priority(cfg, t.task))

@@ -414,6 +414,8 @@ def apply_step(t: TaskRec, k: int, now: float, out: list[Output], emit: bool) ->
     step = q.cfg.escalation[k]
     t.steps = k + 1
     t.level_cap, t.alts = escalated_requirement(t.level_cap, t.alts, step)
+    if step.drop_skills:
+        t.dropped = t.dropped | step.drop_skills
     if step.priority_boost:
         set_priority(t, t.neg_prio - step.priority_boost)
         t.boost += step.priority_boost

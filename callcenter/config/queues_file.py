@@ -62,13 +62,15 @@ class EscalationStep(Strict):
     """What happens when a contact has waited ``after_seconds`` (steps apply in order).
 
     ``min_level`` lowers the skill level required; ``add_skills`` also offers the
-    contact to agents holding any of these skills; ``overflow_queue`` (with action
-    ``overflow``, implied) moves it to another queue.
+    contact to agents holding any of these skills; ``any_language`` (queues with
+    ``language_first``) also to agents who do not speak the caller's language;
+    ``overflow_queue`` (with action ``overflow``, implied) moves it to another queue.
     """
 
     after_seconds: PositiveSeconds
     min_level: Level | None = None
     add_skills: tuple[Ident, ...] = ()
+    any_language: bool = False
     priority_boost: int | None = Field(None, ge=-1000, le=1000)
     overflow_queue: Ident | None = None
     action: Literal["offer_callback", "voicemail", "overflow"] | None = None
@@ -84,13 +86,14 @@ class EscalationStep(Strict):
         if (
             self.min_level is None
             and not self.add_skills
+            and not self.any_language
             and self.priority_boost is None
             and self.overflow_queue is None
             and self.action is None
         ):
             raise config_error(
-                "this step does nothing; set min_level, add_skills, priority_boost, "
-                "overflow_queue or action"
+                "this step does nothing; set min_level, add_skills, any_language, "
+                "priority_boost, overflow_queue or action"
             )
         return self
 
@@ -161,6 +164,9 @@ class Queue(Strict):
     recording: RecordingPolicy = Field(default_factory=RecordingPolicy)
     dispositions: tuple[Disposition, ...] = ()
     require_disposition: bool = False
+    language_first: bool = False
+    """A caller is offered only to agents who speak the language they chose in the IVR
+    (agents.yaml ``languages``) until an escalation step with ``any_language: true``."""
     escalation: tuple[EscalationStep, ...] = ()
     callback: Callback = Field(default_factory=Callback)
     business_hours: BusinessHours | None = None
@@ -209,6 +215,15 @@ class Queue(Strict):
                 "is true but the queue has no dispositions, so agents could never finish "
                 "wrap-up; add dispositions or set require_disposition: false"
             )
+        return value
+
+    @field_validator("escalation")
+    @classmethod
+    def _language_to_relax(cls, value: tuple[EscalationStep, ...],
+                           info: ValidationInfo) -> tuple[EscalationStep, ...]:
+        if any(step.any_language for step in value) and not info.data.get("language_first"):
+            raise config_error("a step has any_language: true but the queue does not set "
+                               "language_first: true, so there is no language to relax")
         return value
 
     @property

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import acd
+from callcenter.config.fields import LANGUAGES
 from callcenter.config.models import Agent as AgentConfig
 from callcenter.config.models import Config
 from callcenter.config.models import Queue as QueueConfig
 
 # leave_when_empty "never" is the engine's "emptiness is never a reason".
 _EMPTY = {"never": "always"}
+
+
+def language_skill(language: str) -> str:
+    """The engine's skill for speaking a language: agents have one per language in
+    agents.yaml; a caller of a ``language_first`` queue asks for theirs. (":" is not
+    allowed in a configured skill, so it never meets an admin's own.)"""
+    return f"language:{language}"
+
+
+LANGUAGE_SKILLS = frozenset(language_skill(lang) for lang in LANGUAGES)
 
 
 def queue_model(queue_id: str, queue: QueueConfig) -> acd.Queue:
@@ -36,6 +47,7 @@ def queue_model(queue_id: str, queue: QueueConfig) -> acd.Queue:
             acd.EscalationStep(
                 after_seconds=step.after_seconds, min_level=step.min_level,
                 add_skills={skill: 1 for skill in step.add_skills},
+                drop_skills=LANGUAGE_SKILLS if step.any_language else frozenset(),
                 priority_boost=step.priority_boost or 0, overflow_queue=step.overflow_queue,
                 action=acd.EscalationActionKind(step.action) if step.action else None)
             for step in queue.escalation),
@@ -57,6 +69,7 @@ def agent_model(config: Config, agent: AgentConfig) -> acd.Agent:
             memberships[queue_id] = acd.Membership(position=position)
     capacity = {"voice": agent.capacity.voice if agent.extension else 0,
                 "chat": agent.capacity.chat}
-    return acd.Agent(id=agent.id, skills=dict(agent.skills), capacity=capacity,
+    skills = {**agent.skills, **{language_skill(lang): 1 for lang in agent.languages}}
+    return acd.Agent(id=agent.id, skills=skills, capacity=capacity,
                      queues=memberships, chat_while_voice=agent.chat_while_voice,
                      voice_while_chat=agent.voice_while_chat)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import acd
+from callcenter.routing.mapping import language_skill
 from callcenter.storage.masking import mask_number
 from callcenter.voice import dialplan
 from callcenter.voice.base import VoiceDeps
@@ -64,8 +65,11 @@ class Intake:
         wait_for_last_agent = queue.preferred_agent_seconds
         preferred = (await self._last_agent(customer_id)
                      if customer_id is not None and wait_for_last_agent else None)
+        skills = dict(outcome.skills)
+        if queue.language_first:  # agents who speak the caller's language first
+            skills[language_skill(outcome.language)] = 1
         task = acd.Task(id=interaction.id, channel=acd.VOICE, queue=outcome.queue,
-                        skills=outcome.skills, priority=0 if outcome.priority is None else
+                        skills=skills, priority=0 if outcome.priority is None else
                         max(0, outcome.priority - queue.priority),
                         arrival=arrived, attributes={"language": outcome.language},
                         preferred_agent=preferred,

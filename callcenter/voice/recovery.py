@@ -21,6 +21,7 @@ import logging
 import acd
 from callcenter.ami import AmiError
 from callcenter.ami.link import AmiEvent
+from callcenter.routing.mapping import language_skill
 from callcenter.voice import dialplan, recipes
 from callcenter.voice.base import VoiceDeps
 from callcenter.voice.callbacks import Callbacks
@@ -81,7 +82,7 @@ class Recovery:
         channels = await self._channels()
         if channels is None:
             return
-        waiting: list[tuple[float, VoiceCall, bool]] = []
+        waiting: list[tuple[float, VoiceCall, dict[str, int]]] = []
         adopted: set[str] = set()
         for channel in channels:
             if channel.get("Context") not in _CALLER_CONTEXTS:
@@ -102,16 +103,19 @@ class Recovery:
             call = VoiceCall(task_id=record.id, caller_uid=uid, queue=record.queue,
                              caller_number=number, customer_id=record.customer_id,
                              holding=not ringing, dialling=ringing)
-            waiting.append((record.arrived_at or 0.0, call, ringing))
+            language = (record.attributes or {}).get("language")
+            skills = ({language_skill(language): 1} if language and
+                      deps.config().queues[record.queue].language_first else {})
+            waiting.append((record.arrived_at or 0.0, call, skills))
             if ringing:  # a ring this run never offered: stop it; the caller returns to hold
                 for leg in channels:
                     if leg.get("Linkedid") == channel.get("Linkedid") and \
                             leg.get("Uniqueid") != uid:
                         await deps.send([recipes.hangup(leg.get("Uniqueid"))], "adopt ring")
-        for arrived, call, _ in sorted(waiting, key=lambda w: w[0]):
+        for arrived, call, skills in sorted(waiting, key=lambda w: w[0]):
             deps.book.add(call)
             deps.routing.arrive(acd.Task(id=call.task_id, channel=acd.VOICE, queue=call.queue,
-                                         arrival=arrived))
+                                         arrival=arrived, skills=skills))
         await self._wake_standby(channels)
         for record in await deps.store.open_interactions(channel=acd.VOICE):
             if record.id not in adopted:  # it ended while no engine was running

@@ -46,6 +46,35 @@ def test_add_skills_step_accepts_agents_with_any_extra_skill() -> None:
     assert only_offer(out).agent_id == "supporter"
 
 
+def test_drop_skills_step_relaxes_a_task_skill() -> None:
+    """A caller's language is asked of agents who speak it first, then of anyone: the
+    task's skill is dropped by the step, the queue's own stay."""
+    q = Queue("q", skills={"sales": 1},
+              escalation=(EscalationStep(20, drop_skills={"language:en"}),))
+    e = Engine([q])
+    out = e.agent_login(agent("zh_only", skills={"sales": 5, "language:zh": 1}), 0)
+    e.agent_login(agent("no_sales", skills={"language:zh": 1}), 0)
+    e.task_arrived(voice("t1", skills={"language:en": 1}), 0)
+    assert offers(e.advance(19.9)) == []
+    out = e.advance(20)
+    assert only_offer(out).agent_id == "zh_only"  # and never no_sales: queue skill kept
+    # An English-speaking agent is preferred while the step has not come.
+    e2 = Engine([q])
+    e2.agent_login(agent("zh_only", skills={"sales": 5, "language:zh": 1}), 0)
+    e2.agent_login(agent("en", skills={"sales": 1, "language:en": 1}), 1)
+    assert only_offer(e2.task_arrived(voice("t1", skills={"language:en": 1}), 2)).agent_id \
+        == "en"
+
+
+def test_drop_skills_is_applied_by_a_reload_after_its_time() -> None:
+    e = Engine([Queue("q")])
+    e.agent_login(agent("zh", skills={"language:zh": 1}), 0)
+    e.task_arrived(voice("t1", skills={"language:en": 1}), 0)
+    assert offers(e.advance(15)) == []
+    new = Queue("q", escalation=(EscalationStep(10, drop_skills={"language:en"}),))
+    assert only_offer(e.update_queues([new], 16)).agent_id == "zh"  # step 0 replayed
+
+
 def test_min_level_caps_add_skills_too() -> None:
     q = Queue(
         "q",

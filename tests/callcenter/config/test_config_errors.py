@@ -306,3 +306,16 @@ def test_numbers_written_without_quotes(edit, cfg_dir: Path) -> None:
     config = load_config(cfg_dir, env={}).config
     assert config.agent("wangfang").extension == "01003"  # the leading zero survives
     assert config.ivr.nodes["main"].options["1"] == "to_sales"
+
+
+def test_any_language_needs_language_first(edit, errors: Errors, cfg_dir: Path) -> None:
+    edit("queues.yaml", "      - after_seconds: 120\n        priority_boost: 5\n",
+         "      - after_seconds: 20\n        any_language: true\n"
+         "      - after_seconds: 120\n        priority_boost: 5\n")
+    issue = only(errors(), "queues.yaml")
+    assert issue.path == "queues.sales.escalation"
+    assert "language_first: true" in issue.message
+    edit("queues.yaml", "    delay_seconds: 0\n",
+         "    delay_seconds: 0\n    language_first: true\n")
+    sales = load_config(cfg_dir, env={}).config.queues["sales"]
+    assert sales.language_first and sales.escalation[0].any_language

@@ -77,3 +77,38 @@ def test_counted_phrases_cover_every_count():
             assert files == [f"{family}-{n}" for n in range(1, SAY_MAX + 1)] + [f"{family}-more"]
     texts = [t.text for t in counted("position", "zh")]
     assert texts[0] == "您是下一位。" and "第2位" in texts[1] and str(SAY_MAX) in texts[-1]
+
+
+async def test_an_english_caller_goes_first_to_an_agent_who_speaks_english(
+        voice_app, phones, pstn):
+    """agents.yaml: zhangwei speaks zh and en, lina only zh. With language_first, an
+    English caller skips lina (idle longest) for zhangwei; while zhangwei is busy the
+    next English caller waits for the any_language step, then lina takes it."""
+    def change(queues: dict) -> None:
+        queues["sales"].update(language_first=True, callback={"enabled": False},
+                               escalation=[{"after_seconds": 8, "any_language": True}])
+    app = await voice_app(change)
+    lina = await phones("1002", "dev-sip-1002", auto_answer=True)
+    await phones("1001", "dev-sip-1001", auto_answer=True)
+    app.agents.login("lina", device="1002", ready=True)  # longest idle: first by strategy
+    await asyncio.sleep(0.5)
+    app.agents.login("zhangwei", device="1001", ready=True)
+
+    first = await dial_queue(await phones("caller", "caller"), "sales", language="en")
+    (first_task,) = await queued(app)
+    await wait_until(lambda: app.voice.calls[first_task].connected, timeout=15,
+                     what="the first English caller connected")
+    assert app.voice.calls[first_task].agent_id == "zhangwei" and not lina.incoming
+
+    second = await dial_queue(await pstn("13800138000"), "sales", language="en")
+    second_task = (await queued(app, 2))[1]
+    await wait_until(lambda: app.voice.calls[second_task].connected, timeout=30,
+                     what="the second English caller connected")
+    assert app.voice.calls[second_task].agent_id == "lina"
+    await app.routing.flush()
+    events = [e.event for e in await app.store.events_between(
+        0, 2e9, interaction_id=second_task)]
+    assert events.index("ESCALATE") < events.index("OFFER"), events  # only after the step
+    for call in (first, second):
+        if call.state != CallState.ENDED:
+            await asyncio.to_thread(call.hangup)
