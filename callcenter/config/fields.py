@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 import zoneinfo
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -205,6 +205,11 @@ class Weekly(Strict):
     sat: DayHours = ()
     sun: DayHours = ()
 
+    @property
+    def workday_hours(self) -> tuple[TimeRange, ...] | None:
+        """A regular working day's hours: the first of Monday to Friday that has any."""
+        return next((hours for day in WEEKDAYS[:5] if (hours := getattr(self, day))), None)
+
     @field_validator(*WEEKDAYS)
     @classmethod
     def _no_overlap(cls, ranges: tuple[TimeRange, ...]) -> tuple[TimeRange, ...]:
@@ -255,19 +260,63 @@ class BusinessHours(Strict):
     timezone: TimeZoneName = "Asia/Shanghai"
     weekly: Weekly
     holidays: tuple[date, ...] = ()
+    extra_workdays: tuple[date, ...] = ()
+    """Weekend days worked to make up for a holiday (China's 调休): open on them with the
+    hours of a regular working day (the first of Monday to Friday that has hours)."""
     closed_action: ClosedAction = Field(default_factory=ClosedAction)
+
+    @field_validator("extra_workdays")
+    @classmethod
+    def _weekend_days(cls, value: tuple[date, ...],
+                      info: ValidationInfo) -> tuple[date, ...]:
+        if len(set(value)) != len(value):
+            raise config_error("lists a date twice")
+        for day in value:
+            if day.weekday() < 5:
+                raise config_error(f"{day} is a {WEEKDAYS[day.weekday()]}, a working day "
+                                   "anyway; extra_workdays are weekend days worked instead "
+                                   "of a holiday")
+            if day in info.data.get("holidays", ()):
+                raise config_error(f"{day} is also in holidays; a day is one or the other")
+        weekly = info.data.get("weekly")
+        if value and weekly is not None and weekly.workday_hours is None:
+            raise config_error("no day from Monday to Friday has hours, so an extra "
+                               "workday would have none; give weekly hours to a weekday")
+        return value
+
+    def hours_on(self, day: date) -> tuple[TimeRange, ...]:
+        """The opening hours of a local date: none on a holiday, a working day's on an
+        extra workday, else the weekday's."""
+        if day in self.holidays:
+            return ()
+        if day in self.extra_workdays:
+            return self.weekly.workday_hours or ()
+        return getattr(self.weekly, WEEKDAYS[day.weekday()])
 
     def is_open(self, when: datetime) -> bool:
         """Whether the schedule is open at ``when`` (an aware datetime; naive = UTC)."""
-        tz = zoneinfo.ZoneInfo(self.timezone)
+        local = self.local(when)
+        minute = local.hour * 60 + local.minute
+        return any(r.start_minute <= minute < r.end_minute for r in self.hours_on(local.date()))
+
+    def local(self, when: datetime) -> datetime:
         if when.tzinfo is None:
             when = when.replace(tzinfo=zoneinfo.ZoneInfo("UTC"))
-        local = when.astimezone(tz)
-        if local.date() in self.holidays:
-            return False
-        minute = local.hour * 60 + local.minute
-        ranges: tuple[TimeRange, ...] = getattr(self.weekly, WEEKDAYS[local.weekday()])
-        return any(r.start_minute <= minute < r.end_minute for r in ranges)
+        return when.astimezone(zoneinfo.ZoneInfo(self.timezone))
+
+    def next_open(self, when: datetime, days: int = 30) -> datetime | None:
+        """When the schedule next opens at or after ``when`` (None: not within ``days``)."""
+        local = self.local(when)
+        for offset in range(days + 1):
+            day = (local + timedelta(days=offset)).date()
+            for r in self.hours_on(day):
+                start = datetime.combine(day, datetime.min.time(), local.tzinfo) + \
+                    timedelta(minutes=r.start_minute)
+                end = datetime.combine(day, datetime.min.time(), local.tzinfo) + \
+                    timedelta(minutes=r.end_minute)
+                if end > local:
+                    return max(start, local)
+        return None
 
 
 __all__ = [
