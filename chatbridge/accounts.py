@@ -14,6 +14,12 @@ unfollowed; 45047: quota) marks it ``refused`` and closes the conversation's win
 the agent sees why and what to do, and a voice callback if the phone is known. The
 follower's next message opens the window again. A transport failure is retried; what
 is still ``pending`` when the engine stops is sent by the next run.
+
+Rating (``reports.csat.wechat_rating``): when a chat an agent served ends with the
+window open, the follower is asked to reply 1-5. A reply of one such digit within
+``RATING_HOURS``, before any other message, is stored as the chat's rating (and CSAT)
+and thanked; it opens no chat. The request is remembered in memory only: after a
+restart a digit is an ordinary first message.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import hashlib
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from callcenter.storage import Message
@@ -58,18 +65,40 @@ log = logging.getLogger("chatbridge")
 RETRIES = 3
 RETRY_DELAY = 2.0
 _CHOICES = 10_000  # followers whose menu choice is remembered
+RATING_HOURS = 24
+_ASKED = 10_000  # followers whose rating is awaited
+RATING_TEXT = {
+    "zh": "感谢您的咨询！请回复一个数字为本次服务评分：5 非常满意，4 满意，3 一般，2 不满意，"
+          "1 非常不满意。",
+    "en": "Thank you for contacting us! Please rate this chat with one digit: 5 very good, "
+          "4 good, 3 fair, 2 poor, 1 very poor.",
+}
+THANKS_TEXT = {"zh": "感谢您的评价！", "en": "Thank you for your rating!"}
+
+
+@dataclass
+class _Asked:
+    conversation_id: str
+    interaction_id: str
+    language: str
+    at: float
 
 
 class AccountChannel:
     def __init__(self, service: ChatService, adapter: ChatAdapter, *,
-                 queue: Callable[[], str], menu_queues: Callable[[], dict[str, str]]) -> None:
+                 queue: Callable[[], str], menu_queues: Callable[[], dict[str, str]],
+                 ask_rating: Callable[[], bool] = lambda: False) -> None:
         self.service = service
         self.adapter = adapter
         self.medium = adapter.channel
         self._queue = queue
         self._menu = menu_queues
+        self._ask_rating = ask_rating
         self._chosen: OrderedDict[str, str] = OrderedDict()
         self._kept: dict[str, tuple[Conversation, Message, bool]] = {}
+        self._asked: OrderedDict[str, _Asked] = OrderedDict()  # openid -> rating awaited
+        self._rated: dict[str, str] = {}  # dedup key of a rating reply -> its language
+        service.on_ended.append(self.ended)
 
     async def start(self) -> None:
         await self.adapter.start(self.inbound, self.keep)
@@ -103,6 +132,8 @@ class AccountChannel:
         if isinstance(message, Unsubscribed):
             return
         conv = service.convs.of_address(self.medium, sender)
+        if conv is None and await self._rating(message):
+            return
         fresh = conv is None
         if conv is None:
             conv = await self._open(sender)
@@ -125,8 +156,12 @@ class AccountChannel:
                     "The customer unfollowed the account: WeChat delivers nothing more until "
                     "they follow again and write."))
             return
-        if message.dedup_key not in self._kept:
+        if message.dedup_key not in self._kept and message.dedup_key not in self._rated:
             await self.keep(message)  # an adapter that does not keep first
+        language = self._rated.pop(message.dedup_key, None)
+        if language is not None:
+            await self._say(message.sender, THANKS_TEXT.get(language, THANKS_TEXT["zh"]))
+            return
         conv, m, fresh = self._kept.pop(message.dedup_key)
         if conv.window is not None:
             await service.convs.save(conv, window=None, window_errcode=None, window_at=None)
@@ -164,6 +199,54 @@ class AccountChannel:
             sha256=hashlib.sha256(media.data).hexdigest(), message_id=m.id)
         conv.files += 1
         return file
+
+    # ------------------------------------------------------------------ rating
+
+    async def ended(self, conv: Conversation, by: str) -> None:
+        """A chat of this channel ended: ask the follower for a rating if an agent served
+        it and WeChat still delivers (the window is open)."""
+        if conv.medium != self.medium or conv.agent_id is None or conv.task_id is None \
+                or conv.window is not None or not self._ask_rating():
+            return
+        language = conv.language if conv.language in RATING_TEXT else "zh"
+        if await self._say(conv.address, RATING_TEXT[language]):
+            self._asked.pop(conv.address, None)
+            self._asked[conv.address] = _Asked(conv.id, conv.task_id, language,
+                                               self.service.clock())
+            while len(self._asked) > _ASKED:
+                self._asked.popitem(last=False)
+            log.info("chat.rating_asked", extra={"conversation": conv.id, "by": by})
+
+    async def _rating(self, message: InboundMessage) -> bool:
+        """A follower asked for a rating answers with one digit 1-5: store it (before
+        WeChat is answered, like any message) and say thanks later. Anything else ends
+        the wait and is an ordinary message."""
+        asked = self._asked.pop(message.sender, None)
+        if asked is None or not isinstance(message, TextMessage):
+            return False
+        answer = message.text.strip()
+        if len(answer) != 1 or answer not in "12345" \
+                or self.service.clock() - asked.at > RATING_HOURS * 3600:
+            return False
+        score = int(answer)
+        store = self.service.store
+        await store.update_conversation(asked.conversation_id, rating=score)
+        await store.record_csat(asked.interaction_id, score, source="wechat",
+                                at=float(message.created_at))
+        self._rated[message.dedup_key] = asked.language
+        log.info("chat.rated", extra={"conversation": asked.conversation_id, "score": score,
+                                      "channel": self.medium})
+        return True
+
+    async def _say(self, openid: str, text: str) -> bool:
+        """A short system text to the follower; False if WeChat would not take it."""
+        try:
+            result = await self.adapter.send_text(openid, text)
+        except ChatBridgeError as exc:
+            log.warning("chat.system_text_failed", extra={"error": str(exc),
+                                                          "sender": mask_id(openid)})
+            return False
+        return not isinstance(result, WindowClosed)
 
     # ------------------------------------------------------------------ outbound
 

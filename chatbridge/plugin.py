@@ -66,7 +66,9 @@ def load(deps: Dependencies) -> None:
         channel = AccountChannel(service, adapter,
                                  queue=lambda: chat.config.callcenter.chat.wechat.queue,
                                  menu_queues=lambda: dict(
-                                     chat.config.callcenter.chat.wechat.menu_queues))
+                                     chat.config.callcenter.chat.wechat.menu_queues),
+                                 ask_rating=lambda: (
+                                     chat.config.callcenter.reports.csat.wechat_rating))
         service.senders[channel.medium] = channel
         channels.append(channel)
         deps.web.routes.append(web.route("*", CALLBACK_PATH, adapter.handle_callback))

@@ -15,7 +15,7 @@ import hmac
 import logging
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -111,6 +111,8 @@ class ChatService:
         self.customers = customers
         self.convs = Conversations(store)
         self.visitors: dict[str, Visitors] = {}  # medium -> its live side (web)
+        self.on_ended: list[Callable[[Conversation, str], Awaitable[None]]] = []
+        """Run once a conversation has ended (a channel asking the customer for a rating)."""
         self.senders: dict[str, Any] = {}  # medium -> ChatAdapter (wechat) for outbound
         self._new_chats: AddressWindow | None = None
 
@@ -252,6 +254,11 @@ class ChatService:
         log.info("chat.ended", extra={"conversation": conv.id, "by": by})
         self.notifier.conversation(conv, self.summary(conv))
         await self.tell(conv, {"t": "status", "status": "ended", "by": by})
+        for ended in self.on_ended:
+            try:
+                await ended(conv, by)
+            except Exception:
+                log.exception("chat.on_ended_failed", extra={"conversation": conv.id})
         if conv.agent_id is None:
             self.convs.forget(conv)
 

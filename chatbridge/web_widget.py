@@ -221,6 +221,9 @@ class WebWidget:
             raise Conflict("nobody served this conversation yet")
         await self.service.store.update_conversation(rec.id, rating=score,
                                                      rating_comment=comment or None)
+        if rec.interaction_id is not None:  # reports read every channel's CSAT from one table
+            await self.service.store.record_csat(rec.interaction_id, score, source="widget",
+                                                 comment=comment or None)
         log.info("chat.rated", extra={"conversation": rec.id, "score": score})
         return {"conversation_id": rec.id, "rating": score}
 

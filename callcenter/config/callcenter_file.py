@@ -171,6 +171,17 @@ class SttConfig(Strict):
         return value
 
 
+class CsatConfig(Strict):
+    """How customers are asked to rate a contact (1-5); the web widget always asks."""
+
+    voice_survey: bool = False
+    """After the agent hangs up, the caller stays on the line and hears, in the language
+    chosen in the IVR, a question answered with a key from 1 to 5."""
+    wechat_rating: bool = True
+    """When a WeChat chat an agent served ends, the follower gets a message asking for a
+    1-5 reply (inside the customer-service window); the reply is a rating, not a chat."""
+
+
 class ReportsConfig(Strict):
     """Interval statistics and CSAT (callcenter/reports/README.md has every definition)."""
 
@@ -179,6 +190,7 @@ class ReportsConfig(Strict):
     contact, on any channel, within this many days."""
     satisfied_from: int = Field(4, ge=1, le=5)
     """CSAT %: the share of ratings at or above this score (of 5)."""
+    csat: CsatConfig = Field(default_factory=CsatConfig)
 
 
 class MetricsConfig(Strict):

@@ -13,7 +13,8 @@ HOLD = "cc-hold"  # waiting for an agent: music, position announcements
 OFFER = "cc-offer"  # the caller's channel dials the agent (CC_DIAL)
 AGENT_RING = "cc-agent-ring"  # pre-dial handler on the agent's leg
 AGENT_ANSWER = "cc-agent-answer"  # pre-bridge handler: waits for the engine's verdict
-END = "cc-end"  # the conversation is over: the caller's call ends
+END = "cc-end"  # the conversation is over: the caller's call ends (or the survey)
+SURVEY = "cc-survey"  # the agent hung up: the caller rates the call with a key 1-5
 EXIT = "cc-exit"  # leaving the queue without an agent
 SPY = "cc-spy"  # a supervisor's ChanSpy
 CALLBACK = "cc-callback"  # the agent answered a callback: dial the customer
@@ -34,6 +35,10 @@ RING_SECONDS = "CC_RING_SECONDS"
 EXIT_REASON = "CC_EXIT_REASON"
 ARRIVED = "CC_ARRIVED"  # epoch (ms) the call reached the dialplan
 STANDBY = "CC_STANDBY"  # = CC_ARRIVED once the caller had to wait for an absent engine
+SURVEY_ENABLED = "CC_SURVEY"  # "yes": ask for a rating when the agent hangs up
+SOUND_SURVEY_ASK = "CC_SND_SURVEY_ASK"  # the survey's question, in the caller's language
+SOUND_SURVEY_THANKS = "CC_SND_SURVEY_THANKS"
+SURVEY_SCORE = "CC_SURVEY_SCORE"  # the key the caller pressed (the dialplan's own)
 
 # ---- variables the engine sets over AMI ----------------------------------------------
 POSITION = "CC_POSITION"  # the caller's place as the suffix of SOUND_POSITION's files
@@ -69,6 +74,7 @@ EV_CALLBACK = "CallCenterCallback"  # the caller asked to be called back (Number
 EV_CALLBACK_ANSWERED = "CallCenterCallbackAnswered"  # the customer answered a callback
 EV_CALLBACK_RESULT = "CallCenterCallbackResult"  # a callback's Dial is over (Status: ...)
 EV_STANDBY = "CallCenterStandby"  # a caller waits for an engine that was not there
+EV_SURVEY = "CallCenterSurvey"  # the caller rated the call (Task, Score: 1-5)
 
 VERDICT_ACCEPT = "accept"
 VERDICT_REFUSE = "refuse"

@@ -90,6 +90,7 @@ class Intake:
                 dialplan.CALLBACK_ENABLED: "yes" if queue.callback.enabled else "no",
                 dialplan.CALLBACK_KEY: queue.callback.key,
                 **sounds,
+                **self._survey(outcome.language, config.callcenter.reports.csat.voice_survey),
                 f"__{dialplan.RING_LABEL}": label,
                 dialplan.RING_SECONDS: ring_seconds(queue.offer_timeout_seconds),
                 dialplan.ROUTE: "queue"}
@@ -112,6 +113,17 @@ class Intake:
                                                         where),
                 dialplan.SOUND_CALLBACK_THANKS: sound_of(phrase("callback_thanks", language),
                                                          where)}
+
+    def _survey(self, language: str, enabled: bool) -> dict[str, str]:
+        """Whether the caller is asked to rate the call when the agent hangs up, and the
+        question and thanks in their language (``callcenter.voice.survey``)."""
+        if not enabled:
+            return {dialplan.SURVEY_ENABLED: "no"}
+        where = self.deps.paths.prompts_dir
+        return {dialplan.SURVEY_ENABLED: "yes",
+                dialplan.SOUND_SURVEY_ASK: sound_of(phrase("survey_ask", language), where),
+                dialplan.SOUND_SURVEY_THANKS: sound_of(phrase("survey_thanks", language),
+                                                       where)}
 
     async def _last_agent(self, customer_id: int) -> str | None:
         for entry in await self.deps.store.customer_history(customer_id, limit=5):

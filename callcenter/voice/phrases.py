@@ -37,6 +37,12 @@ PHRASES: dict[str, dict[str, str]] = {
     "exit": {"zh": "很抱歉，现在无法为您接通，请稍后再拨。再见。",
              "en": "We are sorry, we cannot take your call now. Please call again later. "
                    "Goodbye."},
+    # the survey after the agent hung up (callcenter.yaml reports.csat.voice_survey)
+    "survey_ask": {"zh": "请为本次服务评分：非常满意请按5，满意请按4，一般请按3，"
+                         "不满意请按2，非常不满意请按1。",
+                   "en": "Please rate this call. Press 5 for very good, 4 for good, 3 for "
+                         "fair, 2 for poor, or 1 for very poor."},
+    "survey_thanks": {"zh": "感谢您的评价，再见。", "en": "Thank you for your rating. Goodbye."},
 }
 
 SAY_MAX = 20

@@ -13,7 +13,8 @@ How a queued call meets its agent (Asterisk 22):
    ``CC_CONNECTED`` on the caller, then ``CC_VERDICT=accept`` on the agent's leg,
    (and ``CC_RECORD``, where the dialplan starts MixMonitor) and Dial bridges the
    two; on refuse the leg is dropped and the caller goes back to hold in their place;
-4. when the bridge ends, the dialplan hangs the caller up (``cc-end``).
+4. when the bridge ends, the dialplan hangs the caller up (``cc-end``); with the survey
+   on and the agent gone first, it asks the caller for a rating before (``cc-survey``).
 
 The agent's leg is never yanked out of a dialplan and no channel is bridged
 that the engine did not confirm: a caller meets at most one agent per offer.

@@ -10,7 +10,8 @@ The parts, one job each (read ``recipes.py`` first: it is the AMI recipe):
 * ``devices``    agents' phones registered and free;
 * ``recovery``   adopt callers after a restart; reconcile after a blind spot;
 * ``supervisor`` ChanSpy listen / whisper / barge;
-* ``controls``   the agent's own call from the console: hang up, hold, mute, transfer.
+* ``controls``   the agent's own call from the console: hang up, hold, mute, transfer;
+* ``survey``     the caller's keypress rating after the agent hung up.
 
 ``VoiceService`` wires them and routes AMI events through one table.
 """
@@ -36,6 +37,7 @@ from callcenter.voice.offers import Offers
 from callcenter.voice.recordings import Recorder
 from callcenter.voice.recovery import Recovery
 from callcenter.voice.supervisor import Supervisor
+from callcenter.voice.survey import Survey
 from ivr.fastagi import AgiCall
 from ivr.runner import IvrOutcome
 
@@ -57,6 +59,7 @@ class VoiceService:
                                  devices=self.devices, callbacks=self.callbacks)
         self.supervisor = Supervisor(deps)
         self.controls = Controls(deps, self.lifecycle)
+        self.survey = Survey(deps)
         self._handlers: dict[str, list[Handler]] = {
             "DialBegin": [self.offers.on_dial_begin],
             "DialEnd": [self.offers.on_dial_end],
@@ -101,8 +104,11 @@ class VoiceService:
             await handler(event)
 
     async def _on_user_event(self, event: AmiEvent) -> None:
-        if event.get("UserEvent") == dialplan.EV_ANSWER:
+        kind = event.get("UserEvent")
+        if kind == dialplan.EV_ANSWER:
             await self.offers.on_answer(event)
+        elif kind == dialplan.EV_SURVEY:
+            await self.survey.on_answer(event)
         else:
             await self.lifecycle.on_user_event(event)
 

@@ -143,6 +143,9 @@ async def test_the_visitor_ends_then_rates_once_and_downloads_the_transcript(mak
         assert response.status == 409  # once
     record = await stack.deps.store.get_conversation(visitor.conversation)
     assert (record.rating, record.rating_comment, record.ended_by) == (5, "很好", "visitor")
+    [csat] = await stack.deps.store.csat_between(0, stack.clock() + 1)  # what reports read
+    assert (csat.score, csat.source, csat.channel, csat.agent_id, csat.queue, csat.comment) == \
+        (5, "widget", "chat", "zhangwei", "sales", "很好")
     async with http.get(f"{base}/transcript", headers=visitor.auth) as response:
         assert response.status == 200
         assert "attachment" in response.headers["Content-Disposition"]
