@@ -126,10 +126,13 @@ async def test_the_caller_rates_the_call_after_the_agent_hangs_up_in_their_langu
     record = await app.store.get_interaction(task_id)
     assert record.outcome == "answered" and record.ended_at <= rating.at
 
-    # An English caller hears English; a key outside 1-5 is no rating.
+    # An English caller, put on hold and taken back (a bridge of its own), hears English;
+    # a key outside 1-5 is no rating.
     await wait_until(lambda: agent_state(app, "zhangwei") == "ready", timeout=10,
                      what="ready after wrap-up")
     _second, call, agent_call = await talk(app, caller, agent_phone, "en")
+    assert (await app.voice.hold("zhangwei", True))["held"]
+    assert not (await app.voice.hold("zhangwei", False))["held"]
     await hear_the_question(app, call, agent_call, "en")
     await asyncio.to_thread(call.play, dtmf("9"))
     assert await asyncio.to_thread(call.wait_state, CallState.ENDED, 15), "not let go"
