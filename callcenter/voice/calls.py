@@ -43,6 +43,7 @@ class VoiceCall:
     agent_channel: str | None = None
     connected: bool = False
     ended: bool = False
+    hung_up_by: str | None = None  # "agent" from the console: whichever leg's Hangup comes first
     recordings: list[int] = field(default_factory=list)
     position: tuple[int, float | None] | None = None
 

@@ -58,12 +58,19 @@ class Controls:
     # ---- requests -----------------------------------------------------------------
 
     def state(self, agent_id: str) -> dict[str, Any]:
-        """The agent's call as the console's buttons show it (no call: ``task_id`` None)."""
+        """The agent's call as the console's buttons show it (no call: ``task_id`` None),
+        with where it may be transferred."""
         call = self.deps.book.of_agent(agent_id)
-        if call is None:
-            return {"task_id": None, "held": False, "muted": False, "held_since": None,
-                    "hold_seconds": 0.0}
-        return self._view(self._calls.get(call.task_id), call.task_id)
+        view = self._view(None if call is None else self._calls.get(call.task_id),
+                          None if call is None else call.task_id)
+        return {**view, "transfer": self.targets(agent_id)}
+
+    def targets(self, agent_id: str) -> dict[str, Any]:
+        config = self.deps.config()
+        return {"queues": [{"id": qid, "name": {"zh": q.name.get("zh"), "en": q.name.get("en")}}
+                           for qid, q in config.queues.items() if q.voice],
+                "agents": [{"id": a.id, "name": a.name} for a in config.agents
+                           if a.takes_voice and a.id != agent_id]}
 
     async def hold(self, agent_id: str) -> dict[str, Any]:
         call, done = self._own(agent_id)
@@ -96,6 +103,7 @@ class Controls:
         """End the call from the console, as if the agent hung up their phone."""
         call, done = self._own(agent_id)
         await self._step(done, "HANGUP", call.queue)
+        call.hung_up_by = "agent"  # ended by the agent, whichever side Asterisk ends first
         actions = [recipes.hangup(done.agent_uid)]
         if done.held:  # the caller listens to music, in no bridge: end it too
             actions.append(recipes.hangup(call.caller_uid))
@@ -209,7 +217,7 @@ class Controls:
         return self._view(done, done.task_id)
 
     @staticmethod
-    def _view(done: Controlled | None, task_id: str) -> dict[str, Any]:
+    def _view(done: Controlled | None, task_id: str | None) -> dict[str, Any]:
         if done is None:
             return {"task_id": task_id, "held": False, "muted": False, "held_since": None,
                     "hold_seconds": 0.0}

@@ -27,6 +27,7 @@ from .base import NoTelephone, VoiceError
 from .schemas import (
     CallControls,
     HungUp,
+    MyCall,
     SpyRequest,
     SpyResult,
     Switch,
@@ -73,12 +74,12 @@ async def transfer(call: Call) -> TransferResult:
     return TransferResult.model_validate(result)
 
 
-@api.route("GET", "/api/agent/call", roles=AGENT_CONSOLE, response=CallControls,
-           scope=OWN_CALL, summary="My connected call's controls: on hold, muted.",
-           errors={503})
-async def call_state(call: Call) -> CallControls:
+@api.route("GET", "/api/agent/call", roles=AGENT_CONSOLE, response=MyCall,
+           scope=OWN_CALL, summary="My connected call's controls (on hold, muted) and where "
+                                   "I may transfer it.", errors={503})
+async def call_state(call: Call) -> MyCall:
     service: VoiceService = call.service
-    return CallControls.model_validate(await _carry_out(service.call_state(_agent(call))))
+    return MyCall.model_validate(await _carry_out(service.call_state(_agent(call))))
 
 
 @api.route("POST", "/api/agent/call/hold", roles=AGENT_CONSOLE, body=Switch,

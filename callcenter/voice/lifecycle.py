@@ -105,7 +105,7 @@ class Lifecycle:
         if call.callback and not call.connected:
             return  # asked to be called back: keeps the place in the queue
         if call.connected:
-            await self._end(call, by="caller")
+            await self._end(call, by=call.hung_up_by or "caller")
             return
         if not call.ended:
             call.ended = True

@@ -62,5 +62,24 @@ class CallControls(BaseModel):
     hold_seconds: float = 0.0
 
 
+class Target(BaseModel):
+    id: str
+    name: str | dict[str, str | None]
+
+
+class Targets(BaseModel):
+    """Where the agent may transfer a call: voice queues, agents who take calls (and any
+    number through the trunk)."""
+
+    queues: list[Target]
+    agents: list[Target]
+
+
+class MyCall(CallControls):
+    """The agent's connected call and where it may be transferred."""
+
+    transfer: Targets
+
+
 class HungUp(BaseModel):
     task_id: str

@@ -1,8 +1,10 @@
-// The agent console: device, ready / not ready, screen-pop cards, wrap-up forms.
+// The agent console: device, ready / not ready, screen-pop cards (a connected call's
+// controls in its card: callcontrols.js), wrap-up forms.
 import {
   ago, api, applyI18n, connectLive, duration, frame, h, icon, liveBadge, loc, onLang,
   serverNow, setServerTime, t, toast,
 } from "./common.js";
+import { callBar, loadCall, onLive as callLive, tickCall } from "./callcontrols.js";
 import { mountAgentChat, onLive as chatLive } from "./chat.js";
 import { mountAgentSpeech } from "./speech.js";
 
@@ -70,6 +72,7 @@ function renderConsole() {
 }
 
 function tick() {
+  tickCall();
   const s = state.status;
   $("state-timer").textContent = s && s.since && s.state !== "logged_out"
     ? duration(serverNow() - s.since) : "";
@@ -201,6 +204,7 @@ function offerCard(data) {
   const actions = h("div", { class: "offer-actions" });
   if (data.connected) {
     actions.append(h("span", { class: "answer" }, icon("check"), t("offer.connected")));
+    if (data.channel === "voice") actions.append(callBar(data.task_id));
   } else if (data.channel === "voice") {
     actions.append(h("span", { class: "answer" }, icon("phone"), t("offer.answer_phone")));
   } else {
@@ -348,6 +352,7 @@ function removeWrapup(taskId) {
 
 function onMessage(msg) {
   chatLive(msg);
+  callLive(msg);
   const data = msg.data || {};
   switch (msg.topic) {
     case "hello":
@@ -362,6 +367,7 @@ function onMessage(msg) {
     case "agent.connected": {
       const entry = offerByTask(data.task_id);
       if (entry) addOffer({ ...entry.data, connected: true });
+      if (data.channel === "voice") showCall();
       break;
     }
     case "agent.state":
@@ -383,6 +389,15 @@ function onMessage(msg) {
   }
 }
 
+// My connected call's controls; after a reload the call's card (without its pop) comes back.
+async function showCall() {
+  const mine = await loadCall();
+  if (mine && mine.task_id && !offerByTask(mine.task_id)) {
+    addOffer({ offer_id: `call-${mine.task_id}`, task_id: mine.task_id, channel: "voice",
+      connected: true });
+  }
+}
+
 async function refresh() {
   try {
     const [consoleData, offers, wrapups] = await Promise.all([
@@ -394,11 +409,14 @@ async function refresh() {
     renderConsole();
     renderStatus();
     const live = new Set(offers.map((o) => o.offer_id));
-    for (const id of [...state.offers.keys()]) {
-      if (!live.has(id) && !state.offers.get(id).data.connected) removeOffer(id);
+    const talking = new Set(state.status.connected || []);
+    for (const [id, { data }] of [...state.offers.entries()]) {
+      // A connected card stays while its contact does (ended while we were away: gone).
+      if (!live.has(id) && !(data.connected && talking.has(data.task_id))) removeOffer(id);
     }
     for (const offer of offers) if (!state.offers.has(offer.offer_id)) addOffer(offer);
     for (const w of wrapups) addWrapup(w);
+    if ((state.status.connected || []).length) showCall();
     renderIdle();
   } catch (exc) {
     if (exc.status !== 401) toast(exc.message, "error");

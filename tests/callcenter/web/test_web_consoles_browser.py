@@ -52,7 +52,7 @@ async def test_agent_goes_ready_gets_the_screen_pop_and_wraps_up(web_stack, brow
     customer, _call, _chat = await stack.seed_history()
     page = await open_page(browser)
     await login(page, stack, "/agent", "zhangwei")
-    assert await page.text_content("#softphone") is not None
+    await page.wait_for_selector("#softphone dd")  # the console's data, after the page shows
     assert "1001" in await page.text_content("#softphone")
 
     # Sign in to the phone, then go ready.

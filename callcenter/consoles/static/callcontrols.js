@@ -1,0 +1,150 @@
+// The agent's own call, from the connected voice card: hang up, hold / resume (the caller
+// hears music), mute, and blind transfer to a queue, an agent or a number through the trunk.
+//
+// agent.js puts callBar(taskId) in the card of the connected call, calls loadCall() when a
+// call connects (and after a reload), and hands every live message to onLive(msg). The
+// engine's answer to each button, and its `call.control` event, are the state the bar
+// shows: a click that fails leaves the bar as the engine has it.
+import { api, duration, getLang, h, icon, loc, serverNow, toast } from "./common.js";
+
+const WORDS = {
+  zh: {
+    hold: "保持", resume: "恢复通话", mute: "静音", unmute: "取消静音", hangup: "挂断",
+    transfer: "转接…", to_queue: "转到队列", to_agent: "转给坐席", to_number: "转到外部号码…",
+    number: "外部号码", go: "转接", on_hold: "保持中", muted: "已静音",
+    transferred: "已转接，请填写话后处理",
+  },
+  en: {
+    hold: "Hold", resume: "Resume", mute: "Mute", unmute: "Unmute", hangup: "Hang up",
+    transfer: "Transfer…", to_queue: "To queue", to_agent: "To agent",
+    to_number: "To a number…", number: "Number", go: "Transfer", on_hold: "On hold",
+    muted: "Muted", transferred: "Transferred: the wrap-up form follows",
+  },
+};
+
+const call = { state: null, targets: { queues: [], agents: [] } };
+window.__ccCall = call; // for tests and diagnostics
+
+function w(key) {
+  const lang = getLang() === "zh-CN" ? "zh" : "en";
+  return WORDS[lang][key] || WORDS.en[key] || key;
+}
+
+/** The engine's view of my connected call (and where I may transfer it), or null. */
+export async function loadCall() {
+  try {
+    const mine = await api("GET", "/api/agent/call");
+    call.targets = mine.transfer;
+    for (const select of document.querySelectorAll(".call-bar select")) fillTargets(select);
+    update(mine);
+    return mine;
+  } catch (exc) {
+    if (exc.status !== 503) toast(exc.message, "error");
+    return null;
+  }
+}
+
+export function onLive(msg) {
+  if (msg.topic === "call.control") update(msg.data || {});
+}
+
+function update(view) {
+  if (!view.task_id) return;
+  call.state = { ...view };
+  for (const bar of document.querySelectorAll(".call-bar")) render(bar);
+}
+
+async function press(bar, path, body) {
+  for (const node of bar.querySelectorAll("button, select, input")) node.disabled = true;
+  try {
+    const view = await api("POST", path, body);
+    if (view && "held" in view) update(view);
+    return view;
+  } catch (exc) {
+    toast(exc.message, "error");
+    return null;
+  } finally {
+    for (const node of bar.querySelectorAll("button, select, input")) node.disabled = false;
+    render(bar);
+  }
+}
+
+function mine(bar) {
+  const s = call.state;
+  return s && s.task_id === bar.dataset.callTask ? s : { held: false, muted: false };
+}
+
+function render(bar) {
+  const s = mine(bar);
+  const hold = bar.querySelector("[data-action=hold]");
+  hold.lastChild.textContent = s.held ? w("resume") : w("hold");
+  hold.classList.toggle("active", s.held);
+  const mute = bar.querySelector("[data-action=mute]");
+  mute.lastChild.textContent = s.muted ? w("unmute") : w("mute");
+  mute.classList.toggle("active", s.muted);
+  bar.querySelector(".call-muted").hidden = !s.muted;
+  tickBar(bar);
+}
+
+function tickBar(bar) {
+  const s = mine(bar);
+  const held = bar.querySelector(".call-held");
+  held.hidden = !s.held;
+  if (s.held && s.held_since) held.textContent = `${w("on_hold")} ${duration(serverNow() - s.held_since)}`;
+}
+
+/** Once a second: the time on hold. */
+export function tickCall() {
+  for (const bar of document.querySelectorAll(".call-bar")) tickBar(bar);
+}
+
+function fillTargets(select) {
+  const { queues, agents } = call.targets;
+  select.replaceChildren(h("option", { value: "" }, w("transfer")),
+    h("optgroup", { label: w("to_queue") }, queues.map((q) =>
+      h("option", { value: `queue:${q.id}` }, loc(q.name) || q.id))),
+    h("optgroup", { label: w("to_agent") }, agents.map((a) =>
+      h("option", { value: `agent:${a.id}` }, loc(a.name) || a.id))),
+    h("option", { value: "number:" }, w("to_number")));
+}
+
+function transferPicker(bar) {
+  const select = h("select", { "aria-label": w("transfer"), dataset: { action: "transfer" } });
+  fillTargets(select);
+  const number = h("input", { type: "tel", name: "number", placeholder: w("number"),
+    inputmode: "tel", pattern: "\\+?[0-9]{3,20}", hidden: true });
+  const go = h("button", { class: "small", dataset: { action: "transfer-number" }, hidden: true },
+    w("go"));
+  const send = async (body) => {
+    if (await press(bar, "/api/agent/call/transfer", body)) toast(w("transferred"), "ok");
+  };
+  select.addEventListener("change", () => {
+    const [kind, id] = select.value.split(":");
+    number.hidden = go.hidden = kind !== "number";
+    if (kind === "number") { number.focus(); return; }
+    select.value = "";
+    if (id) send(kind === "queue" ? { queue: id } : { agent: id });
+  });
+  go.addEventListener("click", () => {
+    const digits = number.value.replace(/[\s-]/g, "");
+    if (digits) send({ number: digits });
+  });
+  return [select, number, go];
+}
+
+/** The controls for the connected call ``taskId``, for its card. */
+export function callBar(taskId) {
+  const bar = h("div", { class: "call-bar", dataset: { callTask: taskId } });
+  const toggle = (action, onclick) => h("button", { class: "small", dataset: { action },
+    onclick }, h("span"));
+  bar.append(
+    toggle("hold", () => press(bar, "/api/agent/call/hold", { on: !mine(bar).held })),
+    toggle("mute", () => press(bar, "/api/agent/call/mute", { on: !mine(bar).muted })),
+    ...transferPicker(bar),
+    h("button", { class: "small danger", dataset: { action: "hangup" },
+      onclick: () => press(bar, "/api/agent/call/hangup") }, icon("phone"), w("hangup")),
+    h("span", { class: "pill call-held", hidden: true }),
+    h("span", { class: "pill call-muted", hidden: true }, w("muted")));
+  render(bar);
+  return bar;
+}
