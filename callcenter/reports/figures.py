@@ -3,12 +3,13 @@ recomputed and a test can check every figure against a scenario worked out by ha
 
 Inputs are what the store keeps (the queue log, agent state changes, callbacks, CSAT
 ratings, and who each contact's customer is); the output is one :class:`Counters` per
-(row, bucket), a row being a queue, an agent or a channel, plus ``TOTAL``.
+(row, bucket), a row being a queue, an agent, a channel (voice, chat) or a medium (the
+way the customer came: ``pstn``, ``callback``, ``web``, ``wechat``), plus ``TOTAL``.
 
 Definitions (the wallboard's, ``acd/stats.py``, and app_queue's where it has one)
 --------------------------------------------------------------------------------------
-Queue and channel rows count what happened in the queue; agent rows what happened to
-the agent. Each count goes to the bucket of its event's time.
+Queue, channel and medium rows count what happened in the queue; agent rows what
+happened to the agent. Each count goes to the bucket of its event's time.
 
 * ``offered``: contacts that entered the queue (ENTERQUEUE; a transfer enters again);
   for an agent, offers made to them (OFFER).
@@ -34,6 +35,8 @@ the agent. Each count goes to the bucket of its event's time.
 * ``occupancy`` = (busy + wrap-up) / (busy + wrap-up + ready + ringing) agent time
   (not ready and logged out excluded), from agent state changes, split at bucket edges.
   Queue rows: the agents in scope who serve the queue; channel rows: who take it.
+  Medium rows have none (an agent takes a channel, whichever medium it comes by): their
+  agent time is only in ``TOTAL``.
 * ``not_ready_by_reason``: agent seconds not ready, per reason.
 * ``FCR`` (first-contact resolution) = answered contacts whose customer made no other
   inbound contact, on any channel, within ``fcr_days`` after it / answered contacts of
@@ -55,7 +58,7 @@ from callcenter.storage.reports import Contact, Csat
 from .periods import Buckets
 
 TOTAL = "*"
-BY = ("queue", "agent", "channel")
+BY = ("queue", "agent", "channel", "medium")
 
 _LEFT = frozenset({"ABANDON", "EXITWITHTIMEOUT", "EXITEMPTY", "EXITWITHKEY"})
 _REFUSED = frozenset({"FULL", "JOINEMPTY", "REFUSED"})
@@ -260,6 +263,7 @@ class _Run:
         self.inputs = inputs
         self.table = Table(buckets, scope.by)
         self.channels: dict[str, str] = {}
+        self.media: dict[str, str] = {}
         self.holds: dict[tuple[str, str], float] = {}  # (task, agent) -> hold seconds
         self.held: dict[tuple[str, str], float] = {}  # (task, agent) -> its hold began
         self.talk: dict[tuple[str, str], float] = {}  # (task, agent) -> talk of the leg
@@ -284,11 +288,23 @@ class _Run:
             known = self.channels[task] = contact.channel if contact else "voice"
         return known
 
+    def _medium(self, task: str | None, channel: str) -> str:
+        """How the contact came (the interaction's medium); voice without a record is
+        a phone call."""
+        known = self.media.get(task or "")
+        if known is None:
+            contact = self.inputs.contacts.get(task or "")
+            known = (contact.medium if contact and contact.medium else
+                     "pstn" if channel == "voice" else channel)
+            if task:
+                self.media[task] = known
+        return known
+
     def _rows(self, queue: str | None, agent: str | None, channel: str,
-              agent_only: bool = False) -> list[str]:
-        """The rows an event of (queue, agent, channel) counts in, ``TOTAL`` last; none
-        when it is out of scope. ``agent_only``: a figure of the agent (an offer to
-        them), which queue and channel rows do not count."""
+              agent_only: bool = False, medium: str | None = None) -> list[str]:
+        """The rows an event of (queue, agent, channel, medium) counts in, ``TOTAL``
+        last; none when it is out of scope. ``agent_only``: a figure of the agent (an
+        offer to them), which queue, channel and medium rows do not count."""
         s = self.s
         if queue is None or queue not in s.queues:
             return []
@@ -298,6 +314,8 @@ class _Run:
             return [agent, TOTAL] if agent is not None and agent in s.agents else []
         if agent_only:
             return []
+        if s.by == "medium":
+            return [medium or channel, TOTAL]
         return [queue if s.by == "queue" else channel, TOTAL]
 
     def _cells(self, rows: list[str], i: int) -> list[Counters]:
@@ -330,7 +348,8 @@ class _Run:
             for c in self._cells(self._rows(e.queue, e.agent, channel, agent_only=True), i):
                 c.offered += 1
             return
-        rows = self._rows(e.queue, e.agent, channel)
+        rows = self._rows(e.queue, e.agent, channel,
+                          medium=self._medium(task, channel) if self.s.by == "medium" else None)
         if not rows:
             return
         cells = self._cells(rows, i)
@@ -411,6 +430,8 @@ class _Run:
             return []
         if s.by == "agent":
             return [agent, TOTAL]
+        if s.by == "medium":
+            return [TOTAL]
         if s.by == "queue":
             rows = sorted(s.agent_queues.get(agent, frozenset()) & s.queues)
         else:
@@ -451,7 +472,7 @@ class _Run:
     def _callbacks(self) -> None:
         for cb in self.inputs.callbacks:
             i = self.b.index(cb.requested_at)
-            rows = self._rows(cb.queue, None, "voice")
+            rows = self._rows(cb.queue, None, "voice", medium="callback")
             if i is None or not rows:
                 continue
             outcome = _CALLBACK_END.get(cb.status)
@@ -463,7 +484,8 @@ class _Run:
     def _csat(self) -> None:
         for rating in self.inputs.csat:
             i = self.b.index(rating.at)
-            rows = self._rows(rating.queue, rating.agent_id, rating.channel)
+            rows = self._rows(rating.queue, rating.agent_id, rating.channel,
+                              medium=rating.medium or rating.channel)
             if i is None or not rows:
                 continue
             score = rating.score * 5 / rating.scale

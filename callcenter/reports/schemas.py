@@ -19,7 +19,9 @@ class ReportQuery(BaseModel):
     to: str | None = Field(None, description="Last day included, YYYY-MM-DD; or an exact "
                            "end YYYY-MM-DDTHH:MM (excluded); ``from`` if absent")
     interval: Interval = "60m"
-    by: Literal["queue", "agent", "channel"] = "queue"
+    by: Literal["queue", "agent", "channel", "medium"] = Field(
+        "queue", description="Rows: queues, agents, channels (voice, chat) or media (pstn, "
+        "callback, web, wechat: how the customer came)")
     queues: str | None = Field(None, description="Comma-separated queue ids (default: all "
                                "you may see)")
     agents: str | None = Field(None, description="Comma-separated agent ids")

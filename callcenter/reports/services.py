@@ -166,6 +166,8 @@ class ReportService:
             if by == "agent":
                 agent = config.agent(key)
                 return agent.name if agent else key
+            if by == "medium":
+                return text.medium_label(key, lang)
             return text.channel_label(key, lang)
 
         return label
@@ -183,7 +185,7 @@ class ReportService:
                     for i in range(len(b.starts))]
 
         rows = [{"key": k, "label": label(k), "period": table.period(k).figures(),
-                 "buckets": series(k)} for k in sorted(table.keys(), key=label)]
+                 "buckets": series(k)} for k in text.ordered(table.keys(), request.by, label)]
         out = {"start": request.start, "end": request.end, "interval": request.interval,
                "by": request.by, "timezone": self.config().callcenter.timezone,
                "buckets": [{"start": s, "end": e, "label": b.label(i)}

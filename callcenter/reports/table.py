@@ -46,11 +46,14 @@ _QUEUE_ONLY = frozenset({"abandoned", "abandoned_short", "service_level_2", "aba
                          "callbacks_expired", "callbacks_failed"})
 _AGENT_LABELS = {"offered": ("振铃", "Offers")}
 _HEAD = {"zh": {"interval": "时段", "queue": "队列", "agent": "坐席", "channel": "渠道",
-                "total": "合计", "not_ready": "未就绪：{r} (s)", "period": "整个时段"},
+                "medium": "接入方式", "total": "合计", "not_ready": "未就绪：{r} (s)",
+                "period": "整个时段"},
          "en": {"interval": "Interval", "queue": "Queue", "agent": "Agent",
-                "channel": "Channel", "total": "Total", "not_ready": "Not ready: {r} (s)",
-                "period": "Whole period"}}
+                "channel": "Channel", "medium": "Medium", "total": "Total",
+                "not_ready": "Not ready: {r} (s)", "period": "Whole period"}}
 _CHANNELS = {"zh": {"voice": "电话", "chat": "会话"}, "en": {"voice": "Voice", "chat": "Chat"}}
+_MEDIA = {"zh": {"pstn": "来电", "callback": "回拨", "web": "网页会话", "wechat": "微信"},
+          "en": {"pstn": "Phone", "callback": "Callback", "web": "Web chat", "wechat": "WeChat"}}
 _REASONS = {"zh": {"break": "休息", "lunch": "午餐", "training": "培训", "meeting": "会议",
                    "other": "其他", "supervisor": "主管设置", "missed offers": "未接过多",
                    "after wrap-up": "话后处理结束", "not ready": "未就绪", "login": "刚签入"},
@@ -75,6 +78,19 @@ def reason_label(reason: str, lang: str) -> str:
 
 def channel_label(channel: str, lang: str) -> str:
     return _CHANNELS[lang].get(channel, channel)
+
+
+def medium_label(medium: str, lang: str) -> str:
+    return _MEDIA[lang].get(medium, channel_label(medium, lang))
+
+
+def ordered(keys: list[str], by: str, label: Callable[[str], str]) -> list[str]:
+    """Rows in the order the page shows them: media as listed above, others by label."""
+    known = list(_MEDIA["en"])
+    if by == "medium":
+        return sorted(keys, key=lambda k: (known.index(k) if k in known else len(known),
+                                           label(k)))
+    return sorted(keys, key=label)
 
 
 def cell(value: Any, unit: str) -> str:
@@ -110,12 +126,12 @@ def line(c: Counters, by: str, lang: str, found: list[str]) -> list[str]:
 
 def text_tables(table: Table, lang: str,
                 label: Callable[[str], str]) -> dict[str, dict[str, list[Any]]]:
-    """``summary`` (a row per queue/agent/channel over the period, then the total) and
+    """``summary`` (a row per queue/agent/channel/medium over the period, then the total) and
     ``intervals`` (per interval: each row with figures in it, then the interval's total)."""
     by = table.by
     found = reasons(table)
     total = _HEAD[lang]["total"]
-    keys = sorted(table.keys(), key=label)
+    keys = ordered(table.keys(), by, label)
     summary = [[label(k), *line(table.period(k), by, lang, found)] for k in keys]
     summary.append([total, *line(table.period(TOTAL), by, lang, found)])
     intervals = []

@@ -52,6 +52,12 @@ class WallboardNotifier:
         if self._sub is not None:
             self.bus.unsubscribe(self._sub)
 
+    @property
+    def caught_up(self) -> bool:
+        """Every event published so far has been counted (what a test waits on before it
+        compares the wallboard with another view of the same day)."""
+        return self._sub is None or self._sub.queue.empty()
+
     def push(self) -> None:
         self.pushed += 1
         self.bus.publish(TOPIC, self.service.snapshot(), at=self.service.clock())

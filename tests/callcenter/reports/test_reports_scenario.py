@@ -4,14 +4,14 @@ against the live wallboard's."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 
 from callcenter.reports.services import ReportService
+from callcenter.wallboard.notifier import WallboardNotifier
 from callcenter.wallboard.services import WallboardService
 from callcenter.webkit.principal import Principal
 
-from .scenario import at
+from .scenario import Scenario, at
 
 ADMIN = Principal("admin", "admin", None, None)
 ZERO = {"offered": 0, "answered": 0, "abandoned": 0, "abandoned_short": 0, "handled": 0,
@@ -177,7 +177,8 @@ async def test_days_split_at_local_midnight(evening):
 
 async def test_today_equals_the_live_wallboard(evening):
     stack, _tasks = evening
-    await asyncio.sleep(0.2)  # the wallboard's notifier has read the day's last events
+    notifier = stack.need(WallboardNotifier)
+    await stack.until(lambda: notifier.caught_up, what="the wallboard to count every event")
     board = stack.need(WallboardService).snapshot()
     assert board["day_start"] == at("00:00:00")
     for tile in board["queues"]:
@@ -197,3 +198,58 @@ async def test_today_equals_the_live_wallboard(evening):
                 (qid, channel)
     sales = next(t for t in board["queues"] if t["id"] == "sales")
     assert (sales["entered"], sales["answered"], sales["service_level"]) == (1, 1, 0.0)
+
+
+async def test_chats_by_medium_web_and_wechat(evening):
+    """After the evening, a WeChat chat of a new customer D in support: 00:30:00 arrives,
+    00:30:10 wangfang accepts (wait 10), 00:36:10 she ends it (talk 360), 00:36:20 her
+    wrap-up ends (10 s), 00:37:00 D rates it 3 (WeChat)."""
+    stack, _tasks = evening
+    steps = Scenario(stack)
+    await steps.step("00:30:00")
+    d = await stack.customer("D", openid="oD-report-0001")
+    task = await stack.chat_arrives("support", d, medium="wechat")
+    await steps.step("00:30:10")
+    await stack.accept_chat("wangfang", task)
+    await steps.step("00:36:10")
+    stack.end_chat(task, "wangfang")
+    await steps.step("00:36:20")
+    stack.deps.routing.finish_wrapup("wangfang", task)
+    await steps.step("00:37:00")
+    assert await stack.deps.store.record_csat(task, 3, source="wechat", at=at("00:37:00"))
+    await steps.step("00:40:00")
+
+    data = await report(stack, "2025-11-15", interval="day", by="medium")
+    assert [r["key"] for r in data["rows"]] == ["pstn", "callback", "web", "wechat"]
+    assert [r["label"] for r in data["rows"]] == ["Phone", "Callback", "Web chat", "WeChat"]
+    period = {r["key"]: r["period"] for r in data["rows"]}
+    check(period["pstn"], {"offered": 1, "answered": 1, "asa": 100.0, "transfers": 1,
+                           "handled": 3, "hold": 30.0, "aht": (726 + 189 + 215) / 3,
+                           "csat_count": 1, "csat_avg": 2.0, "fcr_contacts": 1,
+                           "fcr_resolved": 1, "callbacks_requested": 0,
+                           "occupancy": None, "ready_time": 0.0}, "pstn")
+    check(period["callback"], {"offered": 0, "callbacks_requested": 1,
+                               "callbacks_failed": 1, "csat_count": 0}, "callback")
+    check(period["web"], {"offered": 1, "answered": 1, "asa": 5.0, "handled": 1,
+                          "aht": 315.0, "csat_count": 1, "csat_avg": 5.0, "fcr_contacts": 1,
+                          "fcr_resolved": 1}, "web")
+    check(period["wechat"], {"offered": 1, "answered": 1, "answered_in_sl": 1, "asa": 10.0,
+                             "wait_max": 10.0, "handled": 1, "talk": 360.0, "wrapup": 10.0,
+                             "aht": 370.0, "csat_count": 1, "csat_avg": 3.0, "csat_pct": 0.0,
+                             "fcr_contacts": 1, "fcr_resolved": 1, "transfers": 0}, "wechat")
+    check(data["total"]["period"], {"offered": 3, "answered": 3, "handled": 5,
+                                    "csat_count": 3, "csat_avg": 10 / 3, "transfers": 1,
+                                    "callbacks_requested": 1}, "total")
+    assert data["total"]["period"]["occupancy"] is not None  # agents' time: in the total
+    # the chat channel is the web and WeChat media together
+    chat = {r["key"]: r["period"] for r in (await report(
+        stack, "2025-11-15", interval="day", by="channel"))["rows"]}["chat"]
+    check(chat, {"offered": 2, "answered": 2, "handled": 2, "aht": (315 + 370) / 2,
+                 "csat_count": 2, "csat_avg": 4.0, "fcr_contacts": 2}, "chat")
+    # Chinese labels; the CSV of the summary has a row per medium, then the total
+    zh = await stack.need(ReportService).report(
+        ADMIN, stack.need(ReportService).request(start="2025-11-15", end=None,
+                                                 interval="day", by="medium"), "zh")
+    summary = zh["tables"]["summary"]
+    assert summary["header"][0] == "接入方式"
+    assert [row[0] for row in summary["rows"]] == ["来电", "回拨", "网页会话", "微信", "合计"]
