@@ -55,8 +55,16 @@ Qualification and eligibility (Q)
         ``entered + max(delay_seconds, preferred wait)`` on, where the
         preferred wait only counts if the preferred agent was logged in at
         entry. Before that only its preferred agent may take it.
-    Q3. An agent that rejected or missed (timed out on) a task is never
-        offered that task again during the same queue visit ("declined").
+    Q3. An agent that rejected or missed (timed out on) a task is not
+        offered that task again during the same queue visit ("declined"),
+        until nobody else is left: with the queue's
+        ``reoffer_after_seconds`` = P set, a task back in line after a failed
+        offer with no able agent to take it (M1) forgets its declines P
+        seconds after that failure (``reoffer_due``) and is routed again, so
+        the agents who missed it may take it, as app_queue re-rings its
+        members after ``retry``. Another decline restarts the pause. The agent
+        that transferred the task stays excluded (see ``transfer``). Without P
+        (``None``) declines last the whole visit.
     Q4. A task is listed in its home queue and, after an ``overflow_queue``
         escalation step, also in that queue (same priority and place).
     Q5. A queue is *empty* for a task (``join_empty``, ``leave_when_empty``)
@@ -272,6 +280,12 @@ def guarded(a: AgentRec, now: float) -> bool:
 def missed_too_often(missed: int, limit: int) -> bool:
     """Rule A4: ``limit`` consecutive offer timeouts (0: never) make the agent not ready."""
     return bool(limit) and missed >= limit
+
+
+def reoffer_due(cfg: Queue, failed_at: float) -> float | None:
+    """Rule Q3: when a task nobody else could take forgets its declines (None: never)."""
+    pause = cfg.reoffer_after_seconds
+    return None if pause is None else failed_at + pause
 
 
 def qualifies(skills: Mapping[str, int], req: Req) -> bool:

@@ -66,6 +66,7 @@ from .tasks import (
     end_pref_window,
     enter,
     escalate,
+    forget_declines,
     leave,
     offer_failed,
     offer_timeout,
@@ -73,8 +74,17 @@ from .tasks import (
     transfer_out,
     withdraw,
 )
-from .timers import T_ANNOUNCE, T_ESC, T_MAXWAIT, T_OFFER, T_WRAP, is_live, next_deadline
-from .views import AgentView, WaitingTask, agent_view, line_views, task_view
+from .timers import (
+    T_ANNOUNCE,
+    T_ESC,
+    T_MAXWAIT,
+    T_OFFER,
+    T_REOFFER,
+    T_WRAP,
+    is_live,
+    next_deadline,
+)
+from .views import AgentView, WaitingTask, agent_view, has_eligible, line_views, task_view
 
 
 class AcdError(ValueError):
@@ -399,6 +409,12 @@ class Engine:
             return None
         return task_view(t, position(t) if t.state is WAITING else None, self._core.now)
 
+    def unserved(self, queue: str) -> int:
+        """How many of the queue's waiting tasks no ready agent may take (none
+        qualified and ready, or every one declined it: rules Q1, Q3)."""
+        q = self._core.queues[queue]
+        return sum(1 for t in q.tasks.values() if t.state is WAITING and not has_eligible(t))
+
     def task_state(self, task_id: str) -> TaskState | None:
         t = self._core.tasks.get(task_id)
         return None if t is None else t.state
@@ -475,6 +491,8 @@ def _run_timers(core: Core, now: float, out: list[Output]) -> None:
                 obj.timed_out = True  # leaves when its offer fails
         elif kind == T_ESC:
             escalate(core, obj, now, out)
+        elif kind == T_REOFFER:
+            forget_declines(core, obj, now, out)
         else:
             end_pref_window(core, obj, now, out)
         if core.guard_dirty or core.empty_check:

@@ -171,6 +171,7 @@ class Queue:
     announce_interval_seconds: float = 0.0
     escalation: tuple[EscalationStep, ...] = ()
     blend: BlendRule = field(default_factory=BlendRule)
+    reoffer_after_seconds: float | None = None
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -199,6 +200,8 @@ class Queue:
                 raise ValueError(f"queue {self.name}: {name} must be >= 0")
         if self.offer_timeout_seconds is not None and self.offer_timeout_seconds <= 0:
             raise ValueError(f"queue {self.name}: offer_timeout_seconds must be > 0 or None")
+        if self.reoffer_after_seconds is not None and self.reoffer_after_seconds <= 0:
+            raise ValueError(f"queue {self.name}: reoffer_after_seconds must be > 0 or None")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Queue:

@@ -69,11 +69,13 @@ class TaskRec:
         "listed",
         "listings",
         "neg_prio",
+        "never",
         "offers",
         "order",
         "overflow",
         "public",
         "queued",
+        "reoffer_gen",
         "reserved_for",
         "seq",
         "state",
@@ -102,6 +104,8 @@ class TaskRec:
         self.listings: list[ClassRec] | None = None
         self.home_cls: ClassRec | None = None
         self.declined: set[str] | None = None
+        self.reoffer_gen = 0  # versions the re-offer timer (rule Q3)
+        self.never: str | None = None  # the agent that transferred it: never offered again
         self.home: QueueRec
         self.entered = 0.0
         self.neg_prio = 0
@@ -127,6 +131,7 @@ class TaskRec:
         self.dropped = frozenset()
         self.overflow = []
         self.declined = {never} if never else None
+        self.never = never
         self.timed_out = False
         self.ann_pos = 0
         self.home_cls = None

@@ -30,6 +30,7 @@ from ._state import (
     next_task_state,
     preferred_wait_applies,
     queue_empty,
+    reoffer_due,
 )
 from .agents import release, set_presence, start_wrap
 from .events import (
@@ -73,7 +74,7 @@ from .indexes import (
 from .model import VOICE
 from .records import AgentRec, Core, OfferRec, QueueRec, TaskRec
 from .routing import dispatch_agent, try_task
-from .timers import T_ANNOUNCE, T_ESC, T_LIST, T_MAXWAIT, schedule
+from .timers import T_ANNOUNCE, T_ESC, T_LIST, T_MAXWAIT, T_REOFFER, schedule
 
 # ---------------------------------------------------------------- queue visits
 
@@ -296,9 +297,9 @@ def offer_timeout(core: Core, o: OfferRec, now: float, out: list[Output]) -> Non
 
 
 def _let_go(core: Core, t: TaskRec, a: AgentRec, now: float, out: list[Output]) -> None:
-    """After a reject or a miss: the agent is never offered the task again this
-    visit (rule Q3); the task goes back to its place once its last offer is
-    gone, and the agent may take other work."""
+    """After a reject or a miss: the agent is not offered the task again this
+    visit while someone else may take it (rule Q3); the task goes back to its
+    place once its last offer is gone, and the agent may take other work."""
     if t.declined is None:
         t.declined = {a.id}
     else:
@@ -307,6 +308,13 @@ def _let_go(core: Core, t: TaskRec, a: AgentRec, now: float, out: list[Output]) 
     if not t.offers:
         offer_failed(core, t, now, out)
     dispatch_agent(core, a, now, out)
+
+
+def forget_declines(core: Core, t: TaskRec, now: float, out: list[Output]) -> None:
+    """Rule Q3: the pause after the last failed offer is over and the task still
+    waits: the agents who declined it may take it again (not a transferrer)."""
+    t.declined = {t.never} if t.never else None
+    try_task(core, t, now, out)
 
 
 def offer_failed(core: Core, t: TaskRec, now: float, out: list[Output]) -> None:
@@ -319,6 +327,11 @@ def offer_failed(core: Core, t: TaskRec, now: float, out: list[Output]) -> None:
     if t.public and (t.listings is None or any(c.dead for c in t.listings)):
         t.listings = compute_listings(core, t, now)
     route_again(core, t, now, out)
+    if t.state is WAITING and t.declined and t.declined != {t.never}:
+        at = reoffer_due(t.home.cfg, now)  # nobody else could take it (rule Q3)
+        if at is not None:
+            t.reoffer_gen += 1
+            schedule(core, at, T_REOFFER, t, (t.visit, t.reoffer_gen))
 
 
 # ---------------------------------------------------------------- leaving

@@ -2,8 +2,9 @@
 
 Timers are never removed when what they watch changes; they are checked when
 they come due (``is_live``) and dropped if stale. ``ver`` is what the timer
-was set against: a task's visit (and escalation generation), a queue's
-announcement time; offers and wrap-ups carry their own ``live`` flag.
+was set against: a task's visit (and escalation generation, or re-offer
+generation), a queue's announcement time; offers and wrap-ups
+carry their own ``live`` flag.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from ._state import OFFERED, WAITING
 from .records import Core, TaskRec
 
 # what a timer is for (``kind``)
-T_OFFER, T_MAXWAIT, T_ESC, T_LIST, T_WRAP, T_ANNOUNCE = range(6)
+T_OFFER, T_MAXWAIT, T_ESC, T_LIST, T_WRAP, T_ANNOUNCE, T_REOFFER = range(7)
 
 
 def schedule(core: Core, at: float, kind: int, obj: Any, ver: Any) -> None:
@@ -38,6 +39,8 @@ def is_live(kind: int, obj: Any, ver: Any) -> bool:
         return ver == (t.visit, t.esc_gen) and not t.timed_out
     if kind == T_ESC:
         return ver == (t.visit, t.esc_gen)
+    if kind == T_REOFFER:
+        return ver == (t.visit, t.reoffer_gen) and t.state is WAITING
     return ver == t.visit and not t.public  # T_LIST
 
 

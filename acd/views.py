@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ._state import TASK_ORDER, WAITING, AgentState, Presence, Req, TaskState
+from ._state import READY, TASK_ORDER, WAITING, AgentState, Presence, Req, TaskState
 from .indexes import expected_wait
 from .records import AgentRec, QueueRec, TaskRec
 
@@ -26,6 +26,9 @@ class WaitingTask:
     listings: tuple[tuple[str, Req], ...]  # (queue, requirement) it is listed in
     declined: frozenset[str]
     order: float
+    eligible: bool = True
+    """Some ready agent may take it once free (``has_eligible``); False: the caller
+    waits because nobody may (none qualified and ready, or all declined it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +68,24 @@ def task_view(t: TaskRec, pos: int | None, now: float) -> WaitingTask:
         tuple((c.q.name, c.req) for c in lst),
         frozenset(t.declined or ()),
         t.order,
+        has_eligible(t),
     )
+
+
+def has_eligible(t: TaskRec) -> bool:
+    """Is there a ready agent that may take the task once it is free: qualified in
+    one of its listings (rule Q1, Q4) or its preferred agent (Q2), and not declined
+    (Q3)? Not on the routing path: a scan of the qualified agents."""
+    declined = t.declined or ()
+    if not t.public:
+        pa = t.reserved_for
+        return pa is not None and pa.presence is READY and pa.id not in declined
+    classes = t.listings if t.listings is not None else [t.home_cls] if t.home_cls else []
+    for c in classes:
+        for aid, a in c.qualified.items():
+            if a.presence is READY and aid not in declined:
+                return True
+    return False
 
 
 def line_views(q: QueueRec, now: float) -> list[WaitingTask]:

@@ -157,6 +157,9 @@ class Queue(Strict):
     offer_timeout_seconds: PositiveSeconds = 15
     missed_offers_before_not_ready: Seconds = 2
     """0 = never put an agent to not-ready for missed offers."""
+    reoffer_after_seconds: PositiveSeconds | None = 5
+    """An agent who missed or declined a contact is offered it again after this pause
+    once no other agent can take it (app_queue's ``retry``); null = never again."""
     delay_seconds: Seconds = 0
     preferred_agent_seconds: Seconds = 0
     """A returning customer waits this long for the agent who served them last (0: off)."""

@@ -40,6 +40,7 @@ def queue_model(queue_id: str, queue: QueueConfig) -> acd.Queue:
         wrapup_seconds=queue.wrapup_seconds,
         offer_timeout_seconds=queue.offer_timeout_seconds,
         missed_offers_before_not_ready=queue.missed_offers_before_not_ready,
+        reoffer_after_seconds=queue.reoffer_after_seconds,
         delay_seconds=queue.delay_seconds,
         announce_interval_seconds=(announce.interval_seconds
                                    if announce.position or announce.expected_wait else 0),

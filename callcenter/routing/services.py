@@ -159,6 +159,10 @@ class RoutingService:
     def task(self, task_id: str) -> acd.WaitingTask | None:
         return self._engine.task(task_id)
 
+    def unserved(self, queue: str) -> int:
+        """Waiting contacts no ready agent may take (see ``acd`` rule Q3)."""
+        return self._engine.unserved(queue)
+
     def channel_of(self, task_id: str) -> str | None:
         return self._outbox.task_channel.get(task_id)
 

@@ -183,6 +183,17 @@ class Call:
         self.heard += got
         return got
 
+    def busy(self) -> None:
+        """Refuse a ringing call with ``486 Busy Here`` (pyVoIP's ``deny`` sends it, then
+        fails stopping RTP it never started)."""
+        voip = self.voip
+        if voip.state != CallState.RINGING:
+            return
+        message = voip.sip.gen_busy(voip.request)
+        voip.sip.out.sendto(message.encode("utf8"), (voip.phone.server, voip.phone.port))
+        voip.state = CallState.ENDED
+        voip.phone.calls.pop(voip.request.headers["Call-ID"], None)
+
     def hangup(self) -> None:
         if self.voip.state in (CallState.ANSWERED, CallState.DIALING, CallState.RINGING):
             try:

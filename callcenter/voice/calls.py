@@ -65,6 +65,12 @@ class VoiceCall:
         self.offer_id = self.agent_id = self.agent_uid = self.agent_channel = None
 
 
+def endpoint_of(channel: str) -> str:
+    """``PJSIP/1001-0000002a`` -> ``1001`` (the device a channel is on)."""
+    name = channel.partition("/")[2]
+    return name.rpartition("-")[0] or name
+
+
 class CallBook:
     """The calls in progress, indexed by task, caller channel and agent leg."""
 

@@ -11,7 +11,7 @@ from callcenter.errors import FieldError
 from callcenter.voice import dialplan, recipes
 from callcenter.voice.base import VoiceDeps, VoiceError
 from callcenter.voice.callbacks import Callbacks
-from callcenter.voice.calls import VoiceCall
+from callcenter.voice.calls import VoiceCall, endpoint_of
 from callcenter.voice.intake import ring_seconds
 from callcenter.voice.phrases import spoken_count
 
@@ -90,25 +90,28 @@ class Lifecycle:
         book = self.deps.book
         call = book.by_caller(uid)
         if call is not None:
-            await self.caller_gone(call)
+            await self.caller_gone(call, cause=_cause(event))
             return
         call = book.by_leg(uid)
         if call is None:
             return
         book.drop_leg(uid)
         if uid == call.agent_uid and call.connected:
-            await self._end(call, by="agent")
+            await self._end(call, by="agent", cause=_cause(event))
         elif uid == call.agent_uid and call.callback_dialling:  # gave up before the customer
             await self.callbacks.unreached(call, "CANCEL")
 
-    async def caller_gone(self, call: VoiceCall) -> None:
+    async def caller_gone(self, call: VoiceCall, cause: str = "") -> None:
         if call.callback and not call.connected:
             return  # asked to be called back: keeps the place in the queue
         if call.connected:
-            await self._end(call, by=call.hung_up_by or "caller")
+            await self._end(call, by=call.hung_up_by or "caller", cause=cause)
             return
         if not call.ended:
             call.ended = True
+            log.info("voice.hangup", extra={"interaction": call.task_id, "by": "caller",
+                                            "agent": call.agent_id, "while": "waiting",
+                                            "cause": cause})
             self.deps.routing.cancel(call.task_id, "abandon")
             # Asterisk's Dial stops any agent still ringing for this caller.
         self._forget(call)
@@ -155,7 +158,7 @@ class Lifecycle:
 
     # ---- inside -----------------------------------------------------------------------
 
-    async def _end(self, call: VoiceCall, by: str) -> None:
+    async def _end(self, call: VoiceCall, by: str, cause: str = "") -> None:
         if call.ended:
             return
         call.ended = True
@@ -167,9 +170,16 @@ class Lifecycle:
             await self.deps.send([recipes.hangup(call.agent_uid)], "end callback")
         if agent_id:
             self.deps.offers.wrapup(agent_id, call.task_id, call.queue)
-        log.info("voice.ended", extra={"task": call.task_id, "agent": agent_id, "by": by})
+        log.info("voice.hangup", extra={"interaction": call.task_id, "agent": agent_id,
+                                        "device": endpoint_of(call.agent_channel or "") or None,
+                                        "by": by, "while": "talking", "cause": cause})
         self._forget(call)
 
     def _forget(self, call: VoiceCall) -> None:
         self._on_finished(call)
         self.deps.book.remove(call)
+
+
+def _cause(event: AmiEvent) -> str:
+    """``16 Normal Clearing``: the Q.850 cause of a Hangup event."""
+    return f"{event.get('Cause')} {event.get('Cause-txt')}".strip()

@@ -22,12 +22,14 @@ import logging
 import uuid
 
 import acd
+from acd.events import WITHDRAW_TIMEOUT
+from callcenter.ami import AmiError
 from callcenter.ami.link import AmiEvent
 from callcenter.storage.masking import mask_number
 from callcenter.voice import recipes
 from callcenter.voice.base import VoiceDeps
 from callcenter.voice.callbacks import Callbacks, dialable
-from callcenter.voice.calls import Ring, VoiceCall
+from callcenter.voice.calls import Ring, VoiceCall, endpoint_of
 from callcenter.voice.recordings import Recorder
 
 log = logging.getLogger(__name__)
@@ -59,7 +61,7 @@ class Offers:
         call.rings[offer.offer_id] = ring
         call.offer_id, call.agent_id = offer.offer_id, offer.agent_id
         await deps.offers.offered(offer)
-        log.info("voice.offer", extra={"task": call.task_id, "agent": offer.agent_id,
+        log.info("voice.offer", extra={"interaction": call.task_id, "agent": offer.agent_id,
                                        "device": ring.endpoint, "offer": offer.offer_id})
         if call.callback:
             await self._originate_callback(call, ring, offer)
@@ -93,8 +95,16 @@ class Offers:
         ring = call.rings.get(withdraw.offer_id) if call else None
         if call is None or ring is None:
             return
-        log.info("voice.offer_withdrawn", extra={"task": call.task_id, "agent": ring.agent_id,
-                                                 "reason": withdraw.reason})
+        if withdraw.reason == WITHDRAW_TIMEOUT:
+            log.info("voice.missed", extra={"interaction": call.task_id, "agent": ring.agent_id,
+                                            "device": ring.endpoint, "offer": ring.offer_id,
+                                            "status": "NOANSWER",
+                                            "cause": "ringing past the offer timeout"})
+        else:
+            log.info("voice.offer_withdrawn", extra={"interaction": call.task_id,
+                                                     "agent": ring.agent_id,
+                                                     "device": ring.endpoint,
+                                                     "reason": withdraw.reason})
         if not ring.dialled:
             call.rings.pop(ring.offer_id, None)
         else:
@@ -125,7 +135,7 @@ class Offers:
         call = deps.book.by_caller(event.get("Uniqueid"))
         if call is None:
             return
-        endpoint = event.get("DialString") or _endpoint_of(event.get("DestChannel"))
+        endpoint = event.get("DialString") or endpoint_of(event.get("DestChannel"))
         ring = call.ring_for(endpoint)
         if ring is None:
             return
@@ -149,9 +159,9 @@ class Offers:
         self.deps.book.drop_leg(ring.leg_uid)
         if call.offer_id == ring.offer_id and not call.connected:
             call.clear_agent()
-        log.info("voice.ring_failed", extra={"task": call.task_id, "agent": ring.agent_id,
-                                             "status": status})
-        if not ring.withdrawn:
+        if not ring.withdrawn:  # a withdrawn ring's end was logged when it was withdrawn
+            self.deps.in_background(self._log_miss(call, ring, status,
+                                                   event.get("DestChannel")))
             self._reject(ring.offer_id)
 
     async def on_answer(self, event: AmiEvent) -> None:
@@ -173,7 +183,8 @@ class Offers:
         deps.book.add_leg(ring.leg_uid, call)
         call.connect(ring)
         deps.agents.forget_offer(ring.offer_id)
-        log.info("voice.answered", extra={"task": call.task_id, "agent": ring.agent_id,
+        log.info("voice.answered", extra={"interaction": call.task_id, "agent": ring.agent_id,
+                                          "device": ring.endpoint, "offer": ring.offer_id,
                                           "caller": mask_number(call.caller_number)})
         deps.offers.connected(ring.agent_id, call.task_id, acd.VOICE)
         recording = await self.recorder.plan(call)
@@ -187,7 +198,20 @@ class Offers:
             ring = next((r for r in call.rings.values()
                          if r.leg_uid == event.get("Uniqueid")), None)
             if ring is not None:
+                log.info("voice.ringing", extra={"interaction": call.task_id,
+                                                 "agent": ring.agent_id,
+                                                 "device": ring.endpoint,
+                                                 "offer": ring.offer_id})
                 self.deps.offers.ringing(ring.agent_id, call.task_id, ring.offer_id)
+
+    async def on_bridge_enter(self, event: AmiEvent) -> None:
+        """The agent's leg joined the caller's bridge: they talk (logged only)."""
+        call = self.deps.book.by_leg(event.get("Uniqueid"))
+        if call is not None and call.connected and call.agent_uid == event.get("Uniqueid"):
+            log.info("voice.bridged", extra={"interaction": call.task_id,
+                                             "agent": call.agent_id,
+                                             "device": endpoint_of(call.agent_channel or ""),
+                                             "bridge": event.get("BridgeUniqueid")})
 
     async def on_originate_response(self, event: AmiEvent) -> None:
         """Callbacks only: the agent's phone answered (now the customer is dialled) or
@@ -231,12 +255,22 @@ class Offers:
             call.clear_agent()
             self._reject(offer.offer_id)
 
+    async def _log_miss(self, call: VoiceCall, ring: Ring, status: str,
+                        leg_channel: str) -> None:
+        """One line per device that did not take the call, with the SIP cause Asterisk
+        kept on the caller's channel (``HANGUPCAUSE``), e.g. ``SIP 486 Busy Here``."""
+        cause = ""
+        if leg_channel and not call.callback:
+            try:
+                reply = await self.deps.link.action(recipes.getvar(
+                    call.caller_uid, f"HANGUPCAUSE({leg_channel},tech)"))
+                cause = reply.get("Value", "")
+            except AmiError:
+                cause = ""
+        log.info("voice.missed", extra={"interaction": call.task_id, "agent": ring.agent_id,
+                                        "device": ring.endpoint, "offer": ring.offer_id,
+                                        "status": status, "cause": cause or "unknown"})
+
     def _reject(self, offer_id: str) -> None:
         self.deps.agents.forget_offer(offer_id)
         self.deps.routing.reject(offer_id)
-
-
-def _endpoint_of(channel: str) -> str:
-    """``PJSIP/1001-0000002a`` -> ``1001``."""
-    name = channel.partition("/")[2]
-    return name.rpartition("-")[0] or name

@@ -68,6 +68,7 @@ class VoiceService:
             "Hangup": [self.lifecycle.on_hangup, self.recovery.on_hangup,
                        self.supervisor.on_hangup, self.controls.on_hangup],
             "UserEvent": [self._on_user_event],
+            "BridgeEnter": [self.offers.on_bridge_enter],
             "DeviceStateChange": [self.devices.on_device_state],
             LINK_UP: [self.recovery.on_link_up],
         }

@@ -21,6 +21,8 @@ class QueueTile(BaseModel):
     channels: list[str]
     teams: list[str]
     waiting: int
+    no_eligible: int = Field(0, description="Of those waiting, how many no ready agent may "
+                             "take now (none qualified and ready, or all declined it)")
     longest_wait: float
     service_level: float | None = Field(description="Fraction answered within the threshold")
     service_level_seconds: float

@@ -1,11 +1,13 @@
 """What the supervisor's wallboard shows, computed from the engine and its statistics.
 
 Per queue (today: since midnight in ``callcenter.yaml``'s ``timezone``): contacts
-waiting now and the longest wait, service level, ASA and abandon rate (today's
-statistics intervals summed), and contacts offered to the queue / answered per channel (counted
-here from ``queue.event``, seeded from the queue log at start). Per agent: state,
-since when, the contacts in hand and their channel. Per interval: entered, answered,
-abandoned, for the bar chart.
+waiting now (and how many of them wait because no ready agent may take them: none
+qualified and ready, or each declined it and the re-offer pause runs) and the longest
+wait, service level, ASA and abandon rate (today's statistics intervals summed), and
+contacts offered to the queue / answered per channel (counted here from
+``queue.event``, seeded from the queue log at start). Per agent: state, since when,
+the contacts in hand and their channel. Per interval: entered, answered, abandoned,
+for the bar chart.
 
 Definitions:
 
@@ -163,6 +165,7 @@ class WallboardService:
             ch, {"offered": 0, "answered": 0})) for ch in queue.channels}
         return {"id": queue_id, "name": _loc(queue.name), "channels": list(queue.channels),
                 "teams": list(queue.teams), "waiting": realtime.waiting,
+                "no_eligible": self.routing.unserved(queue_id),
                 "longest_wait": realtime.longest_wait,
                 "service_level": today.service_level,
                 "service_level_seconds": queue.service_level_seconds,

@@ -157,3 +157,90 @@ def test_agent_state_changes_are_reported_once_per_input() -> None:
     assert states(e.offer_accepted("o1", 2)) == [("a", "busy")]
     # ending t1 frees a, which is offered t2 in the same call: no transient "ready"
     assert states(e.task_ended("t1", 3)) == [("a", "reserved")]
+
+
+# ---- rule Q3: declines last while someone else may take the task, then a pause
+
+
+def test_a_missed_task_nobody_else_can_take_is_offered_again_after_the_pause() -> None:
+    e = Engine([Queue("q", offer_timeout_seconds=10, reoffer_after_seconds=3)])
+    e.agent_login(agent("a"), 0)
+    first = only_offer(e.task_arrived(voice("t1"), 0))
+    assert offers(e.advance(10)) == []  # a missed it: not at once
+    w = e.task("t1")
+    assert w is not None and w.declined == {"a"} and not w.eligible
+    assert e.unserved("q") == 1
+    assert e.next_deadline() == 13
+    assert offers(e.advance(12.9)) == []
+    again = only_offer(e.advance(13))
+    assert (again.agent_id, again.task_id) == ("a", "t1") and again.offer_id != first.offer_id
+    assert e.unserved("q") == 0
+
+
+def test_a_rejected_task_is_offered_again_after_the_pause_too() -> None:
+    e = Engine([Queue("q", reoffer_after_seconds=2)])
+    e.agent_login(agent("a"), 0)
+    o = only_offer(e.task_arrived(voice("t1"), 0))
+    assert offers(e.offer_rejected(o.offer_id, 1)) == []
+    assert only_offer(e.advance(3)).agent_id == "a"
+
+
+def test_without_a_pause_declines_last_the_visit() -> None:
+    e = Engine([Queue("q", offer_timeout_seconds=10)])  # reoffer_after_seconds=None
+    e.agent_login(agent("a"), 0)
+    e.task_arrived(voice("t1"), 0)
+    e.advance(10)
+    assert e.next_deadline() is None
+    assert offers(e.advance(1000)) == []
+
+
+def test_another_able_agent_is_offered_first_and_the_pause_counts_from_the_last_failure() -> None:
+    e = Engine([Queue("q", offer_timeout_seconds=10, reoffer_after_seconds=5,
+                      missed_offers_before_not_ready=0)])
+    e.agent_login(agent("a"), 0)
+    e.agent_login(agent("b"), 1)
+    assert only_offer(e.task_arrived(voice("t1"), 2)).agent_id == "a"
+    assert only_offer(e.advance(12)).agent_id == "b"  # b is still able: b, not a again
+    out = e.advance(22)  # b missed it too: nobody else is left
+    assert offers(out) == []
+    assert e.next_deadline() == 27  # five seconds after b's miss, not a's
+    again = only_offer(e.advance(27))
+    assert again.agent_id in {"a", "b"}
+
+
+def test_an_agent_busy_when_the_pause_ends_takes_the_task_once_free() -> None:
+    e = Engine([Queue("q", offer_timeout_seconds=10, reoffer_after_seconds=2, wrapup_seconds=0)])
+    e.agent_login(agent("a"), 0)
+    e.task_arrived(voice("t1"), 0)
+    e.advance(10)  # missed
+    o2 = only_offer(e.task_arrived(voice("t2"), 11))  # a takes a later call meanwhile
+    e.offer_accepted(o2.offer_id, 11)
+    assert offers(e.advance(12)) == []  # pause over, a busy: t1 waits with no declines
+    w = e.task("t1")
+    assert w is not None and w.declined == frozenset() and w.eligible
+    out = e.task_ended("t2", 20)
+    assert only_offer(out).task_id == "t1"
+
+
+def test_the_transferring_agent_is_never_offered_the_task_again() -> None:
+    e = Engine([Queue("q", offer_timeout_seconds=10, reoffer_after_seconds=1, wrapup_seconds=0)])
+    e.agent_login(agent("a"), 0)
+    e.agent_login(agent("b"), 0)
+    o = only_offer(e.task_arrived(voice("t1"), 1))
+    e.offer_accepted(o.offer_id, 1)
+    by = o.agent_id
+    other = "b" if by == "a" else "a"
+    o2 = only_offer(e.transfer("t1", 2))
+    assert o2.agent_id == other
+    e.advance(12)  # the other agent missed it: only the transferrer is free
+    out = e.advance(100)  # re-offered to the other agent until it is set not ready
+    assert offers(out) and all(x.agent_id == other for x in offers(out))
+    w = e.task("t1")
+    assert w is not None and by in w.declined
+
+
+def test_reoffer_after_seconds_must_be_positive() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="reoffer_after_seconds"):
+        Queue("q", reoffer_after_seconds=0)

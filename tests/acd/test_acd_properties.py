@@ -120,12 +120,13 @@ class AcdMachine(RuleBasedStateMachine):
         sg=st.sampled_from(NON_RING),
         protect=st.sampled_from([None, 12.0]),
         delay=st.sampled_from([0.0, 4.0]),
+        reoffer=st.sampled_from([None, 3.0]),
         leave=st.sampled_from([EmptyPolicy.ALWAYS] * 4 + list(EmptyPolicy)),
         join=st.sampled_from([EmptyPolicy.ALWAYS] * 4 + list(EmptyPolicy)),
         seed=st.integers(0, 1000),
         start=st.lists(st.sampled_from(sorted(AGENTS)), min_size=2, max_size=5, unique=True),
     )
-    def setup(self, sv, sc, sg, protect, delay, leave, join, seed, start=()) -> None:  # type: ignore[no-untyped-def]
+    def setup(self, sv, sc, sg, protect, delay, reoffer, leave, join, seed, start=()) -> None:  # type: ignore[no-untyped-def]
         import random
 
         qs = [
@@ -135,6 +136,7 @@ class AcdMachine(RuleBasedStateMachine):
                 skills={"en": 1},
                 offer_timeout_seconds=10,
                 missed_offers_before_not_ready=2,
+                reoffer_after_seconds=reoffer,
                 max_wait_seconds=90,
                 wrapup_seconds=3,
                 announce_interval_seconds=15,
@@ -160,6 +162,7 @@ class AcdMachine(RuleBasedStateMachine):
                 strategy=Strategy.RING_ALL,
                 offer_timeout_seconds=6,
                 missed_offers_before_not_ready=0,
+                reoffer_after_seconds=reoffer,
             ),
             Queue("gq", channels={"voice", "chat"}, strategy=sg, priority=1),
         ]
@@ -308,6 +311,9 @@ class AcdMachine(RuleBasedStateMachine):
                     or u.priority != b.priority
                     or u.channel != o.channel
                     or o.agent_id in u.declined
+                    # declines forgotten at their own deadline in this step (rule Q3),
+                    # after the offer was made (else the agent would have taken u)
+                    or o.agent_id in b.declined
                     or not self.qualified_for(o.agent_id, u)
                 ):
                     continue
@@ -533,6 +539,7 @@ def test_shadow_checks_can_fail() -> None:
         Strategy.LONGEST_IDLE,
         None,
         0.0,
+        None,
         EmptyPolicy.ALWAYS,
         EmptyPolicy.ALWAYS,
         0,

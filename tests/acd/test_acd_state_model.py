@@ -34,6 +34,7 @@ from acd._state import (
     preferred_wait_applies,
     qualifies,
     queue_empty,
+    reoffer_due,
     requirement,
     summary_state,
 )
@@ -209,3 +210,8 @@ def test_small_rules() -> None:
     assert not queue_empty({"a": busy, "b": ready}, EmptyPolicy.NO_AGENTS_AVAILABLE)
     assert not queue_empty({}, EmptyPolicy.ALWAYS)
     assert neg_priority(Queue("q", priority=2), Task("t", "voice", "q", priority=1)) == -3
+
+
+def test_rule_q3_reoffer_due() -> None:
+    assert reoffer_due(Queue("q"), 10.0) is None  # declines last the visit
+    assert reoffer_due(Queue("q", reoffer_after_seconds=4), 10.0) == 14.0

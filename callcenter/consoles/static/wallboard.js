@@ -50,6 +50,8 @@ function tile(q) {
         class: "longest", dataset: { k: "longest", since: q.waiting ? String(dataNow() -
           q.longest_wait) : "" } }, secs(q.longest_wait))),
       h("div", { class: "big-label" }, t("wb.longest")))),
+    q.no_eligible ? h("div", { class: "no-eligible alert", dataset: { k: "no-eligible" } },
+      t("wb.no_eligible", { n: q.no_eligible })) : null,
     h("div", { class: "metrics" },
       metric(`${t("wb.sl")} · ${t("wb.sl.within", { s: q.service_level_seconds })}`,
         pct(q.service_level), slQuality),

@@ -319,3 +319,20 @@ def test_any_language_needs_language_first(edit, errors: Errors, cfg_dir: Path) 
          "    delay_seconds: 0\n    language_first: true\n")
     sales = load_config(cfg_dir, env={}).config.queues["sales"]
     assert sales.language_first and sales.escalation[0].any_language
+
+
+def test_reoffer_pause_must_be_a_positive_number_of_seconds_or_null(edit, errors: Errors,
+                                                                     cfg_dir: Path) -> None:
+    from callcenter.routing.mapping import queue_model
+
+    line, col = edit("queues.yaml", "reoffer_after_seconds: 5 ", "reoffer_after_seconds: 0 ",
+                     offset=23)
+    issue = only(errors(), "queues.yaml")
+    assert (issue.line, issue.column) == (line, col)
+    assert issue.path == "queues.sales.reoffer_after_seconds"
+    assert "at least 1" in issue.message
+    edit("queues.yaml", "reoffer_after_seconds: 0 ", "reoffer_after_seconds: null ")
+    config = load_config(cfg_dir, env={}).config
+    assert config.queues["sales"].reoffer_after_seconds is None  # declines last the visit
+    assert queue_model("sales", config.queues["sales"]).reoffer_after_seconds is None
+    assert queue_model("support", config.queues["support"]).reoffer_after_seconds == 5

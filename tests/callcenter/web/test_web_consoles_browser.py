@@ -184,6 +184,9 @@ async def test_wallboard_counts_change_live(web_stack, browser, screenshots):
     await page.wait_for_function(
         "() => document.querySelector(\"[data-queue='vip'] [data-k=waiting]\")"
         ".textContent === '1'")
+    # ... and the tile says why: no ready agent may take it.
+    assert await tile.locator("[data-k=no-eligible]").text_content() == "1 位在等待，无可接待坐席"
+    assert await page.locator("[data-queue='support'] [data-k=no-eligible]").count() == 0
     # A support chat arrives, Wang Fang takes it: offered and answered go up, she is busy.
     await stack.chat_arrives("support", None)
     offer_id = stack.deps.routing.agent("wangfang").offers[0]
