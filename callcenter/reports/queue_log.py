@@ -70,6 +70,8 @@ class QueueLogWriter:
     agent_queues: Mapping[str, Iterable[str]] = field(default_factory=dict)
     channels: Mapping[str, str] = field(default_factory=dict)
     """Agent id -> device channel (``PJSIP/1002``) for AGENTLOGIN/AGENTLOGOFF."""
+    callback_keys: Mapping[str, str] = field(default_factory=dict)
+    """Queue id -> the key its callers press for a callback (EXITWITHKEY's key)."""
     _positions: dict[str, int] = field(default_factory=dict)
     _rang: dict[str, float] = field(default_factory=dict)
     _logins: dict[str, float] = field(default_factory=dict)
@@ -104,7 +106,8 @@ class QueueLogWriter:
             yield out(kind, _secs(data.get("position") or orig), orig, _secs(data.get("wait")))
         elif kind == "EXITWITHKEY":
             orig = self._positions.pop(task, 0)
-            yield out(kind, data.get("key") or "", _secs(data.get("position") or orig), orig,
+            key = data.get("key") or self.callback_keys.get(queue, "")
+            yield out(kind, key, _secs(data.get("position") or orig), orig,
                       _secs(data.get("wait")))
         elif kind in _RINGS:
             rang = self._rang.pop(str(data.get("offer")), e.at)

@@ -217,7 +217,9 @@ class ReportService:
         config = self.config()
         writer = QueueLogWriter(
             agent_queues=agent_queues(config),
-            channels={a.id: f"PJSIP/{a.extension}" for a in config.agents if a.extension})
+            channels={a.id: f"PJSIP/{a.extension}" for a in config.agents if a.extension},
+            callback_keys={qid: q.callback.key for qid, q in config.queues.items()
+                           if q.callback.enabled})
         written = 0
         t = since
         while t < until:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import math
 
+import acd
 from callcenter.reports.services import ReportService
 from callcenter.wallboard.notifier import WallboardNotifier
 from callcenter.wallboard.services import WallboardService
 from callcenter.webkit.principal import Principal
 
 from .scenario import Scenario, at
+from .test_queue_log_export import parse
 
 ADMIN = Principal("admin", "admin", None, None)
 ZERO = {"offered": 0, "answered": 0, "abandoned": 0, "abandoned_short": 0, "handled": 0,
@@ -253,3 +255,62 @@ async def test_chats_by_medium_web_and_wechat(evening):
     summary = zh["tables"]["summary"]
     assert summary["header"][0] == "接入方式"
     assert [row[0] for row in summary["rows"]] == ["来电", "回拨", "网页会话", "微信", "合计"]
+
+
+async def test_timeouts_callback_requests_and_a_repeat_contact_after_the_evening(evening):
+    """01:00-02:00 on the 15th, nobody ready at first: 01:00:00 lina not ready (lunch),
+    wangfang not ready (training); 01:01:00 C6 (anonymous) waits in sales; 01:02:00 C7 of
+    customer B waits; 01:03:00 C7 presses the callback key (exit with key, wait 60), the
+    callback is asked for and later expires; 01:11:00 lina ready: C6 reached the sales
+    max wait (600 s) first and left (timed out); 01:20:00 now. C7 is B's second contact
+    within 7 days of C2, so C2 is no longer resolved at first contact."""
+    stack, _tasks = evening
+    steps = Scenario(stack)
+    agents, routing, store = steps.agents, steps.routing, steps.store
+    await steps.step("01:00:00")
+    agents.set_state("lina", "not_ready", "lunch")
+    agents.set_state("wangfang", "not_ready", "training")
+    await steps.step("01:01:00")
+    await steps.call("C6", "sales", None)
+    await steps.step("01:02:00")
+    await steps.call("C7", "sales", await stack.customer("B", phone="13800000002"))
+    await steps.step("01:03:00")
+    routing.cancel(steps.tasks["C7"], acd.CANCEL_CALLBACK)
+    cb = await store.add_callback("13800000002", queue="sales", requested_at=at("01:03:00"),
+                                  interaction_id=steps.tasks["C7"])
+    await steps.step("01:11:00")
+    agents.set_state("lina", "ready")
+    await steps.step("01:20:00")
+    await store.update_callback(cb.id, status="expired")
+
+    data = await report(stack, "2025-11-14", "2025-11-15", interval="60m", by="queue")
+    sales, support = cells(data, "sales"), cells(data, "support")
+    check(sales["2025-11-15 01:00"], {
+        "offered": 2, "answered": 0, "abandoned": 0, "timed_out": 1, "exited_with_key": 1,
+        "waits": 2, "avg_wait": 330.0, "wait_max": 600.0, "service_level": None,
+        "service_level_2": None, "asa": None, "abandon_rate": None,
+        "callbacks_requested": 1, "callbacks_expired": 1, "callbacks_served": 0,
+        "fcr_contacts": 0, "not_ready_time": 660.0, "not_ready_by_reason": {"lunch": 660.0},
+        "ready_time": 540.0, "busy_time": 0.0, "occupancy": 0.0}, "sales 01:00")
+    check(support["2025-11-15 01:00"], {"offered": 0, "not_ready_by_reason": {
+        "training": 1200.0}, "ready_time": 0.0, "occupancy": None}, "support 01:00")
+    # B called again within 7 days: C2 (answered at 23:50:24) is not resolved any more
+    check(sales["2025-11-14 23:00"], {"fcr_contacts": 2, "fcr_resolved": 0, "fcr": 0.0},
+          "sales X, with B's repeat contact")
+    summary = {row[1]: row for row in data["tables"]["intervals"]["rows"]
+               if row[0] == "2025-11-15 01:00"}
+    header = data["tables"]["intervals"]["header"]
+    assert summary["Sales"][header.index("Expired (max wait)")] == "1"
+    assert summary["Sales"][header.index("Callbacks expired")] == "1"
+    assert summary["Sales"][header.index("Max wait (s)")] == "600.0"
+    assert summary["Sales"][header.index("Not ready: lunch (s)")] == "660.0"
+    # the same hour as queue_log: the timeout and the exit with key, with app_queue's fields
+    lines: list[str] = []
+    await stack.need(ReportService).export_queue_log(at("01:00:00"), at("01:30:00"),
+                                                     lines.append)
+    rows = {(r[1], r[4]): r for r in parse("".join(lines))}
+    timeout = rows[(steps.tasks["C6"], "EXITWITHTIMEOUT")]
+    assert timeout[2:4] == ["sales", "NONE"] and timeout[5:] == ["1", "1", "600"]
+    key = rows[(steps.tasks["C7"], "EXITWITHKEY")]
+    # the sales callback key; C6 was ahead of C7 (position 2 when it came and when it left)
+    assert key[5:] == ["*", "2", "2", "60"]
