@@ -41,6 +41,7 @@ from .schemas import (
     Rated,
     Rating,
     StaffMessage,
+    TranscriptMailed,
     VisitorEnded,
     VisitorMessage,
     WidgetConfig,
@@ -312,6 +313,15 @@ async def transcript(call: Call) -> web.Response:
     text = await _run(call, lambda s: s.transcript(_conversation(call), _token(call)))
     return web.Response(text=text, content_type="text/plain", charset="utf-8", headers={
         "Content-Disposition": 'attachment; filename="chat-transcript.txt"'})
+
+
+@widget_api.route("POST", "/api/widget/conversations/{conversation_id}/transcript/email",
+                  roles=PUBLIC, response=TranscriptMailed, errors={404, 409, 429, 503},
+                  scope="the conversation's token; only to the address the customer gave",
+                  summary="E-mail the transcript to the visitor (chat.web.transcript_email).")
+async def mail_transcript(call: Call) -> TranscriptMailed:
+    return await _run(call, lambda s: s.mail_transcript(_conversation(call), _token(call)),
+                      TranscriptMailed)
 
 
 @widget_api.route("POST", "/api/widget/conversations/{conversation_id}/rating", roles=PUBLIC,

@@ -177,6 +177,12 @@ class Rated(BaseModel):
     rating: int
 
 
+class TranscriptMailed(BaseModel):
+    conversation_id: str
+    to: str
+    """The address it went to, masked."""
+
+
 class VisitorEnded(BaseModel):
     conversation_id: str
     status: str

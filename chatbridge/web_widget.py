@@ -9,7 +9,8 @@ conversation's token, which only that visitor's browser holds (its SHA-256 is st
 Socket protocol (``GET /api/widget/ws``, JSON text frames):
 
 * first frame in: ``{"t": "auth", "conversation", "token", "since"}`` (within 10 s);
-  answer ``{"t": "hello", "conversation": {...}, "messages": [...after since]}``;
+  answer ``{"t": "hello", "conversation": {...}, "messages": [...after since]}``
+  (``conversation.mail_to``: the masked address a transcript may be e-mailed to, or null);
 * in: ``msg {id, text}`` (``id``: the visitor's own id for the message: a message sent
   twice, e.g. again after a reconnect, is stored once) -> ``ack {id, mid, at}``;
   ``typing {on}``; ``got {upto}`` / ``read {upto}`` (agent messages received / seen);
@@ -44,7 +45,17 @@ from callcenter.webkit.endpoints import origin_allowed
 
 from .conversation import Conversation
 from .files import FileRefused, check_upload
-from .services import ChatService, Conflict, Gone, NotAllowed, hash_token, visitor_message
+from .mail import MailError, send_text_mail
+from .services import (
+    ChatService,
+    Conflict,
+    Gone,
+    NotAllowed,
+    Throttled,
+    Unavailable,
+    hash_token,
+    visitor_message,
+)
 
 __all__ = ["VisitorLink", "WebWidget"]
 
@@ -55,6 +66,7 @@ HEARTBEAT = 55.0
 MAX_SOCKETS = 4  # per conversation (tabs)
 BAD_FRAMES = 20  # garbage frames tolerated on one socket
 HISTORY = 500  # messages sent on (re)connect, at most
+MAILED_REMEMBERED = 10_000  # conversations whose transcript e-mails are counted
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _VISITOR_KEY = re.compile(r"[A-Za-z0-9_-]{32,64}")
 CLOSE_AUTH = 4001
@@ -81,6 +93,7 @@ class WebWidget:
     def __init__(self, service: ChatService) -> None:
         self.service = service
         self.links: dict[str, list[VisitorLink]] = {}
+        self._mailed: dict[str, int] = {}  # conversation -> transcript e-mails tried
 
     def settings(self) -> WebChatConfig:
         return self.service.config().callcenter.chat.web
@@ -249,6 +262,54 @@ class WebWidget:
             lines.append(f"[{at}] {who}: {body}")
         return "\n".join(lines) + "\n"
 
+    async def _mail_address(self, rec: Any) -> str | None:
+        """Where the transcript may be e-mailed: the address the visitor gave in this
+        chat's form (a claim), else their customer record's (given by this browser
+        before, or an agent merged them with its owner). Never one typed at the end."""
+        claimed = [value for kind, value in rec.claims if kind == "email"]
+        if claimed:
+            return claimed[-1]
+        customer = await self.service.store.get_customer(rec.customer_id) \
+            if rec.customer_id is not None else None
+        known = [i.value for i in (customer.identities if customer else ()) if i.kind == "email"]
+        return known[-1] if known else None
+
+    async def _mail_to(self, rec: Any) -> str | None:
+        """The masked address the widget offers to e-mail the transcript to, if any."""
+        if not self.settings().transcript_email.enabled:
+            return None
+        address = await self._mail_address(rec)
+        return mask_identity("email", address) if address else None
+
+    async def mail_transcript(self, conversation_id: str, token: str | None) -> dict[str, Any]:
+        """The transcript to the visitor's own address (``chat.web.transcript_email``)."""
+        self.enabled()
+        cfg = self.settings().transcript_email
+        if not cfg.enabled:
+            raise Gone("e-mailing transcripts is not enabled: download it instead")
+        _, rec = await self._visitor(conversation_id, token)
+        address = await self._mail_address(rec)
+        if address is None:
+            raise Conflict("no e-mail address was given for this chat: download it instead")
+        sent = self._mailed.get(rec.id, 0)
+        if sent >= cfg.per_conversation:
+            raise Throttled(f"at most {cfg.per_conversation} transcripts by e-mail per chat",
+                            retry_after=3600)
+        text = await self.transcript(conversation_id, token)
+        subject = text.split("\n", 1)[0]
+        masked = mask_identity("email", address)
+        self._mailed[rec.id] = sent + 1  # tries count: a failing relay is not hammered
+        while len(self._mailed) > MAILED_REMEMBERED:
+            self._mailed.pop(next(iter(self._mailed)))
+        try:
+            await send_text_mail(cfg, address, subject, text)
+        except MailError as exc:
+            log.warning("chat.transcript_mail_failed", extra={"conversation": rec.id,
+                                                              "to": masked, "error": str(exc)})
+            raise Unavailable(f"{exc}; download the transcript instead") from None
+        log.info("chat.transcript_mailed", extra={"conversation": rec.id, "to": masked})
+        return {"conversation_id": rec.id, "to": masked}
+
     # ------------------------------------------------------------------ the socket
 
     async def socket(self, request: web.Request) -> web.StreamResponse:
@@ -332,6 +393,7 @@ class WebWidget:
                                  "rated": rec.rating is not None,
                                  "agent_read": conv.agent_read if conv else rec.agent_read,
                                  "uploads": cfg.uploads.enabled,
+                                 "mail_to": await self._mail_to(rec),
                                  "max_message_chars": cfg.limits.max_message_chars},
                 "messages": [visitor_message(m, files.get(m.id),
                                              service.agent_name(m.sender)

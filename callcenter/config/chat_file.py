@@ -93,6 +93,28 @@ class VisitorLimits(Strict):
     """New conversations from one visitor address per hour; then 429."""
 
 
+class TranscriptEmail(Strict):
+    """The widget's "e-mail me the transcript", to the address the customer gave (in the
+    pre-chat form, or earlier: their record's), never to one typed at the end; sent through
+    an SMTP relay that takes this host's mail without a login (the host's own Postfix)."""
+
+    enabled: bool = False
+    """false: the widget offers the download only (the e-mail request answers 404)."""
+    smtp_host: str = Field("127.0.0.1", min_length=1, max_length=253)
+    smtp_port: int = Field(25, ge=1, le=65535)
+    sender: str = Field("noreply@localhost", min_length=3, max_length=254)
+    """The From: address (the relay may insist on its own domain)."""
+    per_conversation: int = Field(3, ge=1, le=20)
+    """Transcripts one conversation may have e-mailed; then 429."""
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        if not re.fullmatch(r"[^@\s<>]{1,64}@[^@\s<>]{1,189}", value):
+            raise config_error("{value} is not an e-mail address (write name@domain)", value)
+        return value
+
+
 class WebChatConfig(Strict):
     """The chat widget: one script tag on the company's site, served by this engine."""
 
@@ -110,6 +132,7 @@ class WebChatConfig(Strict):
     leave_message: LeaveMessage = Field(default_factory=LeaveMessage)
     uploads: Uploads = Field(default_factory=Uploads)
     limits: VisitorLimits = Field(default_factory=VisitorLimits)
+    transcript_email: TranscriptEmail = Field(default_factory=TranscriptEmail)
 
     @field_validator("topics")
     @classmethod

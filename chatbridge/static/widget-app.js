@@ -20,7 +20,7 @@ const STRINGS = {
     joined: "{name} 加入了会话", agent_joined: "客服 {name} 已接入", transferred: "正在为您转接…",
     rate_limited: "您发送得太快了，请稍候再试。", too_long: "消息太长了。",
     too_large: "文件太大了。", bad_type: "不支持这种文件。", offline: "网络已断开，正在重新连接…",
-    file: "文件", language: "EN",
+    file: "文件", language: "EN", mail: "发送到邮箱 {to}", mailed: "已发送到 {to}",
   },
   en: {
     title: "Chat with us", subtitle_wait: "Connecting you to an agent…",
@@ -38,7 +38,7 @@ const STRINGS = {
     rate_limited: "You are sending too fast; please wait a moment.",
     too_long: "That message is too long.", too_large: "That file is too large.",
     bad_type: "That kind of file cannot be sent.", offline: "Offline: reconnecting…",
-    file: "File", language: "中文",
+    file: "File", language: "中文", mail: "E-mail it to {to}", mailed: "Sent to {to}",
   },
 };
 
@@ -93,6 +93,7 @@ const state = {
   unread: 0,
   config: null,
   score: 0,
+  mailTo: null,
 };
 window.__ccWidget = state; // for tests and diagnostics
 
@@ -253,6 +254,9 @@ function onFrame(frame) {
       setStatus(c.status, c.agent);
       state.agentRead = c.agent_read || 0;
       $("attach-label").hidden = !c.uploads;
+      state.mailTo = c.mail_to || null; // where the transcript may be e-mailed (masked)
+      $("mail").hidden = !state.mailTo;
+      $("mail").textContent = state.mailTo ? t("mail", { to: state.mailTo }) : "";
       $("text").maxLength = c.max_message_chars || 2000;
       for (const m of frame.messages) receive(m, false);
       if (c.rated) $("rating").replaceChildren(el("p", "", t("rated")));
@@ -470,6 +474,18 @@ async function transcript() {
   a.remove();
 }
 
+async function mailTranscript() {
+  const button = $("mail");
+  button.disabled = true;
+  const response = await fetch(
+    `/api/widget/conversations/${state.conversation}/transcript/email`,
+    { method: "POST", headers: { Authorization: `Bearer ${state.token}` } });
+  const answer = await response.json().catch(() => ({}));
+  if (response.ok) { button.textContent = t("mailed", { to: answer.to }); return; }
+  button.disabled = false;
+  note(answer.message || String(response.status));
+}
+
 async function endChat() {
   if (!window.confirm(t("end_confirm"))) return;
   await fetch(`/api/widget/conversations/${state.conversation}/end`,
@@ -511,6 +527,7 @@ $("text").addEventListener("keydown", (event) => {
 $("attach").addEventListener("change", upload);
 $("transcript").addEventListener("click", transcript);
 $("transcript2").addEventListener("click", transcript);
+$("mail").addEventListener("click", mailTranscript);
 $("end").addEventListener("click", endChat);
 $("rate-send").addEventListener("click", rate);
 $("new-chat").addEventListener("click", () => { if (state.socket) state.socket.close(); forget(); });

@@ -181,3 +181,23 @@ async def test_a_returning_customer_is_offered_to_their_last_agent_first(make_st
     assert again["customer_id"] == served["customer_id"]
     assert not zhangwei.frames.taken("agent.offer")
     assert newcomer.conversation != regular.conversation
+
+
+async def test_an_offer_rejected_from_the_card_goes_to_the_next_agent(make_stack):
+    stack = await make_stack(queues=always_open)
+    zhangwei = await Console.open(stack, "zhangwei")
+    await zhangwei.sign_in()  # the longest idle: offered first
+    await asyncio.sleep(0.05)
+    lina = await Console.open(stack, "lina")
+    await lina.sign_in()
+    visitor = await visitor_in(stack, message="有人吗")
+    offer = await zhangwei.frames.next("agent.offer", lambda f: f["data"]["channel"] == "chat")
+    await zhangwei.call("POST", f"/api/agent/offers/{offer['data']['offer_id']}/reject")
+    taken = await lina.accept_next()
+    assert taken["id"] == visitor.conversation and taken["agent_id"] == "lina"
+    await visitor.frames.next("status", lambda f: f["status"] == "active"
+                              and f["agent"] == "李娜")
+    await zhangwei.call("POST", f"/api/agent/offers/{offer['data']['offer_id']}/accept",
+                        expect=(404, 409))  # too late: it is lina's
+    assert [c["id"] for c in await lina.call("GET", "/api/chat/conversations")] == [taken["id"]]
+    assert await zhangwei.call("GET", "/api/chat/conversations") == []

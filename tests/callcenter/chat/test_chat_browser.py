@@ -3,7 +3,7 @@ origin embeds the widget with one script tag; the visitor and the agent chat in 
 browsers; a reload and a spell offline lose and double nothing; a site that is not
 allowed cannot frame the widget; a supervisor reads a chat from the wallboard and joins;
 the agent's workspace (two chats, images both ways, merge and undo beside the history,
-transfer, end with a disposition) and the widget in English.
+transfer, end with a disposition), the transcript e-mailed, and the widget in English.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from tests.support.chat import (
     set_chat,
     widget_chat,
 )
+from tests.support.smtp import SmtpServer
 
 pytestmark = pytest.mark.browser
 
@@ -162,9 +163,11 @@ async def test_the_agents_chat_workspace(make_stack, browser, screenshots):
     beside the chat after a merge (and gone again after the undo), a transfer to a named
     agent from the pane, the end with a disposition; the widget in English."""
     runner, site, where = await company_site()
+    smtp = await SmtpServer().__aenter__()
     try:
-        stack = await make_stack(queues=always_open,
-                                 callcenter=set_chat(allowed_origins=[site]))
+        stack = await make_stack(queues=always_open, callcenter=set_chat(**{
+            "allowed_origins": [site], "transcript_email.enabled": True,
+            "transcript_email.smtp_port": smtp.port}))
         where["engine"] = stack.origin
         await stack.seed_history()  # 王小明, 13812345678, an earlier call and chat
         wangfang = await Console.open(stack, "wangfang")
@@ -173,7 +176,7 @@ async def test_the_agents_chat_workspace(make_stack, browser, screenshots):
         await ready_in_browser(agent, stack, "zhangwei")  # chats: 2 at once
 
         visitor, widget = await widget_chat(browser, site, name="小明", phone="13812345678",
-                                            message="路由器又坏了")
+                                            email="xm@example.cn", message="路由器又坏了")
         await agent.locator("article.offer.chat:not(.connected) button.ok").click()
         first = agent.locator("article.cpane", has_text="路由器又坏了")
         await first.wait_for()
@@ -223,6 +226,11 @@ async def test_the_agents_chat_workspace(make_stack, browser, screenshots):
         await form.wait_for(state="detached")
         record = await stack.deps.store.get_interaction(task_id)
         assert record.disposition == "order_placed" and record.agent_id == "zhangwei"
+        # The visitor has the transcript e-mailed to the address they gave.
+        await widget.locator("#mail", has_text="发送到邮箱 x****@example.cn").click()
+        await widget.locator("#mail", has_text="已发送到 x****@example.cn").wait_for()
+        [mail] = smtp.received
+        assert mail.recipients == ["xm@example.cn"] and "路由器又坏了" in mail.message.get_content()
         assert not agent.errors and not visitor.errors, (agent.errors, visitor.errors)
 
         # The widget in English (the site's data-lang, or the visitor's language button).
@@ -233,4 +241,5 @@ async def test_the_agents_chat_workspace(make_stack, browser, screenshots):
         await english.locator("#prechat button[type=submit]", has_text="开始咨询").wait_for()
         assert not english.errors
     finally:
+        await smtp.close()
         await runner.cleanup()

@@ -45,8 +45,12 @@ WECHAT_ON = ("    enabled: false         # WeChat's callback URL",
 
 
 @pytest.mark.parametrize(("old", "new", "path", "words"), [
-    ("    require_contact: false", "    require_contact: false\n    transcript_email: true",
-     "chat.web.transcript_email", "unknown key 'transcript_email'"),
+    ("    require_contact: false", "    require_contact: false\n    video_calls: true",
+     "chat.web.video_calls", "unknown key 'video_calls'"),
+    ("      sender: noreply@localhost", "      sender: not-an-address",
+     "chat.web.transcript_email.sender", "not an e-mail address"),
+    ("      per_conversation: 3", "      per_conversation: 0",
+     "chat.web.transcript_email.per_conversation", "must be at least 1"),
     ("queue: sales}\n      - {id: help", "queue: salse}\n      - {id: help",
      "chat.web.topics[0].queue", "queue 'salse' does not exist; chat queues: sales, support"),
     ("queue: sales}\n      - {id: help", "queue: vip}\n      - {id: help",

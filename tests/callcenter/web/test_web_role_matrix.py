@@ -279,6 +279,7 @@ SCOPED: dict[tuple[str, str], Cases] = {
         f"{WIDGET}{tail.replace('{file_id}', '1')}", EVERYONE, body, note="404: no token")
        for method, tail, body in (("POST", "/files", None), ("GET", "/files/{file_id}", None),
                                   ("GET", "/transcript", None),
+                                  ("POST", "/transcript/email", None),
                                   ("POST", "/rating", {"score": 5}), ("POST", "/end", None))},
 }
 
