@@ -29,7 +29,8 @@ happened to the agent. Each count goes to the bucket of its event's time.
 * ``AHT`` = (talk + hold + wrap-up) / handled, counted when the wrap-up ends (WRAPUP):
   talk from COMPLETE*/TRANSFER, hold from HOLD/UNHOLD events of the same contact and
   agent, wrap-up from WRAPUP.
-* ``transfers``: TRANSFER by the row's agent / out of the row's queue.
+* ``transfers``: TRANSFER (to a queue or an agent) and TRANSFEROUT (to a number through
+  the trunk) by the row's agent / out of the row's queue.
 * ``callbacks_*``: callback requests by the time they were asked for, and what became of
   them (served = done, ``failed``, ``expired``); voice, by queue.
 * ``occupancy`` = (busy + wrap-up) / (busy + wrap-up + ready + ringing) agent time
@@ -382,7 +383,7 @@ class _Run:
         elif kind in _REFUSED:
             for c in cells:
                 c.refused += 1
-        elif kind == "TRANSFER":
+        elif kind in ("TRANSFER", "TRANSFEROUT"):
             for c in cells:
                 c.transfers += 1
         elif kind == "RINGNOANSWER":

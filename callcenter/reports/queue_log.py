@@ -19,7 +19,11 @@ RINGNOANSWER       ringtime (ms)                                 RINGNOANSWER, R
 RINGCANCELED       ringtime (ms)                                 RINGCANCELED
 TRANSFER           extension | context | holdtime | calltime |   TRANSFER (extension: the
                    origposition                                  queue or agent; context
-                                                                 ``queue``/``agent``)
+                                                                 ``queue``/``agent``);
+                                                                 TRANSFEROUT and the
+                                                                 COMPLETEAGENT after it
+                                                                 (the number, masked;
+                                                                 context ``external``)
 PAUSEALL, PAUSE    reason                                        PAUSE (PAUSEALL once, then
 UNPAUSEALL,        reason                                        PAUSE per queue the agent
 UNPAUSE                                                          serves, as app_queue does)
@@ -75,6 +79,7 @@ class QueueLogWriter:
     _positions: dict[str, int] = field(default_factory=dict)
     _rang: dict[str, float] = field(default_factory=dict)
     _logins: dict[str, float] = field(default_factory=dict)
+    _out: dict[str, str] = field(default_factory=dict)  # task -> number it went out to
 
     def lines(self, events: Iterable[QueueLogEvent]) -> Iterator[str]:
         for e in events:
@@ -98,7 +103,14 @@ class QueueLogWriter:
             offer = str(data.get("offer") or "")
             rang = self._rang.pop(offer, e.at)
             yield out(kind, _secs(data.get("wait")), offer, _secs(e.at - rang))
+        elif kind == "TRANSFEROUT":  # its COMPLETEAGENT follows, with the times
+            self._out[task] = str(data.get("to") or "")
         elif kind in ("COMPLETECALLER", "COMPLETEAGENT"):
+            number = self._out.pop(task, None)
+            if number is not None:  # app_queue ends a blind-transferred call so
+                yield out("TRANSFER", number, "external", _secs(data.get("wait")),
+                          _secs(data.get("talk")), self._positions.pop(task, 0))
+                return
             yield out(kind, _secs(data.get("wait")), _secs(data.get("talk")),
                       self._positions.pop(task, 0))
         elif kind in _WAITED:

@@ -314,3 +314,35 @@ async def test_timeouts_callback_requests_and_a_repeat_contact_after_the_evening
     key = rows[(steps.tasks["C7"], "EXITWITHKEY")]
     # the sales callback key; C6 was ahead of C7 (position 2 when it came and when it left)
     assert key[5:] == ["*", "2", "2", "60"]
+
+
+async def test_a_blind_transfer_to_a_number_is_a_transfer(evening):
+    """02:00:00 C8 (customer C) in sales, lina answers at 02:00:05 (wait 5); 02:03:05 she
+    sends it out to a number (TRANSFEROUT, as the console's control logs it, then the
+    call ends for the engine: talk 180); 02:03:20 her wrap-up ends (15 s)."""
+    stack, _tasks = evening
+    steps = Scenario(stack)
+    await steps.step("02:00:00")
+    await steps.call("C8", "sales", await stack.customer("C", phone="13800000003"))
+    await steps.step("02:00:05")
+    await steps.answer("lina", "C8")
+    await steps.step("02:03:05")
+    task = steps.tasks["C8"]
+    await steps.store.log_event("TRANSFEROUT", at=at("02:03:05"), interaction_id=task,
+                                queue="sales", agent="lina", data={"to": "139****0000"})
+    steps.routing.end(task, "agent")
+    await steps.step("02:03:20")
+    steps.routing.finish_wrapup("lina", task)
+    await steps.step("02:10:00")
+
+    for by, key in (("queue", "sales"), ("agent", "lina")):
+        data = await report(stack, "2025-11-15", interval="60m", by=by)
+        check(cells(data, key)["2025-11-15 02:00"], {
+            "offered": 1, "answered": 1, "asa": 5.0, "transfers": 1, "handled": 1,
+            "talk": 180.0, "wrapup": 15.0, "aht": 195.0}, f"{by} 02:00")
+    lines: list[str] = []
+    await stack.need(ReportService).export_queue_log(at("02:00:00"), at("02:30:00"),
+                                                     lines.append)
+    rows = [r for r in parse("".join(lines)) if r[1] == task]
+    assert [r[4] for r in rows] == ["ENTERQUEUE", "CONNECT", "TRANSFER"]  # as app_queue
+    assert rows[-1][3:] == ["lina", "TRANSFER", "139****0000", "external", "5", "180", "1"]
