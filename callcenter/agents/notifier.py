@@ -9,6 +9,7 @@ Topics an agent's WebSocket forwards (only events whose ``agent_id`` is theirs):
 * ``agent.ringing`` ``{task_id, offer_id}`` (the agent's phone rings);
 * ``agent.connected`` ``{task_id, channel}``;
 * ``agent.wrapup`` ``{task_id, queue, dispositions, require_disposition, seconds}``;
+* ``agent.phone`` ``{registered}`` — the agent's phone registered or dropped;
 * ``interaction.summary`` ``{task_id, text}`` — also without ``agent_id``, when the task
   is one the agent holds (see ``callcenter.web.hub``).
 
@@ -28,7 +29,7 @@ from callcenter.bus import EventBus
 from callcenter.config.models import Config
 
 AGENT_TOPICS = frozenset({"agent.offer", "agent.offer_withdrawn", "agent.state",
-                          "agent.ringing", "agent.connected", "agent.wrapup"})
+                          "agent.ringing", "agent.connected", "agent.wrapup", "agent.phone"})
 
 
 def wrapup_data(config: Config, task_id: str, queue_id: str | None) -> dict[str, Any]:
@@ -68,6 +69,10 @@ class OfferNotifier:
     def ringing(self, agent_id: str, task_id: str, offer_id: str) -> None:
         self.bus.publish("agent.ringing", {"task_id": task_id, "offer_id": offer_id},
                          at=self.clock(), agent_id=agent_id)
+
+    def phone(self, agent_id: str, registered: bool) -> None:
+        self.bus.publish("agent.phone", {"registered": registered}, at=self.clock(),
+                         agent_id=agent_id)
 
     def connected(self, agent_id: str, task_id: str, channel: str) -> None:
         self.bus.publish("agent.connected", {"task_id": task_id, "channel": channel},

@@ -18,8 +18,10 @@ def load(deps: Dependencies) -> None:
     customers = deps.need(CustomerService)
     agents = deps.provide(AgentService(routing=deps.routing, store=deps.store,
                                        config=deps.config, bus=deps.bus))
-    deps.provide(OfferNotifier(bus=deps.bus, agents=agents, screen_pop=customers.screen_pop,
-                               clock=deps.clock, config=deps.config))
+    notifier = deps.provide(OfferNotifier(bus=deps.bus, agents=agents,
+                                          screen_pop=customers.screen_pop,
+                                          clock=deps.clock, config=deps.config))
+    agents.phone_changed = notifier.phone
 
     def softphone() -> dict[str, Any]:
         asterisk = deps.config().callcenter.asterisk

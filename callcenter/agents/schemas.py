@@ -50,6 +50,8 @@ class AgentStatus(BaseModel):
     since: float | None = Field(None, description="When the current state began (epoch s)")
     device: str | None
     device_ok: bool | None
+    phone_registered: bool | None = Field(None, description="The phone as Asterisk last "
+                                          "said: registered or not; null: not known (yet)")
     offers: list[str]
     connected: list[str]
     wrapping: list[str]

@@ -4,6 +4,11 @@ An agent logs in to a device (a PJSIP endpoint, the softphone's extension);
 the device is how voice offers reach them. Device health comes from the
 voice adapter: an unregistered or unreachable device takes the agent's voice
 capacity away (they keep taking chats) until it is back.
+
+A ready agent whose phone stops being registered is set not ready with the reason
+``phone_offline`` (the wallboard shows it; they are not counted as ready); when the phone
+registers again and the agent is still not ready for that reason, they are ready again.
+An agent who takes no chats cannot go ready while their phone is known to be offline.
 """
 
 from __future__ import annotations
@@ -29,11 +34,16 @@ class AgentError(ValueError):
     """The request makes no sense for this agent now; the message says why."""
 
 
+PHONE_OFFLINE = "phone_offline"  # the not-ready reason the engine sets when a phone drops
+
+
 @dataclass
 class Session:
     agent_id: str
     device: str | None
     device_ok: bool = True
+    registered: bool | None = None  # the phone as Asterisk last said; None: not known yet
+    set_away: bool = False  # not ready because the phone dropped (not the agent's choice)
 
 
 class AgentService:
@@ -48,6 +58,8 @@ class AgentService:
         self._saving: asyncio.Task[None] | None = None  # presence writes, in order
         # Set by the composition root: asks the voice side whether a device is reachable.
         self.device_probe: Callable[[str], None] | None = None
+        # Set by the plugin (the notifier): an agent's phone registered or dropped.
+        self.phone_changed: Callable[[str, bool], None] | None = None
 
     # ---- presence -------------------------------------------------------------
 
@@ -90,11 +102,21 @@ class AgentService:
     def set_state(self, agent_id: str, state: str, reason: str | None = None) -> dict:
         if state not in ("ready", "not_ready"):
             raise FieldError("state", "state must be ready or not_ready")
-        if agent_id not in self.sessions:
+        session = self.sessions.get(agent_id)
+        if session is None:
             raise AgentError(f"{agent_id} is not logged in")
+        agent = self.config().agent(agent_id)
+        if (state == "ready" and session.registered is False and agent is not None
+                and not agent.takes_chat):
+            raise AgentError(f"your phone ({session.device}) is not registered: start it, "
+                             "or sign in without a phone")
+        session.set_away = False
+        self._presence(agent_id, state, reason)
+        return self.status(agent_id)
+
+    def _presence(self, agent_id: str, state: str, reason: str | None) -> None:
         self._save(agent_id, state, reason)
         self.routing.set_state(agent_id, state, reason)
-        return self.status(agent_id)
 
     async def restore(self) -> list[str]:
         """Sign back in the agents a previous run had signed in, as they were.
@@ -138,13 +160,36 @@ class AgentService:
 
         self._saving = asyncio.get_running_loop().create_task(write())
 
-    def device_health(self, device: str, ok: bool) -> None:
-        """From the voice adapter: the device registered / went away."""
-        for session in self.sessions.values():
-            if session.device == device and session.device_ok != ok:
+    def device_health(self, device: str, ok: bool, registered: bool | None = None) -> None:
+        """From the voice adapter: the device is usable or not (``ok``), and whether it is
+        registered (None: not said)."""
+        for session in list(self.sessions.values()):
+            if session.device != device:
+                continue
+            if session.device_ok != ok:
                 session.device_ok = ok
                 log.info("agents.device_health", extra={"agent": session.agent_id, "ok": ok})
                 self.routing.update_agent(self._model(session.agent_id))
+            if registered is not None and session.registered != registered:
+                session.registered = registered
+                self._phone(session)
+
+    def _phone(self, session: Session) -> None:
+        """The phone registered or dropped: presence follows (see the module's note)."""
+        agent_id = session.agent_id
+        view = self.routing.agent(agent_id)
+        presence = view.presence.value if view else "logged_out"
+        log.info("agents.phone", extra={"agent": agent_id, "registered": session.registered,
+                                        "presence": presence})
+        if not session.registered and presence == "ready":
+            self._presence(agent_id, "not_ready", PHONE_OFFLINE)
+            session.set_away = True
+        elif session.registered and session.set_away:
+            session.set_away = False
+            if presence == "not_ready" and view is not None and view.reason == PHONE_OFFLINE:
+                self._presence(agent_id, "ready", None)
+        if self.phone_changed is not None:
+            self.phone_changed(agent_id, bool(session.registered))
 
     def refresh(self) -> None:
         """Config reloaded: logged-in agents get their new skills and memberships."""
@@ -167,6 +212,7 @@ class AgentService:
             "reason": view.reason if view else None,
             "device": session.device if session else None,
             "device_ok": session.device_ok if session else None,
+            "phone_registered": session.registered if session else None,
             "offers": list(view.offers) if view else [],
             "connected": list(view.connected) if view else [],
             "wrapping": list(view.wrapping) if view else [],

@@ -20,6 +20,11 @@ _UNAVAILABLE_DEVICE_STATES = {"UNAVAILABLE", "INVALID", "UNKNOWN"}
 DEVICE_LIST_TIMEOUT = 2.0
 
 
+def registered(state: str) -> bool:
+    """An endpoint's device state says whether a phone is registered (and reachable)."""
+    return state not in _UNAVAILABLE_DEVICE_STATES
+
+
 class Devices:
     def __init__(self, deps: VoiceDeps) -> None:
         self.deps = deps
@@ -30,11 +35,13 @@ class Devices:
         if device.startswith("PJSIP/"):
             self._changes[device] = self._changes.get(device, 0) + 1
             extension = self.deps.extension_of(device.removeprefix("PJSIP/"))
-            self.deps.agents.device_health(extension, self.usable(extension, event.get("State")))
+            state = event.get("State")
+            self.deps.agents.device_health(extension, self.usable(extension, state),
+                                           registered=registered(state))
 
     def usable(self, extension: str, state: str) -> bool:
         """Registered and not busy with a call of its own (ours don't count)."""
-        if state in _UNAVAILABLE_DEVICE_STATES:
+        if not registered(state):
             return False
         if state == "NOT_INUSE":
             return True
@@ -80,4 +87,5 @@ class Devices:
             if self._changes.get(device) != before.get(device):
                 continue
             state = by_device.get(device, "UNAVAILABLE")
-            self.deps.agents.device_health(extension, self.usable(extension, state))
+            self.deps.agents.device_health(extension, self.usable(extension, state),
+                                           registered=registered(state))

@@ -58,6 +58,7 @@ class AgentRow(BaseModel):
     answered: int
     device: str | None
     device_ok: bool | None
+    phone_registered: bool | None = None  # null: no phone, or not known yet
 
 
 class IntervalBar(BaseModel):

@@ -204,7 +204,8 @@ class WallboardService:
                 "reason": view.reason if view else None, "since": since, "tasks": tasks,
                 "answered": view.answered if view else 0,
                 "device": session.device if session else None,
-                "device_ok": session.device_ok if session else None}
+                "device_ok": session.device_ok if session else None,
+                "phone_registered": session.registered if session else None}
 
     def force_state(self, agent_id: str, state: str, reason: str | None) -> dict[str, Any]:
         """A supervisor sets an agent ready, not ready or logged out; the agent's row."""

@@ -40,6 +40,10 @@ function renderStatus() {
   $("go-not-ready").classList.toggle("active", s.state === "not_ready");
   $("status-hint").textContent = signedIn ? "" : t("agent.not_signed_in");
   $("answered").textContent = String(s.answered || 0);
+  const phone = $("phone-status"); // registered or not, as Asterisk last said
+  phone.hidden = !signedIn || !s.device || s.phone_registered == null;
+  phone.className = `pill ${s.phone_registered ? "st-ready" : "st-offline"}`;
+  phone.textContent = t(s.phone_registered ? "phone.registered" : "phone.offline");
   tick();
 }
 
@@ -375,6 +379,12 @@ function onMessage(msg) {
         state.status.state = data.state;
         state.status.reason = data.reason;
         state.status.since = msg.at;
+        renderStatus();
+      }
+      break;
+    case "agent.phone":
+      if (state.status) {
+        state.status.phone_registered = data.registered;
         renderStatus();
       }
       break;

@@ -215,6 +215,10 @@ function updateRow(row, a) {
   let text = t(`state.${a.state}`);
   if (a.state === "not_ready" && a.reason) text += ` · ${t(`reason.${a.reason}`)}`;
   row.cells.state.replaceChildren(h("span", { class: `pill st-${a.state}` }, text));
+  if (a.phone_registered === false) {
+    row.cells.state.append(h("span", { class: "chip phone-offline" }, icon("phone"),
+      t("phone.offline")));
+  }
   row.cells.current.replaceChildren(...(a.tasks.length ? a.tasks.map((task) =>
     h("span", { class: `chip ${task.channel || ""}`,
       dataset: { taskId: task.task_id, channel: task.channel || "" } },

@@ -494,6 +494,7 @@ DELIVERED: dict[str, tuple[dict[str, Any], frozenset[str]]] = {
     "agent.ringing": (AGENT_EVENT, frozenset({"agent"})),
     "agent.connected": (AGENT_EVENT, frozenset({"agent"})),
     "agent.wrapup": (AGENT_EVENT, frozenset({"agent"})),
+    "agent.phone": (AGENT_EVENT, frozenset({"agent"})),  # one's own phone registered or not
     "agent.state": (AGENT_EVENT, NORTH),  # the agent, their supervisor, admins
     "interaction.summary": (AGENT_EVENT, frozenset({"agent"})),
     "call.control": (AGENT_EVENT, frozenset({"agent"})),  # one's own call: held, muted
