@@ -94,6 +94,17 @@ async def test_charts_render_and_the_csv_is_the_table(evening, browser, screensh
              for row in workbook.active.iter_rows(values_only=True)]
     assert sheet[0] == header
     assert [row[:3] for row in sheet[1:]] == [row[:3] for row in rows]
+
+    # rows by medium, in Chinese: the evening's calls (C5 twice), its two callback
+    # requests (no call made yet) and its web chat
+    await show(page, interval="day", by="medium")
+    summary = await table(page, "#summary")
+    head = summary[0]
+    assert head[:3] == ["接入方式", "进线", "接起"]
+    asked = head.index("回拨请求")
+    assert [[*row[:3], row[asked]] for row in summary[1:]] == [
+        ["来电", "6", "4", "0"], ["回拨", "0", "0", "2"], ["网页会话", "1", "1", "0"],
+        ["合计", "7", "5", "2"]]
     assert not errors, errors
 
 
