@@ -346,3 +346,37 @@ async def test_a_blind_transfer_to_a_number_is_a_transfer(evening):
     rows = [r for r in parse("".join(lines)) if r[1] == task]
     assert [r[4] for r in rows] == ["ENTERQUEUE", "CONNECT", "TRANSFER"]  # as app_queue
     assert rows[-1][3:] == ["lina", "TRANSFER", "139****0000", "external", "5", "180", "1"]
+
+
+async def test_an_offer_nobody_answers_is_ring_no_answer(evening):
+    """03:00:00 C9 (anonymous) in sales is offered to lina, whose phone rings out after
+    sales' 15 s offer timeout (seen at 03:00:15, when zhangwei signs in ready); offered
+    to zhangwei, he answers at 03:00:20 (wait 20, rang 5); 03:01:20 the caller hangs up
+    (talk 60)."""
+    stack, _tasks = evening
+    steps = Scenario(stack)
+    await steps.step("03:00:00")
+    await steps.call("C9", "sales", None)
+    await steps.step("03:00:15")
+    steps.agents.login("zhangwei", "1001", ready=True)
+    await steps.step("03:00:20")
+    await steps.answer("zhangwei", "C9")
+    await steps.step("03:01:20")
+    steps.routing.end(steps.tasks["C9"], "caller")
+    await steps.step("03:05:00")
+
+    data = await report(stack, "2025-11-15", interval="60m", by="agent")
+    check(cells(data, "lina")["2025-11-15 03:00"], {
+        "offered": 1, "ring_no_answer": 1, "answered": 0}, "lina 03:00")
+    check(cells(data, "zhangwei")["2025-11-15 03:00"], {
+        "offered": 1, "ring_no_answer": 0, "answered": 1, "asa": 20.0}, "zhangwei 03:00")
+    data = await report(stack, "2025-11-15", interval="60m", by="queue", queues="sales")
+    check(cells(data, "sales")["2025-11-15 03:00"], {
+        "offered": 1, "answered": 1, "answered_in_sl": 1, "ring_no_answer": 1}, "sales 03:00")
+    lines: list[str] = []
+    await stack.need(ReportService).export_queue_log(at("03:00:00"), at("03:30:00"),
+                                                     lines.append)
+    rows = [r for r in parse("".join(lines)) if r[1] == steps.tasks["C9"]]
+    assert [r[4] for r in rows] == ["ENTERQUEUE", "RINGNOANSWER", "CONNECT", "COMPLETECALLER"]
+    assert rows[1][3:] == ["lina", "RINGNOANSWER", "15000"]  # rang 15 s (app_queue: ms)
+    assert rows[2][5] == "20" and rows[2][7] == "5"  # held 20 s; the second ring, 5 s
