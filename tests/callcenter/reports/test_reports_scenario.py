@@ -200,6 +200,22 @@ async def test_today_equals_the_live_wallboard(evening):
                 (qid, channel)
     sales = next(t for t in board["queues"] if t["id"] == "sales")
     assert (sales["entered"], sales["answered"], sales["service_level"]) == (1, 1, 0.0)
+    # the wallboard's interval chart: each of today's bars equals the report's interval
+    assert board["interval_seconds"] == 900
+    quarters = await report(stack, "2025-11-15", interval="15m", by="queue")
+    starts = [b["start"] for b in quarters["buckets"]]
+    rows = {r["key"]: r["buckets"] for r in quarters["rows"]}
+    assert board["intervals"], "no bars today"
+    for bar in board["intervals"]:
+        mine = rows[bar["queue"]][starts.index(bar["start"])] or {}
+        assert {k: mine.get(f, 0) for k, f in (("entered", "offered"), (
+            "answered", "answered"), ("abandoned", "abandoned"))} == \
+            {k: bar[k] for k in ("entered", "answered", "abandoned")}, bar
+    bars = {(bar["queue"], bar["start"]) for bar in board["intervals"]}
+    for queue, figures in rows.items():  # and nothing the report counts is missing there
+        for start, f in zip(starts, figures, strict=True):
+            if f and (f["offered"] or f["answered"] or f["abandoned"]):
+                assert (queue, start) in bars, (queue, start)
 
 
 async def test_chats_by_medium_web_and_wechat(evening):
