@@ -159,10 +159,22 @@ class AmiLink:
         Originate until the phone is answered and swallows the OriginateResponse,
         which belongs in the event stream.
         """
+        return await self.send_now(action, timeout, as_list, check)
+
+    def send_now(self, action: Mapping[str, Any], timeout: float | None = None,
+                 as_list: bool = False, check: bool = True) -> Awaitable[Any]:
+        """Write the action to Asterisk now, before returning; await the result for its
+        answer (as ``action``). Actions written one after another reach Asterisk, and
+        run there, in that order (one session is served in order): a caller can send
+        several and await them after, instead of one round trip each."""
         manager = self._manager
         if self.state is not LinkState.UP or manager is None:
             raise AmiUnavailable(f"AMI link is {self.state.value}: {action.get('Action')} not sent")
         future = manager.send_action(dict(action), as_list=as_list)
+        return self._answer(future, action, timeout, check)
+
+    async def _answer(self, future: asyncio.Future[Any], action: Mapping[str, Any],
+                      timeout: float | None, check: bool) -> Any:
         try:
             reply = await asyncio.wait_for(asyncio.shield(future),
                                            timeout or self.action_timeout)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import random
 import re
 import secrets
@@ -116,6 +115,23 @@ def app_queue_files(config: Config, plan: LoadPlan) -> dict[str, str]:
             "include/pjsip_agents.conf": render_endpoints(config.agents, prefix)}
 
 
+def free_media_ports(tries: int = 50) -> int:
+    """An even UDP port with the next three free on the loopback addresses SIPp uses
+    (agents' RTP from it, callers' from it + 2000): another run on this machine may hold
+    any fixed choice."""
+    for _ in range(tries):
+        base = random.randrange(20000, 30000, 2)
+        try:
+            for ip, port in [(ip, base + offset + extra) for ip in ("127.0.0.2", "127.0.0.3")
+                             for offset in (0, 2000) for extra in range(4)]:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                    sock.bind((ip, port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no free UDP ports for SIPp's media")
+
+
 # ---- one side ----------------------------------------------------------------------
 
 async def run_side(side: str, plan: LoadPlan, work: Path, *, warmup_s: float) -> SideResult:
@@ -132,7 +148,7 @@ async def run_side(side: str, plan: LoadPlan, work: Path, *, warmup_s: float) ->
     endpoint = sipp.SippEndpoint(asterisk_port=ports["sip"],
                                  caller_port=free_port(socket.SOCK_DGRAM),
                                  agent_port=free_port(socket.SOCK_DGRAM),
-                                 media_port=20000 + (os.getpid() % 20) * 200)
+                                 media_port=free_media_ports())
     engine: Engine | None = None
     instance = f"appq-{ports['ami']}"
     procs: list[subprocess.Popen] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,37 @@ class VoiceDeps:
                                                           "action": action.get("Action"),
                                                           "error": str(exc)})
                 return False
+        return True
+
+    def post(self, actions: Iterable[dict[str, Any]], what: str,
+             on_failure: Callable[[], None] | None = None) -> bool:
+        """Write actions to Asterisk now, in order, and check their answers in the
+        background: nothing after this waits for Asterisk's round trips (the engine's
+        next decision, the next AMI event). Asterisk runs them in order anyway; if one
+        fails (logged) ``on_failure`` runs once. False if the link is down (not sent)."""
+        answers: list[tuple[dict[str, Any], Awaitable[Any]]] = []
+        try:
+            for action in actions:
+                answers.append((action, self.link.send_now(action)))
+        except AmiError as exc:
+            log.warning("voice.action_failed", extra={"what": what, "error": str(exc)})
+            for _, answer in answers:
+                answer.close()  # type: ignore[attr-defined]  # a coroutine never awaited
+            return False
+
+        async def check() -> None:
+            failed = False
+            for action, answer in answers:
+                try:
+                    await answer
+                except AmiError as exc:
+                    failed = True
+                    log.warning("voice.action_failed", extra={
+                        "what": what, "action": action.get("Action"), "error": str(exc)})
+            if failed and on_failure is not None:
+                on_failure()
+
+        self.in_background(check())
         return True
 
     def in_background(self, work: Coroutine[Any, Any, Any]) -> None:

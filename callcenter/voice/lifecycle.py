@@ -35,8 +35,8 @@ class Lifecycle:
         call.position = (announce.position, announce.expected_wait)
         minutes = "0" if announce.expected_wait is None else spoken_count(
             max(1, round(announce.expected_wait / 60)))
-        await self.deps.send(recipes.announce(call.caller_uid, spoken_count(announce.position),
-                                              minutes), "announce")
+        self.deps.post(recipes.announce(call.caller_uid, spoken_count(announce.position),
+                                        minutes), "announce")
         self.deps.notifier.position(call.task_id, call.queue, announce.position,
                                     announce.expected_wait)
 
@@ -48,7 +48,7 @@ class Lifecycle:
             await self.callbacks.expired(call)
             return
         call.ended = True
-        await self.deps.send(recipes.leave_queue(call.caller_uid, reason), "leave queue")
+        self.deps.post(recipes.leave_queue(call.caller_uid, reason), "leave queue")
 
     async def escalate(self, action: acd.EscalationAction) -> None:
         call = self.deps.book.get(action.task_id)
@@ -78,9 +78,8 @@ class Lifecycle:
             return
         if kind == dialplan.EV_WAITING:
             if call.position is not None:
-                await self.deps.send([recipes.setvar(call.caller_uid, dialplan.POSITION,
-                                                     spoken_count(call.position[0]))],
-                                     "position")
+                self.deps.post([recipes.setvar(call.caller_uid, dialplan.POSITION,
+                                               spoken_count(call.position[0]))], "position")
             await self._on_waiting(call)
         elif kind == dialplan.EV_CALLBACK and not call.connected and not call.ended:
             await self.callbacks.requested(call, event.get("Number") or call.caller_number)

@@ -83,10 +83,17 @@ class Offers:
             ring.dialled = True
         call.holding, call.dialling = False, True
         endpoints = [r.endpoint for r in rings]
-        if not await self.deps.send(recipes.offer(call.caller_uid, endpoints), "offer"):
-            call.holding, call.dialling = True, False  # still on hold: the engine decides
-            for ring in rings:
-                ring.dialled = False
+
+        def still_on_hold() -> None:  # the engine decides (its offer deadline)
+            if call.dialling and not call.connected and not call.ended:
+                call.holding, call.dialling = True, False
+                for ring in rings:
+                    if ring.leg_uid is None:
+                        ring.dialled = False
+
+        if not self.deps.post(recipes.offer(call.caller_uid, endpoints), "offer",
+                              on_failure=still_on_hold):
+            still_on_hold()
 
     async def withdraw(self, withdraw: acd.WithdrawOffer) -> None:
         deps = self.deps
@@ -110,7 +117,7 @@ class Offers:
         else:
             ring.withdrawn = True
             if ring.leg_uid:
-                await deps.send([recipes.hangup(ring.leg_uid)], "stop ringing")
+                deps.post([recipes.hangup(ring.leg_uid)], "stop ringing")
         if call.offer_id == withdraw.offer_id and not call.connected:
             call.clear_agent()
             call.callback_dialling = False
@@ -142,7 +149,7 @@ class Offers:
         ring.leg_uid, ring.channel = event.get("DestUniqueid"), event.get("DestChannel")
         deps.book.add_leg(ring.leg_uid, call)
         if ring.withdrawn:
-            await deps.send([recipes.hangup(ring.leg_uid)], "stop ringing")
+            deps.post([recipes.hangup(ring.leg_uid)], "stop ringing")
             return
         call.agent_uid, call.agent_channel = ring.leg_uid, ring.channel
 
@@ -176,7 +183,7 @@ class Offers:
         if call is None or ring is None or not accepted:
             log.info("voice.answer_refused", extra={"task": event.get("Task"),
                                                     "device": event.get("Endpoint")})
-            await deps.send(recipes.verdict("", leg, accept=False), "refuse")
+            deps.post(recipes.verdict("", leg, accept=False), "refuse")
             return
         ring.leg_uid = ring.leg_uid or leg
         ring.channel = ring.channel or event.get("Channel")
@@ -189,8 +196,8 @@ class Offers:
         deps.offers.connected(ring.agent_id, call.task_id, acd.VOICE)
         recording = await self.recorder.plan(call)
         record, legs = recording if recording else (None, False)
-        await deps.send(recipes.verdict(call.caller_uid, leg, accept=True, record=record,
-                                        legs=legs), "accept")
+        deps.post(recipes.verdict(call.caller_uid, leg, accept=True, record=record, legs=legs),
+                  "accept")
 
     async def on_ringing(self, event: AmiEvent) -> None:
         call = self.deps.book.by_leg(event.get("Uniqueid"))
