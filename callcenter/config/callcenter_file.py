@@ -18,6 +18,7 @@ from .fields import (
     OptionalSecret,
     PhoneNumber,
     Port,
+    PositiveSeconds,
     ResolvedPath,
     Strict,
     TimeZoneName,
@@ -58,6 +59,9 @@ class AsteriskConfig(Strict):
     agent_endpoint_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]*$")] = ""
     callback_dial: Annotated[str, Field(pattern=r"\{number\}")] = "PJSIP/{number}@carrier"
     """Dial string for calling a customer back; ``{number}`` is their number."""
+    reconcile_seconds: PositiveSeconds = 30
+    """How often the engine compares its agents and calls with Asterisk's live channels
+    and device states, and repairs what a lost event left behind (logged)."""
     files_dir: str = "/var/lib/asterisk/callcenter"
     """A folder Asterisk and the engine share (Asterisk's view; on this host it is
     ``host_root`` + this): generated endpoints in ``include/``, the recordings

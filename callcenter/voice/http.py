@@ -1,5 +1,5 @@
-"""The voice API: an agent controls their own call (hold, mute, hang up, transfer); a
-supervisor listens, whispers, barges.
+"""The voice API: an agent controls their own call (hold, mute, hang up, transfer) and
+asks why no calls come; a supervisor listens, whispers, barges.
 
 Handlers call ``VoiceService`` (``call.service``) only. A supervisor acts on agents
 of the teams they supervise; admins on everyone.
@@ -33,6 +33,7 @@ from .schemas import (
     Switch,
     TransferRequest,
     TransferResult,
+    WhyNoCalls,
 )
 from .services import VoiceService
 
@@ -107,6 +108,16 @@ async def mute(call: Call) -> CallControls:
 async def hangup(call: Call) -> HungUp:
     service: VoiceService = call.service
     return HungUp.model_validate(await _carry_out(service.hangup(_agent(call))))
+
+
+@api.route("POST", "/api/agent/why-no-calls", roles=AGENT_CONSOLE, response=WhyNoCalls,
+           scope="only myself",
+           summary="Why am I not getting calls? Reconciles the engine with Asterisk now "
+                   "(repairing what a lost event left behind), then says what stands between "
+                   "me and the next call.", errors={503})
+async def why_no_calls(call: Call) -> WhyNoCalls:
+    service: VoiceService = call.service
+    return WhyNoCalls.model_validate(await _carry_out(service.why_no_calls(_agent(call))))
 
 
 @api.route("POST", "/api/supervisor/agents/{agent_id}/spy", roles=SUPERVISION,

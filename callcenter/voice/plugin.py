@@ -47,7 +47,7 @@ class WithoutTelephone:
     async def call_state(self, *_args: object) -> dict[str, str]:
         raise NoTelephone("no telephone system is connected")
 
-    hold = mute = hangup = call_state
+    hold = mute = hangup = why_no_calls = call_state
 
 
 def load(deps: Dependencies) -> None:
@@ -77,7 +77,12 @@ def load(deps: Dependencies) -> None:
                     channel_exists=voice.channel_exists)
     setup = AsteriskSetup(deps, asterisk)
 
+    reconciling: list[asyncio.Task[None]] = []
+
     async def start() -> None:
+        reconciling.append(asyncio.get_running_loop().create_task(
+            voice.recovery.keep_reconciling(
+                lambda: deps.config().callcenter.asterisk.reconcile_seconds)))
         await asterisk.link.start()
         await setup.render_prompts()
         await ivr.start()
@@ -88,6 +93,8 @@ def load(deps: Dependencies) -> None:
         await setup.sync_endpoints()
 
     async def stop() -> None:
+        for task in reconciling:
+            task.cancel()
         await ivr.close()
         await asterisk.link.close()
 

@@ -7,16 +7,22 @@
   in Asterisk and their record is closed when the caller hangs up; records of
   calls that ended while no engine was running are closed; then callbacks are
   queued again (``Callbacks.resume``).
-* ``reconcile`` (the AMI link came back): live channels are compared with
-  what we track; whatever ended while we were blind is ended in the engine
-  too; a caller who came back to hold meanwhile can be offered again.
+* ``reconcile`` (the AMI link came back; and every ``asterisk.reconcile_seconds``,
+  and when an agent asks why no calls come): live channels are compared with
+  what we track; whatever ended unseen (a Hangup lost, or while we were blind)
+  is ended in the engine too, so no agent stays "busy" or "reserved" for a call
+  that is gone; a voice task the engine holds with no call behind it is dropped;
+  a caller who came back to hold meanwhile can be offered again. Each repair is
+  a ``voice.repaired`` warning.
 * device states are read in both cases, so an agent whose phone is busy
   with a call this run did not place is not offered another.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 
 import acd
 from callcenter.ami import AmiError
@@ -51,6 +57,8 @@ class Recovery:
         self.devices = devices
         # calls a previous run connected: caller uid -> interaction, closed on hangup
         self.orphans: dict[str, str] = {}
+        self._reconciling = asyncio.Lock()
+        self._suspects: set[str] = set()  # seen on hold while we believe a ring goes on
 
     async def on_link_up(self, event: AmiEvent) -> None:
         if event.get("Connects") == "1":
@@ -136,25 +144,104 @@ class Recovery:
             await self.deps.send([recipes.redirect(channel.get("Uniqueid"), dialplan.IVR,
                                                    channel.get("Exten"))], "wake standby")
 
-    async def reconcile(self) -> None:
+    async def reconcile(self, why: str = "link") -> list[dict[str, str | None]]:
+        """Compare what the engine and the call book hold with Asterisk's live channels;
+        repair every difference and log it (``voice.repaired``). Returns the repairs.
+
+        ``why``: "link" (the AMI link came back: we were blind, so a caller on hold
+        is offered again at once), "periodic" or "agent" (asked from the console). Then
+        only differences that do not move while Asterisk is asked count, and a caller
+        seen on hold where we believe a ring goes on must be seen so twice, so an
+        action in flight is never taken for a lost event.
+        """
+        async with self._reconciling:
+            return await self._reconcile(why)
+
+    async def _reconcile(self, why: str) -> list[dict[str, str | None]]:
+        deps = self.deps
+        blind = why == "link"
+        before = {c.task_id: _snapshot(c) for c in deps.book}
+        stale_before = self._stale_tasks()
         channels = await self._channels()
         if channels is None:
-            return
+            return []
         rows = {c.get("Uniqueid"): c for c in channels}
-        for call in list(self.deps.book):
+        repairs: list[dict[str, str | None]] = []
+
+        def repaired(what: str, task_id: str, agent_id: str | None) -> None:
+            repairs.append({"what": what, "interaction": task_id, "agent": agent_id})
+            log.warning("voice.repaired", extra={"what": what, "interaction": task_id,
+                                                 "agent": agent_id, "why": why})
+
+        suspects: set[str] = set()
+        for call in list(deps.book):
+            if not blind and before.get(call.task_id) != _snapshot(call):
+                continue  # it moved while Asterisk was asked: look again next time
             if call.connected and call.agent_uid and call.agent_uid not in rows:
+                repaired("agent's leg gone, call ended", call.task_id, call.agent_id)
                 await self.lifecycle.agent_gone(call)
                 continue
             if call.callback:
                 continue
             row = rows.get(call.caller_uid)
             if row is None:
+                repaired("caller's channel gone, " + ("call ended" if call.connected
+                                                       else "caller left"),
+                         call.task_id, call.agent_id)
                 await self.lifecycle.caller_gone(call)
             elif not call.connected and row.get("Context") == dialplan.HOLD:
-                await self.offers.on_waiting(call)  # back on hold while we were blind
+                if blind:
+                    await self.offers.on_waiting(call)  # back on hold while we were blind
+                elif not call.holding:
+                    suspects.add(call.task_id)
+                    if call.task_id in self._suspects:
+                        repaired("caller on hold, not ringing", call.task_id, call.agent_id)
+                        await self.offers.on_waiting(call)
+        self._suspects = suspects
+        for kind, agent_id, task_id in sorted(stale_before & self._stale_tasks()):
+            repaired(f"{kind} call unknown to Asterisk's side, dropped", task_id, agent_id)
+            if kind == "connected":
+                deps.routing.end(task_id, "agent")
+            else:
+                deps.routing.cancel(task_id, "lost")
         for uid in [u for u in self.orphans if u not in rows]:
             await self.deps.store.update_interaction(self.orphans.pop(uid),
                                                      ended_at=self.deps.clock(),
                                                      outcome="answered")
         self.devices.resync()
-        log.info("voice.reconciled", extra={"channels": len(rows), "calls": len(self.deps.book)})
+        log.info("voice.reconciled", extra={"why": why, "channels": len(rows),
+                                            "calls": len(self.deps.book),
+                                            "repairs": len(repairs)})
+        return repairs
+
+    def _stale_tasks(self) -> set[tuple[str, str | None, str]]:
+        """Voice tasks the engine holds (an agent's call, an offer, a waiting caller)
+        for which the voice side tracks no call: nothing in Asterisk can ever end them."""
+        deps = self.deps
+        book, routing = deps.book, deps.routing
+        stale: set[tuple[str, str | None, str]] = set()
+        for view in routing.agents():
+            for task_id in view.connected:
+                if routing.channel_of(task_id) == acd.VOICE and book.get(task_id) is None:
+                    stale.add(("connected", view.agent_id, task_id))
+        for waiting in routing.waiting():
+            if waiting.channel == acd.VOICE and book.get(waiting.task_id) is None:
+                stale.add(("waiting", None, waiting.task_id))
+        return stale
+
+    async def keep_reconciling(self, every: Callable[[], float]) -> None:
+        """Reconcile every ``every()`` seconds while the link is up (until cancelled)."""
+        while True:
+            await asyncio.sleep(every())
+            if not self.deps.link.is_up:
+                continue  # the link's own reconcile runs when it comes back
+            try:
+                await self.reconcile("periodic")
+            except Exception:
+                log.exception("voice.reconcile_failed")
+
+
+def _snapshot(call: VoiceCall) -> tuple[object, ...]:
+    """What a reconcile compares before and after asking Asterisk."""
+    return (call.caller_uid, call.agent_uid, call.connected, call.holding, call.dialling,
+            call.ended, tuple(call.rings))

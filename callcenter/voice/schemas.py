@@ -83,3 +83,26 @@ class MyCall(CallControls):
 
 class HungUp(BaseModel):
     task_id: str
+
+
+class Repair(BaseModel):
+    what: str
+    interaction: str
+    agent: str | None
+
+
+class WhyNoCalls(BaseModel):
+    """What stands between the agent and the next call, after a reconcile with Asterisk."""
+
+    state: str = Field(description="ready, not_ready, reserved, busy, wrap_up, logged_out")
+    reason: str | None
+    device: str | None
+    device_ok: bool | None = Field(description="the phone is registered and free")
+    waiting: dict[str, int] = Field(description="callers waiting now, per voice queue of "
+                                                "the agent")
+    repaired: list[Repair] = Field(description="what the reconcile just repaired for me "
+                                               "(e.g. a call whose hang-up was lost)")
+    repairs: int = Field(description="repairs made for everyone in this reconcile")
+    reasons: list[Literal["logged_out", "not_ready", "reserved", "busy", "wrap_up",
+                          "no_phone", "phone_unreachable", "no_voice_queue",
+                          "nobody_waiting", "repaired", "none"]]

@@ -140,6 +140,46 @@ class VoiceService:
     async def hangup(self, agent_id: str) -> dict[str, Any]:
         return await self.controls.hangup(agent_id)
 
+    async def why_no_calls(self, agent_id: str) -> dict[str, Any]:
+        """"Why am I not getting calls?": reconcile with Asterisk at once (what a lost
+        event left behind is repaired), read the agent's phone again, then say what
+        stands between the agent and the next call."""
+        deps = self.deps
+        repairs = await self.recovery.reconcile("agent")
+        session = deps.agents.sessions.get(agent_id)
+        if session is not None and session.device:
+            await self.devices.sync([session.device])
+        view = deps.routing.agent(agent_id)
+        config = deps.config()
+        agent = config.agent(agent_id)
+        queues = [q for q in config.queues if agent is not None
+                  and "voice" in config.queues[q].channels
+                  and any(m.id == agent_id for m in config.eligible_agents(q))]
+        waiting = {q: sum(1 for w in deps.routing.waiting(q) if w.channel == acd.VOICE)
+                   for q in queues}
+        state = view.state.value if view else "logged_out"
+        reasons = []
+        if view is None:
+            reasons.append("logged_out")
+        elif state != "ready":
+            reasons.append(state)
+        if session is not None and not session.device:
+            reasons.append("no_phone")
+        elif session is not None and not session.device_ok:
+            reasons.append("phone_unreachable")
+        if not queues:
+            reasons.append("no_voice_queue")
+        elif not reasons and not any(waiting.values()):
+            reasons.append("nobody_waiting")
+        mine = [r for r in repairs if r["agent"] == agent_id]
+        if mine:
+            reasons.append("repaired")
+        return {"state": state, "reason": view.reason if view else None,
+                "device": session.device if session else None,
+                "device_ok": session.device_ok if session else None,
+                "waiting": waiting, "repaired": mine, "repairs": len(repairs),
+                "reasons": reasons or ["none"]}
+
     def probe_device(self, extension: str) -> None:
         self.devices.probe(extension)
 

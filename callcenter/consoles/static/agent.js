@@ -114,9 +114,31 @@ function bindControls() {
     { state: "ready" })));
   $("go-not-ready").addEventListener("click", () => act(() => api("POST", "/api/agent/state",
     { state: "not_ready", reason: $("reason").value })));
+  $("why-no-calls").addEventListener("click", whyNoCalls);
   $("brand-mark").append(icon("headset"));
   $("idle").append(icon("headset"), h("strong", { i18n: "agent.idle" }),
     h("span", { i18n: "agent.idle.hint" }));
+}
+
+// "Why am I not getting calls?": the engine reconciles with Asterisk at once (an agent
+// left busy by a lost hang-up is freed), then says what stands between me and a call.
+async function whyNoCalls() {
+  const button = $("why-no-calls");
+  button.disabled = true;
+  try {
+    const why = await api("POST", "/api/agent/why-no-calls");
+    const lines = why.reasons.map((r) => t(`why.${r}`, {
+      waiting: Object.values(why.waiting).reduce((n, w) => n + w, 0) }));
+    const answer = $("why-answer");
+    answer.textContent = lines.join(" ");
+    answer.dataset.reasons = why.reasons.join(" ");
+    answer.hidden = false;
+    await refresh();
+  } catch (exc) {
+    toast(exc.message || t("error.generic"), "error");
+  } finally {
+    button.disabled = false;
+  }
 }
 
 // ------------------------------------------------------------------ the screen-pop card

@@ -336,3 +336,14 @@ def test_reoffer_pause_must_be_a_positive_number_of_seconds_or_null(edit, errors
     assert config.queues["sales"].reoffer_after_seconds is None  # declines last the visit
     assert queue_model("sales", config.queues["sales"]).reoffer_after_seconds is None
     assert queue_model("support", config.queues["support"]).reoffer_after_seconds == 5
+
+
+def test_reconcile_period_is_a_positive_number_of_seconds(edit, errors: Errors,
+                                                          cfg_dir: Path) -> None:
+    line, col = edit("callcenter.yaml", "reconcile_seconds: 30 ", "reconcile_seconds: 0 ",
+                     offset=19)
+    issue = only(errors(), "callcenter.yaml")
+    assert (issue.line, issue.column) == (line, col)
+    assert issue.path == "asterisk.reconcile_seconds" and "at least 1" in issue.message
+    edit("callcenter.yaml", "reconcile_seconds: 0 ", "reconcile_seconds: 5 ")
+    assert load_config(cfg_dir, env={}).config.callcenter.asterisk.reconcile_seconds == 5

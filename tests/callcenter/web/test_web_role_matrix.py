@@ -187,6 +187,9 @@ SCOPED: dict[tuple[str, str], Cases] = {
                                           note="503: no telephone system here"),
     ("POST", "/api/agent/call/hangup"): one("/api/agent/call/hangup", CONSOLE,
                                             note="503: no telephone system here"),
+    # asks about oneself only: no path names an agent
+    ("POST", "/api/agent/why-no-calls"): one("/api/agent/why-no-calls", CONSOLE,
+                                             note="503: no telephone system here"),
     # customers: served by the agent, or in a queue the supervisor watches
     ("GET", "/api/customers/{customer_id}/history"): lambda s: [
         Case(f"/api/customers/{s.east_customer}/history", EAST, note="a sales call"),
