@@ -32,6 +32,20 @@ T = TypeVar("T")
 
 Audience = Callable[[Principal, BusEvent], bool]
 """Whether a console user's WebSocket gets a bus event (any feature's rule may say yes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicAudience:
+    """An audience rule that only ever accepts events of ``topics``: the hub asks it about
+    those alone (every event is checked against every open console, so a rule asked
+    about every topic costs each event once per console)."""
+
+    topics: frozenset[str]
+    rule: Audience
+
+    def __call__(self, user: Principal, event: BusEvent) -> bool:
+        return event.topic in self.topics and self.rule(user, event)
+
 Shaper = Callable[[dict[str, Any], Principal], dict[str, Any]]
 """What of an event's data a given user sees (the wallboard, cut to a supervisor's teams)."""
 Greeter = Callable[[Principal], Awaitable[list[tuple[str, dict[str, Any]]]]]
@@ -65,6 +79,7 @@ class WebParts:
 
     apis: list[tuple[Api, Any]] = field(default_factory=list)
     audiences: list[Audience] = field(default_factory=list)
+    """Rules; a ``TopicAudience`` is asked only about its topics, a plain one about all."""
     shapers: dict[str, Shaper] = field(default_factory=dict)
     greeters: list[Greeter] = field(default_factory=list)
     watchers: Callable[[str], int] = lambda _topic: 0

@@ -14,12 +14,12 @@ from callcenter.agents.notifier import OfferNotifier
 from callcenter.agents.services import AgentService
 from callcenter.config.models import WeChatConfig as WeChatSection
 from callcenter.customers.services import CustomerService
-from callcenter.features import Dependencies
+from callcenter.features import Dependencies, TopicAudience
 from callcenter.voice.services import VoiceService
 
 from . import http
 from .accounts import AccountChannel
-from .notifier import ChatNotifier
+from .notifier import TOPICS, ChatNotifier
 from .queueing import QueueSide
 from .schemas import WeChatConfig
 from .services import Callbacks, ChatService
@@ -54,7 +54,7 @@ def load(deps: Dependencies) -> None:
     service.visitors[widget.medium] = widget
     deps.web.add_api(http.api, ChatDesk(service, voice))
     deps.web.add_api(http.widget_api, widget)
-    deps.web.audiences.append(notifier.audience)
+    deps.web.audiences.append(TopicAudience(TOPICS, notifier.audience))
     deps.web.closers.append(widget.close_all)
     deps.web.sockets["widget"] = lambda: sum(len(links) for links in widget.links.values())
 

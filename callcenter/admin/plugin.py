@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from callcenter.features import Dependencies
+from callcenter.features import Dependencies, TopicAudience
 
 from . import http
-from .notifier import AdminNotifier, admins_only
+from .notifier import ADMIN_TOPICS, AdminNotifier, admins_only
 from .services import AdminService
 
 
@@ -13,4 +13,4 @@ def load(deps: Dependencies) -> None:
     admin = deps.provide(AdminService(config_store=deps.config_store, store=deps.store,
                                       notifier=AdminNotifier(deps.bus), clock=deps.clock))
     deps.web.add_api(http.api, admin)
-    deps.web.audiences.append(admins_only)
+    deps.web.audiences.append(TopicAudience(ADMIN_TOPICS, admins_only))

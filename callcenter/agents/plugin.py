@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from callcenter.customers.services import CustomerService
-from callcenter.features import Dependencies
+from callcenter.features import Dependencies, TopicAudience
 from callcenter.webkit.principal import Principal, may_supervise
 
 from . import http
@@ -31,7 +31,8 @@ def load(deps: Dependencies) -> None:
                            store=deps.store, config=deps.config, clock=deps.clock,
                            softphone=softphone)
     deps.web.add_api(http.api, console)
-    deps.web.audiences.append(lambda user, event: _own(user, event, deps))
+    deps.web.audiences.append(TopicAudience(AGENT_TOPICS | {"interaction.summary"},
+                                            lambda user, event: _own(user, event, deps)))
     deps.on_start(agents.restore)
     deps.on_stop(agents.saved)
     deps.on_reload(lambda _old, _new: agents.refresh())

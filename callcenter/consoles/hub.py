@@ -35,7 +35,7 @@ from aiohttp import WSMsgType, web
 
 from callcenter.auth.notifier import SESSION_ENDED, USER_SESSIONS_ENDED
 from callcenter.bus import BusEvent, EventBus, Subscription
-from callcenter.features import WebParts
+from callcenter.features import Audience, TopicAudience, WebParts
 from callcenter.storage import hash_session_token
 from callcenter.storage.masking import mask_number_fields
 from callcenter.webkit.endpoints import (
@@ -81,6 +81,8 @@ class Hub:
         self.connections: set[Connection] = set()
         self._sessions: Subscription | None = None
         self._watch: asyncio.Task[None] | None = None
+        self._by_topic: dict[str, tuple[Audience, ...]] = {}
+        self._indexed = -1
 
     # ------------------------------------------------------------------ who sees what
 
@@ -89,8 +91,25 @@ class Hub:
         probe = BusEvent(topic, {}, self.clock())
         return sum(1 for c in self.connections if self._accepts(c.principal, probe))
 
+    def _rules(self, topic: str) -> tuple[Audience, ...]:
+        """The rules that may accept ``topic`` (``TopicAudience``: only for its topics)."""
+        if self._indexed != len(self.parts.audiences):  # a feature added one since
+            self._by_topic.clear()
+            self._indexed = len(self.parts.audiences)
+        rules = self._by_topic.get(topic)
+        if rules is None:
+            rules = tuple(r.rule if isinstance(r, TopicAudience) else r
+                          for r in self.parts.audiences
+                          if not isinstance(r, TopicAudience) or topic in r.topics)
+            self._by_topic[topic] = rules
+        return rules
+
     def _accepts(self, principal: Principal, event: BusEvent) -> bool:
-        return any(rule(principal, event) for rule in self.parts.audiences)
+        # Runs for every event and every open console: a loop, not any() over a generator.
+        for rule in self._rules(event.topic):  # noqa: SIM110
+            if rule(principal, event):
+                return True
+        return False
 
     def message(self, conn: Connection, event: BusEvent) -> str:
         shape = self.parts.shapers.get(event.topic)

@@ -17,7 +17,7 @@ import acd
 from callcenter.agents.notifier import OfferNotifier
 from callcenter.agents.services import AgentService
 from callcenter.bus import BusEvent
-from callcenter.features import AsteriskSide, Dependencies
+from callcenter.features import AsteriskSide, Dependencies, TopicAudience
 from callcenter.webkit.principal import Principal
 from ivr import prompts
 from ivr.fastagi import IvrServer
@@ -51,8 +51,8 @@ class WithoutTelephone:
 
 
 def load(deps: Dependencies) -> None:
-    deps.web.audiences.append(_own_callback)
-    deps.web.audiences.append(_own_call)
+    deps.web.audiences.append(TopicAudience(frozenset({"callback.attempt"}), _own_callback))
+    deps.web.audiences.append(TopicAudience(frozenset({"call.control"}), _own_call))
     asterisk = deps.asterisk
     if asterisk is None:
         deps.web.add_api(http.api, WithoutTelephone(deps))

@@ -6,7 +6,7 @@ from typing import Any
 
 from callcenter.agents.services import AgentService
 from callcenter.bus import BusEvent
-from callcenter.features import Dependencies
+from callcenter.features import Dependencies, TopicAudience
 from callcenter.webkit.principal import Principal
 
 from . import http
@@ -23,7 +23,7 @@ def load(deps: Dependencies) -> None:
                                                   "snapshot_interval", 1.0),
                                               watching=lambda: deps.web.watchers(TOPIC)))
     deps.web.add_api(http.api, wallboard)
-    deps.web.audiences.append(_staff)
+    deps.web.audiences.append(TopicAudience(frozenset({TOPIC}), _staff))
     deps.web.shapers[TOPIC] = wallboard.view
 
     async def greet(user: Principal) -> list[tuple[str, dict[str, Any]]]:
