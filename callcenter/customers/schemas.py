@@ -50,6 +50,8 @@ class InteractionCard(BaseModel):
     caller_masked: str | None = None
     ivr_choices: list[IvrChoice] = []
     label: Localized | str | None = None
+    dialled: str | None = Field(None, description="Calls: the service number the caller "
+                                "dialled (which 400 line: sales, service, VIP...)")
     language: str | None = None
     arrived_at: float | None = None
     waited: float | None = None

@@ -113,6 +113,7 @@ class CustomerService:
             "caller_masked": interaction.caller_masked,
             "ivr_choices": [self.ivr_choice(c) for c in interaction.ivr_choices or []],
             "label": _text(attributes.get("label")),
+            "dialled": attributes.get("dialed") or None,
             "language": attributes.get("language"),
             "arrived_at": arrived,
             "waited": max(0.0, now - arrived) if arrived is not None else None,

@@ -216,6 +216,13 @@ function offerCard(data) {
           : interaction.caller_masked ? h("span", { class: "chip mono" }, interaction.caller_masked)
             : null)));
   const body = h("div", { class: "offer-body" }, who);
+  if (interaction.dialled) {  // which 400 line the caller dialled, and where it led
+    const line = typeof interaction.label === "string" ? interaction.label
+      : loc(interaction.label);
+    body.append(h("div", { class: "ivr dialled" }, h("span", { class: "label" },
+      t("offer.dialled")), h("span", { class: "step mono", dataset: { k: "dialled" } },
+      interaction.dialled), line ? h("span", { class: "step" }, line) : null));
+  }
   const choices = (interaction.ivr_choices || [])
     .map((c) => loc(c.display) || c.label || c.value || c.pressed).filter(Boolean);
   if (choices.length) {

@@ -73,7 +73,8 @@ async def test_agent_goes_ready_gets_the_screen_pop_and_wraps_up(web_stack, brow
             ivr_choices=[{"node": "welcome", "kind": "language", "pressed": "1",
                           "value": "zh", "label": "普通话"},
                          {"node": "main", "kind": "menu", "pressed": "1",
-                          "value": "to_sales", "label": "产品咨询"}])
+                          "value": "to_sales", "label": "产品咨询"}],
+            attributes={"dialed": "4008001234", "label": {"zh": "销售热线", "en": "Sales"}})
         pop = await stack.need(CustomerService).screen_pop(interaction.id)
         offer_id = f"latency-{i}"
         published = time.time()
@@ -100,6 +101,8 @@ async def test_agent_goes_ready_gets_the_screen_pop_and_wraps_up(web_stack, brow
     text = await card.text_content()
     assert "刘女士" in text and "139****2222" in text
     assert "产品咨询" in text  # the IVR path
+    dialled = await card.locator(".dialled").text_content()  # which 400 line was dialled
+    assert "拨入号码" in dialled and "4008001234" in dialled and "销售热线" in dialled
     assert "请接听您的话机" in text  # a call is answered on the phone, not on the page
     # The call is over for this test: the adapter withdraws it.
     stack.deps.bus.publish("agent.offer_withdrawn", {"offer_id": "latency-6"},
