@@ -413,7 +413,9 @@ class Engine:
         """How many of the queue's waiting tasks no ready agent may take (none
         qualified and ready, or every one declined it: rules Q1, Q3)."""
         q = self._core.queues[queue]
-        return sum(1 for t in q.tasks.values() if t.state is WAITING and not has_eligible(t))
+        memo: dict[tuple[int, ...], bool] = {}
+        return sum(1 for t in q.tasks.values()
+                   if t.state is WAITING and not has_eligible(t, memo))
 
     def task_state(self, task_id: str) -> TaskState | None:
         t = self._core.tasks.get(task_id)

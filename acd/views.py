@@ -72,20 +72,24 @@ def task_view(t: TaskRec, pos: int | None, now: float) -> WaitingTask:
     )
 
 
-def has_eligible(t: TaskRec) -> bool:
+def has_eligible(t: TaskRec, memo: dict[tuple[int, ...], bool] | None = None) -> bool:
     """Is there a ready agent that may take the task once it is free: qualified in
     one of its listings (rule Q1, Q4) or its preferred agent (Q2), and not declined
-    (Q3)? Not on the routing path: a scan of the qualified agents."""
+    (Q3)? Not on the routing path: a scan of the qualified agents, shared through
+    ``memo`` by the tasks of the same classes that nobody declined."""
     declined = t.declined or ()
     if not t.public:
         pa = t.reserved_for
         return pa is not None and pa.presence is READY and pa.id not in declined
     classes = t.listings if t.listings is not None else [t.home_cls] if t.home_cls else []
-    for c in classes:
-        for aid, a in c.qualified.items():
-            if a.presence is READY and aid not in declined:
-                return True
-    return False
+    key = tuple(id(c) for c in classes) if memo is not None and not declined else None
+    if key is not None and key in memo:
+        return memo[key]
+    found = any(a.presence is READY and aid not in declined
+                for c in classes for aid, a in c.qualified.items())
+    if key is not None:
+        memo[key] = found
+    return found
 
 
 def line_views(q: QueueRec, now: float) -> list[WaitingTask]:

@@ -244,3 +244,15 @@ def test_reoffer_after_seconds_must_be_positive() -> None:
 
     with pytest.raises(ValueError, match="reoffer_after_seconds"):
         Queue("q", reoffer_after_seconds=0)
+
+
+def test_unserved_counts_callers_no_ready_agent_may_take() -> None:
+    e = Engine([Queue("q"), Queue("other")])
+    e.agent_login(agent("a"), 0, ready=False)
+    e.agent_login(agent("b", queues=("other",)), 0)  # ready, but not a member of q
+    for i in range(3):
+        e.task_arrived(voice(f"t{i}"), 1 + i)
+    assert e.unserved("q") == 3 and not any(w.eligible for w in e.waiting("q"))
+    e.agent_login(agent("c"), 5)  # ready and qualified, takes t0: the others wait for it
+    assert e.unserved("q") == 0
+    assert [w.eligible for w in e.waiting("q") if w.state == TaskState.WAITING] == [True] * 2
