@@ -238,6 +238,11 @@ class Offers:
         deps.book.drop_leg(ring.leg_uid)
         call.clear_agent()
         if not ring.withdrawn:
+            # AST_CONTROL_* of the failed Originate (5 busy, 8 congestion, 0 unreachable)
+            log.info("voice.missed", extra={"interaction": call.task_id,
+                                            "agent": ring.agent_id, "device": ring.endpoint,
+                                            "offer": ring.offer_id, "status": "ORIGINATE",
+                                            "cause": f"reason {event.get('Reason')}"})
             self._reject(ring.offer_id)
 
     # ---- inside ------------------------------------------------------------------------
