@@ -114,6 +114,21 @@ class AgentService:
         self._presence(agent_id, state, reason)
         return self.status(agent_id)
 
+    def away(self, agent_id: str, reason: str) -> bool:
+        """The engine sets a ready agent not ready for ``reason`` (e.g. dialling out):
+        True if it did (the agent was ready)."""
+        view = self.routing.agent(agent_id)
+        if view is None or view.presence.value != "ready":
+            return False
+        self._presence(agent_id, "not_ready", reason)
+        return True
+
+    def back(self, agent_id: str, reason: str) -> None:
+        """Undo ``away``: ready again, unless the agent changed their state meanwhile."""
+        view = self.routing.agent(agent_id)
+        if view is not None and view.presence.value == "not_ready" and view.reason == reason:
+            self._presence(agent_id, "ready", None)
+
     def _presence(self, agent_id: str, state: str, reason: str | None) -> None:
         self._save(agent_id, state, reason)
         self.routing.set_state(agent_id, state, reason)
@@ -182,12 +197,10 @@ class AgentService:
         log.info("agents.phone", extra={"agent": agent_id, "registered": session.registered,
                                         "presence": presence})
         if not session.registered and presence == "ready":
-            self._presence(agent_id, "not_ready", PHONE_OFFLINE)
-            session.set_away = True
+            session.set_away = self.away(agent_id, PHONE_OFFLINE)
         elif session.registered and session.set_away:
             session.set_away = False
-            if presence == "not_ready" and view is not None and view.reason == PHONE_OFFLINE:
-                self._presence(agent_id, "ready", None)
+            self.back(agent_id, PHONE_OFFLINE)
         if self.phone_changed is not None:
             self.phone_changed(agent_id, bool(session.registered))
 

@@ -62,6 +62,9 @@ class AsteriskConfig(Strict):
     reconcile_seconds: PositiveSeconds = 30
     """How often the engine compares its agents and calls with Asterisk's live channels
     and device states, and repairs what a lost event left behind (logged)."""
+    outbound_caller_id: PhoneNumber | None = None
+    """The caller ID customers see when an agent dials out from the console (digits, a
+    number the carrier lets you present); None: agents cannot dial out."""
     files_dir: str = "/var/lib/asterisk/callcenter"
     """A folder Asterisk and the engine share (Asterisk's view; on this host it is
     ``host_root`` + this): generated endpoints in ``include/``, the recordings

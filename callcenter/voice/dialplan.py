@@ -91,3 +91,12 @@ TRANSFER_OUT = "cc-transfer-out"  # blind transfer to a number through the trunk
 PEER = "CC_PEER"  # on the caller before a resume: the agent's leg (uniqueid) to bridge
 TRANSFER_DIAL = "CC_TRANSFER_DIAL"  # on the caller before cc-transfer-out: whom to dial
 MUTE = "MUTEAUDIO(in)"  # res_mutestream, set on the agent's leg: what the agent says is dropped
+
+# ---- dial-out: an agent calls a number through the trunk (dialout.py) -----------------
+DIALOUT = "cc-dialout"  # the agent's phone answered: dial the number with our caller ID
+DIALOUT_ANSWER = "cc-dialout-answer"  # on the customer's channel once they answer
+DIALOUT_DIAL = "CC_DIALOUT_DIAL"  # the trunk dial string of the number
+DIALOUT_CID = "CC_DIALOUT_CID"  # the caller ID the customer sees (outbound_caller_id)
+DIALOUT_RING = "CC_DIALOUT_RING"  # seconds the number rings
+EV_DIALOUT_ANSWERED = "CallCenterDialoutAnswered"  # the number answered (Task)
+EV_DIALOUT_RESULT = "CallCenterDialoutResult"  # the Dial is over (Task, Status: DIALSTATUS)

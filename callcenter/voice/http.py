@@ -1,5 +1,5 @@
-"""The voice API: an agent controls their own call (hold, mute, hang up, transfer) and
-asks why no calls come; a supervisor listens, whispers, barges.
+"""The voice API: an agent controls their own call (hold, mute, hang up, transfer),
+dials out and asks why no calls come; a supervisor listens, whispers, barges.
 
 Handlers call ``VoiceService`` (``call.service``) only. A supervisor acts on agents
 of the teams they supervise; admins on everyone.
@@ -26,6 +26,8 @@ from callcenter.webkit.endpoints import (
 from .base import NoTelephone, VoiceError
 from .schemas import (
     CallControls,
+    DialRequest,
+    DialResult,
     HungUp,
     MyCall,
     SpyRequest,
@@ -39,7 +41,8 @@ from .services import VoiceService
 
 log = logging.getLogger(__name__)
 
-api = Api("voice", "Calls: the agent's call controls (hold, mute, hang up, blind transfer); "
+api = Api("voice", "Calls: the agent's call controls (hold, mute, hang up, blind transfer, "
+          "dial out); "
           "supervisors' listen, whisper and barge.")
 
 
@@ -103,8 +106,26 @@ async def mute(call: Call) -> CallControls:
     return CallControls.model_validate(await _carry_out(service.mute(_agent(call), body.on)))
 
 
+@api.route("POST", "/api/agent/call/dial", roles=AGENT_CONSOLE, body=DialRequest,
+           response=DialResult, scope="my own phone",
+           summary="Call a number, or call a customer back, through the trunk with the "
+                   "configured caller ID: my phone rings first; an outbound interaction is "
+                   "recorded.", errors={403, 409, 503})
+async def dial(call: Call) -> DialResult:
+    service: VoiceService = call.service
+    body: DialRequest = call.body
+    _agent(call)
+    try:
+        result = await _carry_out(service.dial(call.user, number=body.number,
+                                               customer_id=body.customer_id))
+    except PermissionError as exc:
+        raise forbidden(str(exc)) from None
+    return DialResult.model_validate(result)
+
+
 @api.route("POST", "/api/agent/call/hangup", roles=AGENT_CONSOLE, response=HungUp,
-           scope=OWN_CALL, summary="Hang up my call; I go to wrap-up.", errors={409, 503})
+           scope=OWN_CALL, summary="Hang up my call (an engine call: I go to wrap-up), or "
+                                   "my dial-out.", errors={409, 503})
 async def hangup(call: Call) -> HungUp:
     service: VoiceService = call.service
     return HungUp.model_validate(await _carry_out(service.hangup(_agent(call))))

@@ -5,7 +5,10 @@
   ``dialing`` the customer, ``answered``, or why not (``no answer``, ``busy``...);
 * ``recording.complete`` ``{task_id}`` — the call's recording files are archived;
 * ``call.control`` ``{task_id, held, muted, held_since, hold_seconds}`` (agent) — the
-  agent's own call changed from the console (to that agent's consoles only).
+  agent's own call changed from the console (to that agent's consoles only);
+* ``call.outbound`` ``{task_id, status, number, reason}`` (agent) — the agent's dial-out:
+  ``ringing_agent`` (their phone), ``dialing`` (the number), ``answered``, ``unreached``
+  (``reason``: no answer, busy...), ``ended``; ``number`` is masked.
 
 Offers, withdrawals, ringing, connected and wrap-up go to the agent through
 ``callcenter.agents.notifier.OfferNotifier``, one writer for every channel.
@@ -41,4 +44,10 @@ class VoiceNotifier:
         self.bus.publish("call.control", {"task_id": task_id, "held": held, "muted": muted,
                                           "held_since": held_since,
                                           "hold_seconds": round(hold_seconds, 3)},
+                         at=self.clock(), agent_id=agent_id)
+
+    def outbound(self, agent_id: str, task_id: str, *, status: str, number: str,
+                 reason: str | None) -> None:
+        self.bus.publish("call.outbound", {"task_id": task_id, "status": status,
+                                           "number": number, "reason": reason},
                          at=self.clock(), agent_id=agent_id)

@@ -17,6 +17,7 @@ import acd
 from callcenter.agents.notifier import OfferNotifier
 from callcenter.agents.services import AgentService
 from callcenter.bus import BusEvent
+from callcenter.customers.services import CustomerService
 from callcenter.features import AsteriskSide, Dependencies, TopicAudience
 from callcenter.webkit.principal import Principal
 from ivr import prompts
@@ -44,15 +45,16 @@ class WithoutTelephone:
     async def spy(self, *_args: object) -> dict[str, str]:
         raise NoTelephone("no telephone system is connected")
 
-    async def call_state(self, *_args: object) -> dict[str, str]:
+    async def call_state(self, *_args: object, **_kwargs: object) -> dict[str, str]:
         raise NoTelephone("no telephone system is connected")
 
-    hold = mute = hangup = why_no_calls = call_state
+    hold = mute = hangup = why_no_calls = dial = call_state
 
 
 def load(deps: Dependencies) -> None:
     deps.web.audiences.append(TopicAudience(frozenset({"callback.attempt"}), _own_callback))
-    deps.web.audiences.append(TopicAudience(frozenset({"call.control"}), _own_call))
+    deps.web.audiences.append(TopicAudience(frozenset({"call.control", "call.outbound"}),
+                                            _own_call))
     asterisk = deps.asterisk
     if asterisk is None:
         deps.web.add_api(http.api, WithoutTelephone(deps))
@@ -68,6 +70,7 @@ def load(deps: Dependencies) -> None:
         offers=deps.need(OfferNotifier), notifier=VoiceNotifier(deps.bus, deps.clock),
         config=deps.config, paths=paths)))
     deps.routing.attach(acd.VOICE, voice)
+    voice.dialout.customers = deps.need(CustomerService)  # calling a customer back
     agents.device_probe = voice.probe_device
     deps.web.add_api(http.api, voice)
     ivr = IvrServer(host=config.callcenter.asterisk.agi_host,
@@ -109,8 +112,9 @@ def load(deps: Dependencies) -> None:
 
 
 def _own_call(user: Principal, event: BusEvent) -> bool:
-    """``call.control`` goes to the agent whose call it is, and nobody else."""
-    return event.topic == "call.control" and user.agent_id is not None \
+    """``call.control`` and ``call.outbound`` go to the agent whose call it is, and nobody
+    else."""
+    return event.topic in ("call.control", "call.outbound") and user.agent_id is not None \
         and event.agent_id == user.agent_id
 
 

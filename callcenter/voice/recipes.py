@@ -153,3 +153,16 @@ def transfer_out(caller_uid: str, dial: str) -> list[Action]:
     return [setvar(caller_uid, dialplan.CONNECTED, ""),
             setvar(caller_uid, dialplan.TRANSFER_DIAL, dial),
             redirect(caller_uid, dialplan.TRANSFER_OUT)]
+
+
+def originate_dialout(*, endpoint: str, leg_uid: str, task_id: str, shown: str,
+                      customer_dial: str, caller_id: str, ring_seconds: int) -> Action:
+    """Dial-out rings the agent's phone first (showing ``shown``, the masked number); on
+    answer the dialplan dials the customer with our caller ID (``cc-dialout``)."""
+    return {"Action": "Originate", "Channel": f"PJSIP/{endpoint}", "ChannelId": leg_uid,
+            "Timeout": "30000", "Async": "true", "CallerID": f'"{shown}" <{shown}>',
+            "Context": dialplan.DIALOUT, "Exten": "s", "Priority": "1",
+            "Variable": [f"{dialplan.TASK}={task_id}", f"__{dialplan.LEG_TASK}={task_id}",
+                         f"{dialplan.DIALOUT_DIAL}={customer_dial}",
+                         f"{dialplan.DIALOUT_CID}={caller_id}",
+                         f"{dialplan.DIALOUT_RING}={ring_seconds}"]}

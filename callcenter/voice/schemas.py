@@ -79,6 +79,8 @@ class MyCall(CallControls):
     """The agent's connected call and where it may be transferred."""
 
     transfer: Targets
+    dial_out: bool = Field(description="Whether agents may dial out (an outbound caller ID "
+                                       "is configured)")
 
 
 class HungUp(BaseModel):
@@ -106,3 +108,25 @@ class WhyNoCalls(BaseModel):
     reasons: list[Literal["logged_out", "not_ready", "reserved", "busy", "wrap_up",
                           "no_phone", "phone_unreachable", "no_voice_queue",
                           "nobody_waiting", "repaired", "none"]]
+
+
+class DialRequest(BaseModel):
+    """A number, or a customer to call back (their number is never shown to the agent)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: str | None = Field(None, pattern=r"^\+?[0-9]{3,20}$",
+                               description="Digits, an optional +")
+    customer_id: int | None = Field(None, ge=1, description="A customer whose history I "
+                                    "may read: their phone number is dialled")
+
+    @model_validator(mode="after")
+    def _one(self) -> DialRequest:
+        if (self.number is None) == (self.customer_id is None):
+            raise ValueError("a number or a customer_id (one of them)")
+        return self
+
+
+class DialResult(BaseModel):
+    task_id: str = Field(description="The outbound interaction")
+    number: str = Field(description="The number, masked")

@@ -31,6 +31,7 @@ from callcenter.voice.callbacks import Callbacks
 from callcenter.voice.calls import VoiceCall
 from callcenter.voice.controls import Controls
 from callcenter.voice.devices import Devices
+from callcenter.voice.dialout import Dialout
 from callcenter.voice.intake import Intake
 from callcenter.voice.lifecycle import Lifecycle
 from callcenter.voice.offers import Offers
@@ -38,6 +39,7 @@ from callcenter.voice.recordings import Recorder
 from callcenter.voice.recovery import Recovery
 from callcenter.voice.supervisor import Supervisor
 from callcenter.voice.survey import Survey
+from callcenter.webkit.principal import Principal
 from ivr.fastagi import AgiCall
 from ivr.runner import IvrOutcome
 
@@ -59,14 +61,17 @@ class VoiceService:
                                  devices=self.devices, callbacks=self.callbacks)
         self.supervisor = Supervisor(deps)
         self.controls = Controls(deps, self.lifecycle)
+        self.dialout = Dialout(deps)
         self.survey = Survey(deps)
         self._handlers: dict[str, list[Handler]] = {
-            "DialBegin": [self.offers.on_dial_begin],
+            "DialBegin": [self.offers.on_dial_begin, self.dialout.on_dialling],
             "DialEnd": [self.offers.on_dial_end],
             "Newstate": [self.offers.on_ringing],
-            "OriginateResponse": [self.offers.on_originate_response],
+            "OriginateResponse": [self.offers.on_originate_response,
+                                  self.dialout.on_originate_response],
             "Hangup": [self.lifecycle.on_hangup, self.recovery.on_hangup,
-                       self.supervisor.on_hangup, self.controls.on_hangup],
+                       self.supervisor.on_hangup, self.controls.on_hangup,
+                       self.dialout.on_hangup],
             "UserEvent": [self._on_user_event],
             "BridgeEnter": [self.offers.on_bridge_enter],
             "DeviceStateChange": [self.devices.on_device_state],
@@ -110,6 +115,8 @@ class VoiceService:
             await self.offers.on_answer(event)
         elif kind == dialplan.EV_SURVEY:
             await self.survey.on_answer(event)
+        elif await self.dialout.on_user_event(event):
+            return
         else:
             await self.lifecycle.on_user_event(event)
 
@@ -129,7 +136,8 @@ class VoiceService:
         return await self.supervisor.spy(supervisor_id, agent_id, mode)
 
     async def call_state(self, agent_id: str) -> dict[str, Any]:
-        return self.controls.state(agent_id)
+        dial_out = self.config().callcenter.asterisk.outbound_caller_id is not None
+        return {**self.controls.state(agent_id), "dial_out": dial_out}
 
     async def hold(self, agent_id: str, on: bool) -> dict[str, Any]:
         return await (self.controls.hold(agent_id) if on else self.controls.resume(agent_id))
@@ -138,6 +146,8 @@ class VoiceService:
         return await self.controls.mute(agent_id, on)
 
     async def hangup(self, agent_id: str) -> dict[str, Any]:
+        if self.dialout.of_agent(agent_id) is not None:
+            return await self.dialout.hangup(agent_id)
         return await self.controls.hangup(agent_id)
 
     async def why_no_calls(self, agent_id: str) -> dict[str, Any]:
@@ -179,6 +189,14 @@ class VoiceService:
                 "device_ok": session.device_ok if session else None,
                 "waiting": waiting, "repaired": mine, "repairs": len(repairs),
                 "reasons": reasons or ["none"]}
+
+    async def dial(self, user: Principal, *, number: str | None = None,
+                   customer_id: int | None = None) -> dict[str, str]:
+        if customer_id is not None:
+            return await self.dialout.call_back(user, customer_id)
+        if user.agent_id is None or number is None:
+            raise VoiceError("name a number")
+        return await self.dialout.dial(user.agent_id, number)
 
     def probe_device(self, extension: str) -> None:
         self.devices.probe(extension)

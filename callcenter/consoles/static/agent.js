@@ -4,7 +4,9 @@ import {
   ago, api, applyI18n, connectLive, duration, frame, h, icon, liveBadge, loc, onLang,
   serverNow, setServerTime, t, toast,
 } from "./common.js";
-import { callBar, loadCall, onLive as callLive, tickCall } from "./callcontrols.js";
+import {
+  callBar, loadCall, mountDialer, onLive as callLive, tickCall,
+} from "./callcontrols.js";
 import { mountAgentChat, onLive as chatLive } from "./chat.js";
 import { mountAgentSpeech } from "./speech.js";
 
@@ -476,6 +478,7 @@ function rerender() {
 
 bindControls();
 await frame();
+mountDialer($("dialer"));
 mountAgentChat();  // not awaited: the console renders first
 await refresh();
 mountAgentSpeech();  // speech: call search

@@ -1,5 +1,6 @@
 // The agent's own call, from the connected voice card: hang up, hold / resume (the caller
-// hears music), mute, and blind transfer to a queue, an agent or a number through the trunk.
+// hears music), mute, and blind transfer to a queue, an agent or a number through the trunk;
+// and the phone card's dialer (mountDialer): a call to a number with our caller ID.
 //
 // agent.js puts callBar(taskId) in the card of the connected call, calls loadCall() when a
 // call connects (and after a reload), and hands every live message to onLive(msg). The
@@ -13,21 +14,29 @@ const WORDS = {
     transfer: "转接…", to_queue: "转到队列", to_agent: "转给坐席", to_number: "转到外部号码…",
     number: "外部号码", go: "转接", on_hold: "保持中", muted: "已静音",
     transferred: "已转接，请填写话后处理",
+    dial: "外呼", dial_number: "拨打号码", ringing_agent: "请接听话机，随后拨打 {n}",
+    dialing: "正在呼叫 {n}…", answered: "通话中：{n}", unreached: "未接通（{r}）",
+    ended: "通话已结束",
   },
   en: {
     hold: "Hold", resume: "Resume", mute: "Mute", unmute: "Unmute", hangup: "Hang up",
     transfer: "Transfer…", to_queue: "To queue", to_agent: "To agent",
     to_number: "To a number…", number: "Number", go: "Transfer", on_hold: "On hold",
     muted: "Muted", transferred: "Transferred: the wrap-up form follows",
+    dial: "Call", dial_number: "Number to call", ringing_agent: "Answer your phone to call {n}",
+    dialing: "Calling {n}…", answered: "On the call with {n}", unreached: "Not reached ({r})",
+    ended: "Call ended",
   },
 };
 
 const call = { state: null, targets: { queues: [], agents: [] } };
 window.__ccCall = call; // for tests and diagnostics
 
-function w(key) {
+function w(key, vars) {
   const lang = getLang() === "zh-CN" ? "zh" : "en";
-  return WORDS[lang][key] || WORDS.en[key] || key;
+  let text = WORDS[lang][key] || WORDS.en[key] || key;
+  for (const [k, v] of Object.entries(vars || {})) text = text.replace(`{${k}}`, v);
+  return text;
 }
 
 /** The engine's view of my connected call (and where I may transfer it), or null. */
@@ -46,6 +55,58 @@ export async function loadCall() {
 
 export function onLive(msg) {
   if (msg.topic === "call.control") update(msg.data || {});
+  if (msg.topic === "call.outbound") outbound(msg.data || {});
+}
+
+// ------------------------------------------------------------------ dial-out
+
+const dialer = { node: null, status: null };
+
+function outbound(data) {
+  dialer.status = data;
+  renderDialer();
+}
+
+function renderDialer() {
+  const node = dialer.node;
+  if (!node) return;
+  const s = dialer.status;
+  const live = s && s.status !== "ended";
+  node.querySelector("[data-action=dial]").hidden = live;
+  node.querySelector("[data-action=dial-hangup]").hidden = !live;
+  node.querySelector("input").disabled = live;
+  const line = node.querySelector(".dial-status");
+  line.dataset.status = s ? s.status : "";
+  line.textContent = !s ? "" : s.status === "ended" && s.reason
+    ? w("unreached", { r: s.reason }) : w(s.status, { n: s.number, r: s.reason || "" });
+}
+
+/** The phone card's dialer: call a number through the trunk (my phone rings first);
+ * shown only where dialling out is on (a telephone system, an outbound caller ID). */
+export async function mountDialer(node) {
+  dialer.node = node;
+  node.hidden = true;
+  const input = h("input", { type: "tel", name: "dial", placeholder: w("dial_number"),
+    inputmode: "tel", autocomplete: "off" });
+  const call = async () => {
+    const number = input.value.replace(/[\s-]/g, "");
+    if (!number) return;
+    try {
+      await api("POST", "/api/agent/call/dial", { number });
+    } catch (exc) { toast(exc.message, "error"); }
+  };
+  input.addEventListener("keydown", (event) => { if (event.key === "Enter") call(); });
+  node.replaceChildren(h("div", { class: "row" }, input,
+    h("button", { class: "ok small", dataset: { action: "dial" }, onclick: call },
+      icon("phone"), w("dial")),
+    h("button", { class: "danger small", dataset: { action: "dial-hangup" }, hidden: true,
+      onclick: () => api("POST", "/api/agent/call/hangup").catch((e) => toast(e.message, "error")) },
+    icon("phone"), w("hangup"))),
+  h("div", { class: "hint dial-status" }));
+  renderDialer();
+  try {
+    node.hidden = !(await api("GET", "/api/agent/call")).dial_out;
+  } catch { /* no telephone system: no dialer */ }
 }
 
 function update(view) {

@@ -125,3 +125,37 @@ async def test_hold_mute_transfer_and_hang_up_from_the_agents_page(
         assert not zhangwei.errors and not lina.errors, (zhangwei.errors, lina.errors)
     finally:
         await app.stop()
+
+
+async def test_dial_out_from_the_phone_card(tmp_path, asterisk, phones, pstn, browser,
+                                            screenshots, monkeypatch):
+    for name in ("CALLCENTER_INITIAL_PASSWORD", "CALLCENTER_ADMIN_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    app = App(ConfigStore.open(voice.make_config(tmp_path, asterisk)), web=True, demo=True,
+              site=AsteriskSite(host_root=str(asterisk.root),
+                                files_dir=asterisk.instance_inside, cli=asterisk.cli))
+    await app.start()
+    try:
+        base = f"http://127.0.0.1:{app.web_port}"
+        await voice.wait_until(lambda: app.link.is_up, what="AMI link")
+        await phones("1001", "dev-sip-1001", auto_answer=True)
+        outside = await pstn("13900001111", auto_answer=True)
+        page = await agent_page(browser, base, "zhangwei", "1001")
+        dialer = page.locator("#dialer")
+        await dialer.wait_for(timeout=5000)  # shown: an outbound caller ID is configured
+        await dialer.locator("input[name=dial]").fill("139 0000 1111")
+        await dialer.locator("button[data-action=dial]").click()
+        await dialer.locator(".dial-status[data-status=answered]").wait_for(timeout=15000)
+        assert "139****1111" in await dialer.text_content()
+        assert "13900001111" not in await dialer.text_content()
+        await page.wait_for_selector("#state-badge.st-not_ready")  # not offered anything
+        assert "Dialling out" in await page.text_content("#state-badge")
+        await page.screenshot(path=str(screenshots / "dial-out-connected.png"),
+                              full_page=True, animations="disabled")
+        await dialer.locator("button[data-action=dial-hangup]").click()
+        assert await asyncio.to_thread(outside.incoming[0].wait_state, CallState.ENDED, 5)
+        await dialer.locator(".dial-status[data-status=ended]").wait_for(timeout=5000)
+        await page.wait_for_selector("#state-badge.st-ready")
+        assert not page.errors, page.errors
+    finally:
+        await app.stop()

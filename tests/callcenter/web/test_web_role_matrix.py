@@ -190,6 +190,9 @@ SCOPED: dict[tuple[str, str], Cases] = {
     # asks about oneself only: no path names an agent
     ("POST", "/api/agent/why-no-calls"): one("/api/agent/why-no-calls", CONSOLE,
                                              note="503: no telephone system here"),
+    ("POST", "/api/agent/call/dial"): one("/api/agent/call/dial", CONSOLE,
+                                          {"number": "13900001111"},
+                                          note="503: no telephone system here"),
     # customers: served by the agent, or in a queue the supervisor watches
     ("GET", "/api/customers/{customer_id}/history"): lambda s: [
         Case(f"/api/customers/{s.east_customer}/history", EAST, note="a sales call"),
@@ -501,6 +504,7 @@ DELIVERED: dict[str, tuple[dict[str, Any], frozenset[str]]] = {
     "agent.state": (AGENT_EVENT, NORTH),  # the agent, their supervisor, admins
     "interaction.summary": (AGENT_EVENT, frozenset({"agent"})),
     "call.control": (AGENT_EVENT, frozenset({"agent"})),  # one's own call: held, muted
+    "call.outbound": (AGENT_EVENT, frozenset({"agent"})),  # one's own dial-out
     "callback.attempt": (AGENT_EVENT, frozenset({"agent"})),  # the agent calling back
     "wallboard.snapshot": ({}, SUPERVISION),  # each cut to their teams (below)
     "config.changed": ({}, ADMIN),
