@@ -59,6 +59,10 @@ class ChatNotifier:
         self.bus = bus
         self.clock = clock
         self._watching: dict[str, OrderedDict[str, None]] = {}
+        self.may_watch: Callable[[Principal, str | None, str], bool] = lambda *_a: True
+        """Whether a reader may still follow a chat held by this agent in this queue
+        (``ChatDesk.may_read``): a chat that moved to another team's agent stops
+        reaching the supervisor who opened it."""
 
     # ------------------------------------------------------------------ audience
 
@@ -68,7 +72,8 @@ class ChatNotifier:
         if user.agent_id is not None and event.agent_id == user.agent_id:
             return True
         watched = self._watching.get(user.username)
-        return bool(watched) and event.data.get("conversation_id") in watched
+        return bool(watched) and event.data.get("conversation_id") in watched \
+            and self.may_watch(user, event.agent_id, event.queue or "")
 
     def watch(self, username: str, conversation_id: str) -> None:
         watched = self._watching.setdefault(username, OrderedDict())

@@ -52,7 +52,9 @@ def load(deps: Dependencies) -> None:
     deps.routing.attach("chat", queue_side)
     widget = WebWidget(service)
     service.visitors[widget.medium] = widget
-    deps.web.add_api(http.api, ChatDesk(service, voice))
+    desk = ChatDesk(service, voice)
+    notifier.may_watch = desk.may_read
+    deps.web.add_api(http.api, desk)
     deps.web.add_api(http.widget_api, widget)
     deps.web.audiences.append(TopicAudience(TOPICS, notifier.audience))
     deps.web.closers.append(widget.close_all)

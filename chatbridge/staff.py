@@ -58,17 +58,20 @@ class ChatDesk:
             raise Gone("no such open conversation")
         if user.agent_id is not None and conv.agent_id == user.agent_id:
             return conv
-        if act and user.username in conv.joined:
-            return conv
-        if user.role in ("supervisor", "admin") and not act and self._supervises(
+        if act and user.username in conv.joined and self.may_read(user, conv.agent_id,
+                                                                  conv.queue):
+            return conv  # joined, and the chat is still their team's
+        if user.role in ("supervisor", "admin") and not act and self.may_read(
                 user, conv.agent_id, conv.queue):
             return conv
         raise NotAllowed("this conversation is not yours" if user.role == "agent"
                          else "this conversation is not in a team you supervise")
 
-    def _supervises(self, user: Principal, agent_id: str | None, queue: str) -> bool:
+    def may_read(self, user: Principal, agent_id: str | None, queue: str) -> bool:
         """Whether a chat held by ``agent_id`` (None: nobody yet) in ``queue`` is one of
         this supervisor's (admins: every chat)."""
+        if user.role not in ("supervisor", "admin"):
+            return False
         config = self.chat.config()
         if user.role == "admin":
             return True
@@ -226,7 +229,7 @@ class ChatDesk:
     async def join(self, user: Principal, conversation_id: str) -> dict[str, Any]:
         """A supervisor takes part: their messages reach the customer too."""
         conv = self._for_staff(user, conversation_id)
-        if user.role != "supervisor" or not self._supervises(user, conv.agent_id, conv.queue):
+        if user.role != "supervisor" or not self.may_read(user, conv.agent_id, conv.queue):
             raise NotAllowed("only a supervisor of this agent's team may join")
         self._sendable(conv)
         if user.username not in conv.joined:
@@ -344,7 +347,7 @@ class ChatDesk:
         rec = await self.chat.store.get_conversation(file.conversation_id)
         if rec is not None and user.agent_id is not None and rec.agent_id == user.agent_id:
             return file
-        if rec is not None and user.role in ("supervisor", "admin") and self._supervises(
+        if rec is not None and user.role in ("supervisor", "admin") and self.may_read(
                 user, rec.agent_id, rec.queue):
             return file
         raise NotAllowed("this file is not from one of your chats")

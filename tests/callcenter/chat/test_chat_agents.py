@@ -98,6 +98,20 @@ async def test_a_supervisor_reads_and_joins_chats_of_their_teams_only(make_stack
     assert joined["joined"] == "赵磊"
     await boss.reply(north["id"], "我是主管，我们马上处理。")
     assert (await north_visitor.hear("我是主管，我们马上处理。"))["name"] == "赵磊"
+
+    # The chat moves to an agent of another team: the supervisor's part in it ends.
+    await wangfang.call("POST", f"/api/chat/conversations/{north['id']}/transfer",
+                        {"agent_id": "zhangwei"})
+    assert (await zhangwei.accept_next())["id"] == north["id"]
+    await boss.call("POST", f"/api/chat/conversations/{north['id']}/messages",
+                    {"text": "还在吗", "client_id": "x2"}, expect=403)
+    await boss.call("GET", f"/api/chat/conversations/{north['id']}", expect=403)
+    boss.frames.taken("chat.message")
+    await north_visitor.say("换人了？")
+    await zhangwei.message(north["id"], "换人了？")
+    await zhangwei.reply(north["id"], "我是张伟。")
+    await north_visitor.hear("我是张伟。")
+    assert boss.frames.taken("chat.message") == []  # no longer followed
     heard = await wangfang.frames.next("chat.message", lambda f: f["data"]["message"][
         "sender"] == SUPERVISOR)
     assert heard["data"]["message"]["sender_name"] == "赵磊"
