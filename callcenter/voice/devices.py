@@ -8,6 +8,7 @@ capacity away until it is free again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from callcenter.ami import AmiError
 from callcenter.ami.link import AmiEvent
@@ -61,8 +62,11 @@ class Devices:
         """Read every agent's phone state, in the background (after a (re)connect)."""
         self.deps.in_background(self.sync())
 
-    async def sync(self, extensions: list[str] | None = None, *, tries: int = 5) -> None:
-        """Read the device states of logged-in agents' phones (all, or the ones named).
+    async def sync(self, extensions: list[str] | None = None, *, tries: int = 5,
+                   changed: Callable[[str, str, bool], None] | None = None) -> None:
+        """Read the device states of logged-in agents' phones (all, or the ones named);
+        ``changed(agent, extension, usable)`` hears of each phone this read changed (a
+        reconcile: a state change event was missed).
 
         A state change event that arrives while the list is on its way is newer than
         the list: the list does not overwrite it. Asterisk just restarted leaves the
@@ -87,5 +91,10 @@ class Devices:
             if self._changes.get(device) != before.get(device):
                 continue
             state = by_device.get(device, "UNAVAILABLE")
-            self.deps.agents.device_health(extension, self.usable(extension, state),
-                                           registered=registered(state))
+            ok = self.usable(extension, state)
+            was = {s.agent_id: s.device_ok for s in self.deps.agents.sessions.values()
+                   if s.device == extension}
+            self.deps.agents.device_health(extension, ok, registered=registered(state))
+            for agent_id, old in was.items():
+                if changed is not None and old != ok:
+                    changed(agent_id, extension, ok)

@@ -168,7 +168,7 @@ class Recovery:
         rows = {c.get("Uniqueid"): c for c in channels}
         repairs: list[dict[str, str | None]] = []
 
-        def repaired(what: str, task_id: str, agent_id: str | None) -> None:
+        def repaired(what: str, task_id: str | None, agent_id: str | None) -> None:
             repairs.append({"what": what, "interaction": task_id, "agent": agent_id})
             log.warning("voice.repaired", extra={"what": what, "interaction": task_id,
                                                  "agent": agent_id, "why": why})
@@ -208,7 +208,12 @@ class Recovery:
             await self.deps.store.update_interaction(self.orphans.pop(uid),
                                                      ended_at=self.deps.clock(),
                                                      outcome="answered")
-        self.devices.resync()
+        if blind:
+            self.devices.resync()
+        else:
+            await self.devices.sync(changed=lambda agent_id, extension, ok: repaired(
+                f"phone {extension} {'usable' if ok else 'not usable'} (a state change was "
+                "missed)", None, agent_id))
         log.info("voice.reconciled", extra={"why": why, "channels": len(rows),
                                             "calls": len(self.deps.book),
                                             "repairs": len(repairs)})

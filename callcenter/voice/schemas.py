@@ -89,7 +89,7 @@ class HungUp(BaseModel):
 
 class Repair(BaseModel):
     what: str
-    interaction: str
+    interaction: str | None = Field(description="the call repaired (none: the phone)")
     agent: str | None
 
 

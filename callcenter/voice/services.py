@@ -155,10 +155,8 @@ class VoiceService:
         event left behind is repaired), read the agent's phone again, then say what
         stands between the agent and the next call."""
         deps = self.deps
-        repairs = await self.recovery.reconcile("agent")
+        repairs = await self.recovery.reconcile("agent")  # phones read again, too
         session = deps.agents.sessions.get(agent_id)
-        if session is not None and session.device:
-            await self.devices.sync([session.device])
         view = deps.routing.agent(agent_id)
         config = deps.config()
         agent = config.agent(agent_id)

@@ -141,19 +141,27 @@ async def test_the_agent_asks_why_no_calls_and_is_freed_at_once(
         await app.stop()
 
 
-async def test_a_voice_task_with_no_call_behind_it_is_dropped(voice_app, caplog):
+async def test_a_voice_task_with_no_call_behind_it_is_dropped(voice_app, phones, caplog):
     """The engine's side of the comparison: a caller the engine holds in line but the
     voice side tracks no call for (its channel, and the events that would end it, are
-    gone) is taken out, so it never takes an agent's time."""
+    gone) is taken out, so it never takes an agent's time; and a phone the engine
+    believes unusable while Asterisk has it registered and free is usable again."""
     import acd
 
     caplog.set_level(logging.INFO)
     app = await voice_app()
     await wait_until(lambda: app.link.is_up, what="AMI link")
+    await phones("1001", "dev-sip-1001")
+    app.agents.login("zhangwei", device="1001", ready=False)
+    session = app.agents.sessions["zhangwei"]
+    await wait_until(lambda: session.registered and session.device_ok,
+                     what="the phone probed usable")
     app.routing.arrive(acd.Task(id="ghost", channel=acd.VOICE, queue="sales"))
     assert app.routing.task("ghost") is not None
+    app.agents.device_health("1001", False)  # the engine's belief, not Asterisk's
     repairs = await app.voice.recovery.reconcile("periodic")
-    assert [(r["interaction"], r["what"]) for r in repairs] == [
-        ("ghost", "waiting call unknown to Asterisk's side, dropped")]
-    assert app.routing.task("ghost") is None
+    assert sorted((r["interaction"] or "", r["agent"] or "", r["what"]) for r in repairs) == [
+        ("", "zhangwei", "phone 1001 usable (a state change was missed)"),
+        ("ghost", "", "waiting call unknown to Asterisk's side, dropped")]
+    assert app.routing.task("ghost") is None and session.device_ok
     assert await app.voice.recovery.reconcile("periodic") == []  # nothing else differs
