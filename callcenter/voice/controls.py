@@ -1,6 +1,7 @@
 """What an agent does to their own connected call from the console: hang up, hold and
-resume, mute, and blind transfer (to a queue or agent through the engine, or to a number
-through the trunk).
+resume, mute, blind transfer (to a queue or agent through the engine, or to a number
+through the trunk), and attended transfer: consult a colleague or a number while the
+caller hears music, then hand the caller over, talk all three (a conference), or return.
 
 Every control acts on the agent's own connected call only (``CallBook.of_agent``), so no
 request names a call and none can reach another agent's. Each step goes into the
@@ -17,14 +18,17 @@ up has its other side hung up here (nothing else would end it).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from callcenter.ami.link import AmiEvent
+from callcenter.errors import FieldError
 from callcenter.storage.masking import mask_number
-from callcenter.voice import recipes
+from callcenter.voice import dialplan, recipes
 from callcenter.voice.base import VoiceDeps, VoiceError
+from callcenter.voice.callbacks import dialable
 from callcenter.voice.calls import VoiceCall
 from callcenter.voice.lifecycle import Lifecycle
 
@@ -43,6 +47,10 @@ class Controlled:
     hold_seconds: float = 0.0
     holds: int = 0
     muted: bool = False
+    consult: str | None = None  # whom the agent consults: an agent id or a masked number
+    consult_uid: str | None = None  # the consulted party's channel, once dialled
+    consult_answered: bool = False
+    conference: bool = False
 
     @property
     def held(self) -> bool:
@@ -76,6 +84,8 @@ class Controls:
         call, done = self._own(agent_id)
         if done.held:
             raise VoiceError("the call is on hold already")
+        if done.conference:
+            raise VoiceError("the call is a conference: it cannot be put on hold")
         await self._send([recipes.hold(call.caller_uid, done.agent_uid)], "hold")
         done.held_since = self.deps.clock()
         done.holds += 1
@@ -86,6 +96,8 @@ class Controls:
         call, done = self._own(agent_id)
         if not done.held:
             raise VoiceError("the call is not on hold")
+        if done.consult is not None:
+            raise VoiceError("you are consulting: end the consult first")
         await self._send(recipes.resume(call.caller_uid, done.agent_uid), "resume")
         seconds = self._unhold(done)
         await self._step(done, "UNHOLD", call.queue, {"seconds": round(seconds, 3)})
@@ -130,13 +142,20 @@ class Controls:
         deps = self.deps
         call, done = self._own(agent_id)
         dial = deps.config().callcenter.asterisk.callback_dial.format(number=number)
-        await self._send(recipes.transfer_out(call.caller_uid, dial), "transfer out")
+        # The agent's leg may hang up before Asterisk has answered the actions: that
+        # hang-up must end nothing else (the caller goes on).
         self._calls.pop(call.task_id, None)
+        deps.book.drop_leg(call.agent_uid)
+        try:
+            await self._send(recipes.transfer_out(call.caller_uid, dial), "transfer out")
+        except VoiceError:
+            self._calls[call.task_id] = done
+            deps.book.add_leg(call.agent_uid, call)
+            raise
         await self._step(done, "TRANSFEROUT", call.queue, {"to": mask_number(number)})
         await self._left(done, "transfer out")
         # The caller is no longer the engine's to connect: when they hang up, the
         # lifecycle forgets the call (recordings archived) without a second end.
-        deps.book.drop_leg(call.agent_uid)
         call.connected, call.ended = False, True
         deps.routing.end(call.task_id, "agent")
         deps.offers.wrapup(agent_id, call.task_id, call.queue)
@@ -145,12 +164,129 @@ class Controls:
                                                  "to": mask_number(number)})
         return {"task_id": call.task_id, "queue": call.queue, "agent": ""}
 
+    async def consult(self, agent_id: str, *, to_agent: str | None = None,
+                      number: str | None = None) -> dict[str, Any]:
+        """Attended transfer, step 1: the caller hears music (counted as hold) while the
+        agent's own leg calls a colleague's phone or a number through the trunk."""
+        deps = self.deps
+        call, done = self._own(agent_id)
+        if done.consult is not None or done.conference:
+            raise VoiceError("you are consulting already")
+        config = deps.config()
+        if to_agent is not None:
+            target = config.agent(to_agent)
+            if target is None or target.extension is None or to_agent == agent_id:
+                raise FieldError("agent", f"{to_agent!r} is not a colleague with a phone")
+            dial, label = f"PJSIP/{deps.endpoint(target.extension)}", to_agent
+        else:
+            digits = dialable(number or "")
+            if digits is None:
+                raise FieldError("number", "digits only (3 to 20, an optional leading +)")
+            dial = config.callcenter.asterisk.callback_dial.format(number=digits)
+            label = mask_number(digits)
+        if done.held:  # the caller hears music already: only the agent's leg moves
+            actions = [*recipes.consult(call.caller_uid, done.agent_uid, dial, call.task_id)[:3],
+                       recipes.redirect(done.agent_uid, dialplan.CONSULT)]
+        else:
+            actions = recipes.consult(call.caller_uid, done.agent_uid, dial, call.task_id)
+        # Known before Asterisk answers: its Dial events may come first.
+        done.consult, done.consult_uid, done.consult_answered = label, None, False
+        try:
+            await self._send(actions, "consult")
+        except VoiceError:
+            done.consult = None
+            raise
+        if not done.held:
+            done.held_since = deps.clock()
+            done.holds += 1
+        await self._step(done, "CONSULT", call.queue, {"to": label})
+        return self._changed(done)
+
+    async def end_consult(self, agent_id: str, then: str) -> dict[str, Any]:
+        """Attended transfer, step 2: ``transfer`` hands the caller to the party consulted
+        (the agent goes to wrap-up), ``conference`` puts all three together, ``return``
+        hangs the consulted party up and takes the caller back."""
+        deps = self.deps
+        call, done = self._own(agent_id)
+        if done.consult is None or done.conference:
+            raise VoiceError("you are not consulting anyone")
+        if then == "return":
+            if done.consult_uid is not None:
+                await self._send([recipes.hangup(done.consult_uid)], "end the consult")
+                # The agent's leg leaves its Dial once the party is gone: then take it back.
+                deadline = deps.clock() + 5
+                while done.consult_uid is not None and deps.clock() < deadline:
+                    await asyncio.sleep(0.02)
+            done.consult = None
+            return await self.resume(agent_id)
+        if done.consult_uid is None or not done.consult_answered:
+            raise VoiceError(f"{done.consult} has not answered")
+        if then == "conference":
+            await self._send(recipes.conference(call.caller_uid, done.agent_uid,
+                                                done.consult_uid), "conference")
+            seconds = self._unhold(done)
+            done.conference = True
+            await self._step(done, "UNHOLD", call.queue, {"seconds": round(seconds, 3)})
+            await self._step(done, "CONFERENCE", call.queue, {"with": done.consult})
+            await self._save_hold(done)
+            return self._changed(done)
+        # The agent's leg hangs up as soon as the caller takes the party consulted, maybe
+        # before Asterisk has answered the actions: that hang-up must end nothing else.
+        self._calls.pop(call.task_id, None)
+        deps.book.drop_leg(call.agent_uid)
+        try:
+            await self._send(recipes.complete_consult(call.caller_uid, done.agent_uid,
+                                                      done.consult_uid),
+                             "complete the transfer")
+        except VoiceError:
+            self._calls[call.task_id] = done
+            deps.book.add_leg(call.agent_uid, call)
+            raise
+        self._unhold(done)
+        await self._step(done, "TRANSFEROUT", call.queue, {"to": done.consult,
+                                                           "attended": True})
+        await self._save_hold(done)
+        # As after a transfer to a number: the caller is no longer the engine's to connect.
+        call.connected, call.ended = False, True
+        deps.routing.end(call.task_id, "agent")
+        deps.offers.wrapup(agent_id, call.task_id, call.queue)
+        call.clear_agent()
+        log.info("voice.transferred_attended", extra={"task": call.task_id, "agent": agent_id,
+                                                      "to": done.consult})
+        return {**self._view(None, call.task_id), "consult": None}
+
     # ---- events from Asterisk ------------------------------------------------------------
+
+    async def on_dial_begin(self, event: AmiEvent) -> None:
+        """The agent's consult call rings someone: that is the party consulted."""
+        done = self._consulting(event.get("Uniqueid"))
+        if done is not None and done.consult_uid is None:
+            done.consult_uid = event.get("DestUniqueid")
+
+    async def on_dial_end(self, event: AmiEvent) -> None:
+        done = self._consulting(event.get("Uniqueid"))
+        if done is None or event.get("DestUniqueid") != done.consult_uid:
+            return
+        if event.get("DialStatus") == "ANSWER":
+            done.consult_answered = True
+            self._changed(done)
+
+    def _consulting(self, agent_uid: str) -> Controlled | None:
+        return next((c for c in self._calls.values()
+                     if c.consult is not None and c.agent_uid == agent_uid), None)
 
     async def on_hangup(self, event: AmiEvent) -> None:
         """One side of a controlled call hung up: the call is over; a held call's other
         side (music, silence, in no bridge) is hung up here."""
         uid = event.get("Uniqueid")
+        consulted = next((c for c in self._calls.values()
+                          if c.consult_uid == uid and not c.conference), None)
+        if consulted is not None:  # the party consulted hung up (or was hung up)
+            consulted.consult_uid, consulted.consult_answered = None, False
+            if consulted.consult is not None:
+                consulted.consult = None  # the agent's leg waits in cc-agent-held
+                self._changed(consulted)
+            return
         done = next((c for c in self._calls.values() if uid in (c.caller_uid, c.agent_uid)),
                     None)
         if done is None:
@@ -213,13 +349,18 @@ class Controls:
     def _changed(self, done: Controlled) -> dict[str, Any]:
         self.deps.notifier.call_control(done.agent_id, done.task_id, held=done.held,
                                         muted=done.muted, held_since=done.held_since,
-                                        hold_seconds=done.hold_seconds)
+                                        hold_seconds=done.hold_seconds, consult=done.consult,
+                                        consult_answered=done.consult_answered,
+                                        conference=done.conference)
         return self._view(done, done.task_id)
 
     @staticmethod
     def _view(done: Controlled | None, task_id: str | None) -> dict[str, Any]:
         if done is None:
             return {"task_id": task_id, "held": False, "muted": False, "held_since": None,
-                    "hold_seconds": 0.0}
+                    "hold_seconds": 0.0, "consult": None, "consult_answered": False,
+                    "conference": False}
         return {"task_id": task_id, "held": done.held, "muted": done.muted,
-                "held_since": done.held_since, "hold_seconds": round(done.hold_seconds, 3)}
+                "held_since": done.held_since, "hold_seconds": round(done.hold_seconds, 3),
+                "consult": done.consult, "consult_answered": done.consult_answered,
+                "conference": done.conference}

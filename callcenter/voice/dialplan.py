@@ -90,6 +90,11 @@ RESUME = "cc-resume"  # the caller's channel takes the agent's leg back (Bridge,
 TRANSFER_OUT = "cc-transfer-out"  # blind transfer to a number through the trunk
 PEER = "CC_PEER"  # on the caller before a resume: the agent's leg (uniqueid) to bridge
 TRANSFER_DIAL = "CC_TRANSFER_DIAL"  # on the caller before cc-transfer-out: whom to dial
+CONSULT = "cc-consult"  # the agent's leg dials a colleague or a number; the caller on hold
+CONFERENCE = "cc-conference"  # caller, agent and the party consulted: one ConfBridge
+CONSULT_DIAL = "CC_CONSULT_DIAL"  # on the agent's leg before cc-consult: whom to dial
+CONSULT_DONE = "CC_CONSULT_DONE"  # "yes" on the agent's leg: the transfer is complete
+CONFERENCE_ROOM = "CC_CONFERENCE"  # the conference's name (the task id), inherited
 MUTE = "MUTEAUDIO(in)"  # res_mutestream, set on the agent's leg: what the agent says is dropped
 
 # ---- dial-out: an agent calls a number through the trunk (dialout.py) -----------------

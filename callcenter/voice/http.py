@@ -26,6 +26,8 @@ from callcenter.webkit.endpoints import (
 from .base import NoTelephone, VoiceError
 from .schemas import (
     CallControls,
+    ConsultEnd,
+    ConsultRequest,
     DialRequest,
     DialResult,
     HungUp,
@@ -94,6 +96,28 @@ async def hold(call: Call) -> CallControls:
     service: VoiceService = call.service
     body: Switch = call.body
     return CallControls.model_validate(await _carry_out(service.hold(_agent(call), body.on)))
+
+
+@api.route("POST", "/api/agent/call/consult", roles=AGENT_CONSOLE, body=ConsultRequest,
+           response=CallControls, scope=OWN_CALL,
+           summary="Attended transfer: the caller hears music while my phone calls a "
+                   "colleague or a number.", errors={409, 503})
+async def consult(call: Call) -> CallControls:
+    service: VoiceService = call.service
+    body: ConsultRequest = call.body
+    return CallControls.model_validate(await _carry_out(service.consult(
+        _agent(call), to_agent=body.agent, number=body.number)))
+
+
+@api.route("POST", "/api/agent/call/consult/end", roles=AGENT_CONSOLE, body=ConsultEnd,
+           response=CallControls, scope=OWN_CALL,
+           summary="End my consult: hand the caller over (I go to wrap-up), talk all three, "
+                   "or return to the caller.", errors={409, 503})
+async def end_consult(call: Call) -> CallControls:
+    service: VoiceService = call.service
+    body: ConsultEnd = call.body
+    return CallControls.model_validate(await _carry_out(service.end_consult(_agent(call),
+                                                                             body.then)))
 
 
 @api.route("POST", "/api/agent/call/mute", roles=AGENT_CONSOLE, body=Switch,

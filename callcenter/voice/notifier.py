@@ -4,8 +4,10 @@
 * ``callback.attempt`` ``{task_id, outcome}`` (agent) — a callback the agent took:
   ``dialing`` the customer, ``answered``, or why not (``no answer``, ``busy``...);
 * ``recording.complete`` ``{task_id}`` — the call's recording files are archived;
-* ``call.control`` ``{task_id, held, muted, held_since, hold_seconds}`` (agent) — the
-  agent's own call changed from the console (to that agent's consoles only);
+* ``call.control`` ``{task_id, held, muted, held_since, hold_seconds, consult,
+  consult_answered, conference}`` (agent) — the agent's own call changed from the console
+  (to that agent's consoles only); ``consult`` names whom the agent consults (an agent id
+  or a masked number);
 * ``call.outbound`` ``{task_id, status, number, reason}`` (agent) — the agent's dial-out:
   ``ringing_agent`` (their phone), ``dialing`` (the number), ``answered``, ``unreached``
   (``reason``: no answer, busy...), ``ended``; ``number`` is masked.
@@ -40,10 +42,14 @@ class VoiceNotifier:
         self.bus.publish("recording.complete", {"task_id": task_id}, at=self.clock())
 
     def call_control(self, agent_id: str, task_id: str, *, held: bool, muted: bool,
-                     held_since: float | None, hold_seconds: float) -> None:
+                     held_since: float | None, hold_seconds: float, consult: str | None,
+                     consult_answered: bool, conference: bool) -> None:
         self.bus.publish("call.control", {"task_id": task_id, "held": held, "muted": muted,
                                           "held_since": held_since,
-                                          "hold_seconds": round(hold_seconds, 3)},
+                                          "hold_seconds": round(hold_seconds, 3),
+                                          "consult": consult,
+                                          "consult_answered": consult_answered,
+                                          "conference": conference},
                          at=self.clock(), agent_id=agent_id)
 
     def outbound(self, agent_id: str, task_id: str, *, status: str, number: str,

@@ -48,7 +48,7 @@ class WithoutTelephone:
     async def call_state(self, *_args: object, **_kwargs: object) -> dict[str, str]:
         raise NoTelephone("no telephone system is connected")
 
-    hold = mute = hangup = why_no_calls = dial = call_state
+    hold = mute = hangup = why_no_calls = dial = consult = end_consult = call_state
 
 
 def load(deps: Dependencies) -> None:

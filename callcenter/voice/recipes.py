@@ -166,3 +166,31 @@ def originate_dialout(*, endpoint: str, leg_uid: str, task_id: str, shown: str,
                          f"{dialplan.DIALOUT_DIAL}={customer_dial}",
                          f"{dialplan.DIALOUT_CID}={caller_id}",
                          f"{dialplan.DIALOUT_RING}={ring_seconds}"]}
+
+
+def consult(caller_uid: str, agent_uid: str, dial: str, room: str) -> list[Action]:
+    """Attended transfer, step 1: the caller to music, the agent's leg dials ``dial`` (the
+    party it reaches inherits the conference's name, should it come to that)."""
+    return [setvar(agent_uid, dialplan.CONSULT_DIAL, dial),
+            setvar(agent_uid, f"__{dialplan.CONFERENCE_ROOM}", room),
+            setvar(caller_uid, dialplan.CONFERENCE_ROOM, room),
+            {"Action": "Redirect", "Channel": caller_uid, "Context": dialplan.HELD,
+             "Exten": "s", "Priority": "1", "ExtraChannel": agent_uid,
+             "ExtraContext": dialplan.CONSULT, "ExtraExten": "s", "ExtraPriority": "1"}]
+
+
+def complete_consult(caller_uid: str, agent_uid: str, consulted_uid: str) -> list[Action]:
+    """The caller takes the consulted party (out of the agent's consult call); the agent's
+    leg then hangs up by itself."""
+    return [setvar(agent_uid, dialplan.CONSULT_DONE, "yes"),
+            setvar(caller_uid, dialplan.CONNECTED, ""),
+            setvar(caller_uid, dialplan.PEER, consulted_uid),
+            redirect(caller_uid, dialplan.RESUME)]
+
+
+def conference(caller_uid: str, agent_uid: str, consulted_uid: str) -> list[Action]:
+    """All three into the call's conference: the agent and the consulted party together."""
+    return [redirect(caller_uid, dialplan.CONFERENCE),
+            {"Action": "Redirect", "Channel": agent_uid, "Context": dialplan.CONFERENCE,
+             "Exten": "s", "Priority": "1", "ExtraChannel": consulted_uid,
+             "ExtraContext": dialplan.CONFERENCE, "ExtraExten": "s", "ExtraPriority": "1"}]

@@ -60,6 +60,11 @@ class CallControls(BaseModel):
     muted: bool = False
     held_since: float | None = None
     hold_seconds: float = 0.0
+    consult: str | None = Field(None, description="Whom I consult (attended transfer): an "
+                                "agent id or a masked number")
+    consult_answered: bool = False
+    conference: bool = Field(False, description="The caller, I and the party consulted "
+                                                "talk together")
 
 
 class Target(BaseModel):
@@ -130,3 +135,28 @@ class DialRequest(BaseModel):
 class DialResult(BaseModel):
     task_id: str = Field(description="The outbound interaction")
     number: str = Field(description="The number, masked")
+
+
+class ConsultRequest(BaseModel):
+    """Attended transfer: the caller waits with music while I talk to a colleague or a
+    number first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent: str | None = Field(None, max_length=64, description="A colleague's phone")
+    number: str | None = Field(None, pattern=r"^\+?[0-9]{3,20}$",
+                               description="A number through the trunk")
+
+    @model_validator(mode="after")
+    def _one(self) -> ConsultRequest:
+        if (self.agent is None) == (self.number is None):
+            raise ValueError("an agent or a number (one of them)")
+        return self
+
+
+class ConsultEnd(BaseModel):
+    """How a consult ends: hand the caller over, talk all three, or back to the caller."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    then: Literal["transfer", "conference", "return"]

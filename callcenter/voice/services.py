@@ -64,8 +64,9 @@ class VoiceService:
         self.dialout = Dialout(deps)
         self.survey = Survey(deps)
         self._handlers: dict[str, list[Handler]] = {
-            "DialBegin": [self.offers.on_dial_begin, self.dialout.on_dialling],
-            "DialEnd": [self.offers.on_dial_end],
+            "DialBegin": [self.offers.on_dial_begin, self.dialout.on_dialling,
+                          self.controls.on_dial_begin],
+            "DialEnd": [self.offers.on_dial_end, self.controls.on_dial_end],
             "Newstate": [self.offers.on_ringing],
             "OriginateResponse": [self.offers.on_originate_response,
                                   self.dialout.on_originate_response],
@@ -141,6 +142,13 @@ class VoiceService:
 
     async def hold(self, agent_id: str, on: bool) -> dict[str, Any]:
         return await (self.controls.hold(agent_id) if on else self.controls.resume(agent_id))
+
+    async def consult(self, agent_id: str, *, to_agent: str | None = None,
+                      number: str | None = None) -> dict[str, Any]:
+        return await self.controls.consult(agent_id, to_agent=to_agent, number=number)
+
+    async def end_consult(self, agent_id: str, then: str) -> dict[str, Any]:
+        return await self.controls.end_consult(agent_id, then)
 
     async def mute(self, agent_id: str, on: bool) -> dict[str, Any]:
         return await self.controls.mute(agent_id, on)

@@ -24,3 +24,12 @@ async def heard(listener: Call, speaker: Call, frequency: float,
     audio, _ = await asyncio.gather(asyncio.to_thread(listener.listen, seconds),
                                     asyncio.to_thread(speaker.play, tone(frequency, seconds)))
     return audio
+
+
+async def heard_by(listeners: list[Call], speaker: Call, frequency: float,
+                   seconds: float = 1.2) -> list[bytes]:
+    """What each of ``listeners`` hears while ``speaker`` plays a tone once."""
+    *audio, _ = await asyncio.gather(
+        *(asyncio.to_thread(listener.listen, seconds) for listener in listeners),
+        asyncio.to_thread(speaker.play, tone(frequency, seconds)))
+    return audio

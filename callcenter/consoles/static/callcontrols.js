@@ -14,6 +14,8 @@ const WORDS = {
     transfer: "转接…", to_queue: "转到队列", to_agent: "转给坐席", to_number: "转到外部号码…",
     number: "外部号码", go: "转接", on_hold: "保持中", muted: "已静音",
     transferred: "已转接，请填写话后处理",
+    consult: "咨询…", consulting: "正在咨询 {n}", consult_ringing: "正在呼叫 {n}…",
+    complete: "转给对方", conference: "三方通话", back: "返回客户", in_conference: "三方通话中",
     dial: "外呼", dial_number: "拨打号码", ringing_agent: "请接听话机，随后拨打 {n}",
     dialing: "正在呼叫 {n}…", answered: "通话中：{n}", unreached: "未接通（{r}）",
     ended: "通话已结束",
@@ -23,6 +25,9 @@ const WORDS = {
     transfer: "Transfer…", to_queue: "To queue", to_agent: "To agent",
     to_number: "To a number…", number: "Number", go: "Transfer", on_hold: "On hold",
     muted: "Muted", transferred: "Transferred: the wrap-up form follows",
+    consult: "Consult…", consulting: "Consulting {n}", consult_ringing: "Calling {n}…",
+    complete: "Hand over", conference: "Three-way", back: "Back to caller",
+    in_conference: "Three-way call",
     dial: "Call", dial_number: "Number to call", ringing_agent: "Answer your phone to call {n}",
     dialing: "Calling {n}…", answered: "On the call with {n}", unreached: "Not reached ({r})",
     ended: "Call ended",
@@ -44,7 +49,12 @@ export async function loadCall() {
   try {
     const mine = await api("GET", "/api/agent/call");
     call.targets = mine.transfer;
-    for (const select of document.querySelectorAll(".call-bar select")) fillTargets(select);
+    for (const select of document.querySelectorAll(".call-bar select[data-action=transfer]")) {
+      fillTargets(select);
+    }
+    for (const select of document.querySelectorAll(".call-bar select[data-action=consult]")) {
+      select.fill();
+    }
     update(mine);
     return mine;
   } catch (exc) {
@@ -144,6 +154,22 @@ function render(bar) {
   mute.lastChild.textContent = s.muted ? w("unmute") : w("mute");
   mute.classList.toggle("active", s.muted);
   bar.querySelector(".call-muted").hidden = !s.muted;
+  // A consult (attended transfer): its three endings replace the other buttons.
+  const consulting = Boolean(s.consult) && !s.conference;
+  for (const node of bar.querySelectorAll(".call-normal")) {
+    // Consulting: only the consult's endings. A three-way call is not held or consulted.
+    node.hidden = consulting
+      || (s.conference && ["hold", "consult"].includes(node.dataset.action));
+  }
+  const steps = bar.querySelector(".consult-steps");
+  steps.hidden = !consulting;
+  for (const b of steps.querySelectorAll("button[data-then=transfer], button[data-then=conference]")) {
+    b.disabled = !s.consult_answered;
+  }
+  const line = bar.querySelector(".call-consult");
+  line.hidden = !s.consult;
+  line.textContent = s.conference ? `${w("in_conference")} · ${s.consult}`
+    : s.consult ? w(s.consult_answered ? "consulting" : "consult_ringing", { n: s.consult }) : "";
   tickBar(bar);
 }
 
@@ -193,15 +219,44 @@ function transferPicker(bar) {
   return [select, number, go];
 }
 
+function consultPicker(bar) {
+  const select = h("select", { "aria-label": w("consult"), class: "call-normal",
+    dataset: { action: "consult" } });
+  const fill = () => select.replaceChildren(h("option", { value: "" }, w("consult")),
+    ...call.targets.agents.map((a) => h("option", { value: `agent:${a.id}` }, loc(a.name) || a.id)),
+    h("option", { value: "number:" }, w("to_number")));
+  fill();
+  select.fill = fill;
+  select.addEventListener("change", () => {
+    const [kind, id] = select.value.split(":");
+    select.value = "";
+    if (kind === "agent") press(bar, "/api/agent/call/consult", { agent: id });
+    if (kind === "number") {
+      const number = (bar.querySelector("input[name=number]").value || "").replace(/[\s-]/g, "");
+      if (number) press(bar, "/api/agent/call/consult", { number });
+      else bar.querySelector("input[name=number]").hidden = false;
+    }
+  });
+  return select;
+}
+
 /** The controls for the connected call ``taskId``, for its card. */
 export function callBar(taskId) {
   const bar = h("div", { class: "call-bar", dataset: { callTask: taskId } });
-  const toggle = (action, onclick) => h("button", { class: "small", dataset: { action },
-    onclick }, h("span"));
+  const toggle = (action, onclick) => h("button", { class: "small call-normal",
+    dataset: { action }, onclick }, h("span"));
+  const end = (then) => h("button", { class: "small", dataset: { then },
+    onclick: () => press(bar, "/api/agent/call/consult/end", { then }) }, w(
+    { transfer: "complete", conference: "conference", return: "back" }[then]));
+  const [transfer, number, go] = transferPicker(bar);
+  transfer.classList.add("call-normal");
   bar.append(
     toggle("hold", () => press(bar, "/api/agent/call/hold", { on: !mine(bar).held })),
     toggle("mute", () => press(bar, "/api/agent/call/mute", { on: !mine(bar).muted })),
-    ...transferPicker(bar),
+    transfer, number, go, consultPicker(bar),
+    h("span", { class: "consult-steps", hidden: true }, end("transfer"), end("conference"),
+      end("return")),
+    h("span", { class: "pill call-consult", hidden: true }),
     h("button", { class: "small danger", dataset: { action: "hangup" },
       onclick: () => press(bar, "/api/agent/call/hangup") }, icon("phone"), w("hangup")),
     h("span", { class: "pill call-held", hidden: true }),

@@ -159,3 +159,43 @@ async def test_dial_out_from_the_phone_card(tmp_path, asterisk, phones, pstn, br
         assert not page.errors, page.errors
     finally:
         await app.stop()
+
+
+async def test_consult_a_colleague_and_hand_the_caller_over_from_the_page(
+        tmp_path, asterisk, phones, browser, screenshots, monkeypatch):
+    for name in ("CALLCENTER_INITIAL_PASSWORD", "CALLCENTER_ADMIN_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    app = App(ConfigStore.open(voice.make_config(tmp_path, asterisk)), web=True, demo=True,
+              site=AsteriskSite(host_root=str(asterisk.root),
+                                files_dir=asterisk.instance_inside, cli=asterisk.cli))
+    await app.start()
+    try:
+        base = f"http://127.0.0.1:{app.web_port}"
+        await voice.wait_until(lambda: app.link.is_up, what="AMI link")
+        await phones("1001", "dev-sip-1001", auto_answer=True)
+        lina = await phones("1002", "dev-sip-1002", auto_answer=True)
+        page = await agent_page(browser, base, "zhangwei", "1001")
+        call = await voice.dial_queue(await phones("caller", "caller"), "sales")
+        (task_id,) = await voice.queued(app)
+        bar = page.locator(f".call-bar[data-call-task='{task_id}']")
+        await bar.wait_for(timeout=15000)
+        await bar.locator("select[data-action=consult] option[value='agent:lina']").wait_for(
+            state="attached", timeout=5000)
+        await bar.locator("select[data-action=consult]").select_option("agent:lina")
+        hand_over = bar.locator("button[data-then=transfer]")
+        await bar.locator("button[data-then=transfer]:not([disabled])").wait_for(timeout=10000)
+        assert "Consulting lina" in await bar.locator(".call-consult").text_content()
+        assert await bar.locator("button[data-action=hold]").is_hidden()
+        await page.screenshot(path=str(screenshots / "call-controls-consulting.png"),
+                              full_page=True, animations="disabled")
+        await hand_over.click()
+        await page.locator(f"form.wrapup[data-task-id='{task_id}']").wait_for(timeout=10000)
+        await asyncio.sleep(0.5)
+        assert share_near(await heard(call, lina.incoming[0], 660), 660) > 0.5
+        await app.routing.flush()
+        events = await app.store.events_between(0, 2e9, interaction_id=task_id)
+        assert [e.data for e in events if e.event == "TRANSFEROUT"] == [
+            {"to": "lina", "attended": True}]
+        assert not page.errors, page.errors
+    finally:
+        await app.stop()

@@ -190,6 +190,12 @@ SCOPED: dict[tuple[str, str], Cases] = {
     # asks about oneself only: no path names an agent
     ("POST", "/api/agent/why-no-calls"): one("/api/agent/why-no-calls", CONSOLE,
                                              note="503: no telephone system here"),
+    ("POST", "/api/agent/call/consult"): one("/api/agent/call/consult", CONSOLE,
+                                             {"agent": "lina"},
+                                             note="503: no telephone system here"),
+    ("POST", "/api/agent/call/consult/end"): one("/api/agent/call/consult/end", CONSOLE,
+                                                 {"then": "return"},
+                                                 note="503: no telephone system here"),
     ("POST", "/api/agent/call/dial"): one("/api/agent/call/dial", CONSOLE,
                                           {"number": "13900001111"},
                                           note="503: no telephone system here"),
