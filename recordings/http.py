@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
+from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from callcenter.errors import FieldError
@@ -93,6 +94,21 @@ def _reading(part: str, model: type[BaseModel], summary: str) -> None:
     read.__name__ = part
     api.route("GET", f"/api/interactions/{{task_id}}/{part}", roles=STAFF, response=model,
               scope=READ_SCOPE, errors={404}, summary=summary)(read)
+
+
+class RecordingQuery(_Query):
+    part: int = Field(1, ge=1, le=20)
+
+
+@api.route("GET", "/api/interactions/{task_id}/recording", roles=STAFF, scope=READ_SCOPE,
+           errors={404}, summary="A call's recording (audio/wav; ?part=2 for the part after "
+                                 "a transfer), to play in the page. Every play is logged.")
+async def recording(call: Call) -> web.StreamResponse:
+    service: SpeechService = call.service
+    query: RecordingQuery = _query(call, RecordingQuery)
+    path = await _run(lambda: service.recording(call.user, call.param("task_id"), query.part))
+    return web.FileResponse(path, headers={"Content-Type": "audio/wav",
+                                           "Cache-Control": "private, no-store"})
 
 
 _reading("transcript", Transcript,

@@ -20,6 +20,7 @@ import os
 import socket
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -331,6 +332,21 @@ class SpeechService:
         out.update(language=result.language, duration=result.duration, lines=[
             {"index": i, **u.to_dict()} for i, u in enumerate(transcript.utterances)])
         return out
+
+    async def recording(self, principal: Principal, task_id: str,
+                        part: int = 1) -> Path:
+        """The call's recording (its ``part``-th mixed file: a transferred call has one per
+        agent) for whoever may read the call; every play is logged, with who asked."""
+        await self._readable(principal, task_id)
+        mixed = [r for r in await self.store.list_recordings(task_id)
+                 if r.leg == "mixed" and r.status == "complete"]
+        if not 1 <= part <= len(mixed) or not Path(mixed[part - 1].path).is_file():
+            raise LookupError("no recording of this call")
+        chosen = mixed[part - 1]
+        log.info("recordings.played", extra={"user": principal.username,
+                                             "role": principal.role, "task": task_id,
+                                             "recording": chosen.id})
+        return Path(chosen.path)
 
     async def summary(self, principal: Principal, task_id: str) -> dict[str, Any]:
         await self._readable(principal, task_id)

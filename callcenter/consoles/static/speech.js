@@ -10,6 +10,7 @@ Object.assign(STRINGS["zh-CN"], {
   "speech.search.go": "搜索",
   "speech.search.none": "没有找到通话",
   "speech.transcript": "通话转写",
+  "speech.no_recording": "没有可播放的录音",
   "speech.summary": "摘要",
   "speech.close": "关闭",
   "speech.caller": "客户",
@@ -38,6 +39,7 @@ Object.assign(STRINGS.en, {
   "speech.search.go": "Search",
   "speech.search.none": "No calls found",
   "speech.transcript": "Transcript",
+  "speech.no_recording": "No recording to play",
   "speech.summary": "Summary",
   "speech.close": "Close",
   "speech.caller": "Caller",
@@ -65,7 +67,8 @@ const clock = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStar
 const enc = encodeURIComponent;
 
 function line(l) {
-  return h("li", { class: `speech-line ${l.speaker}`, dataset: { speaker: l.speaker } },
+  return h("li", { class: `speech-line ${l.speaker}`,
+    dataset: { speaker: l.speaker, start: String(l.start) } },
     h("span", { class: "when mono" }, clock(l.start)),
     h("span", { class: `chip ${l.speaker === "agent" ? "voice" : "chat"}` },
       t(`speech.${l.speaker}`)),
@@ -86,9 +89,22 @@ async function showCall(panel, taskId) {
         t(`speech.status.${transcript.status}`)) : null,
       h("span", { class: "spacer" }),
       h("button", { class: "small", onclick: () => panel.replaceChildren() }, t("speech.close")));
+    // The recording beside its transcript (the engine checks who may play it, and logs
+    // each play); a line clicked plays from there.
+    const audio = h("audio", { controls: true, preload: "metadata", class: "speech-audio",
+      src: `/api/interactions/${enc(taskId)}/recording` });
+    audio.addEventListener("error", () => audio.replaceWith(
+      h("p", { class: "muted speech-no-audio" }, t("speech.no_recording"))));
+    const lines = h("ol", { class: "speech-lines", dataset: { taskId } },
+      transcript.lines.map(line));
+    lines.addEventListener("click", (event) => {
+      const item = event.target.closest("li");
+      if (!item || !audio.isConnected) return;
+      audio.currentTime = Number(item.dataset.start) || 0;
+      audio.play().catch(() => {});
+    });
     panel.replaceChildren(head,
-      summary.text ? h("div", { class: "summary-box" }, summary.text) : null,
-      h("ol", { class: "speech-lines", dataset: { taskId } }, transcript.lines.map(line)));
+      summary.text ? h("div", { class: "summary-box" }, summary.text) : null, audio, lines);
   } catch (exc) {
     panel.replaceChildren(h("p", { class: "login-error" }, exc.message));
   }

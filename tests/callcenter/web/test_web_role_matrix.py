@@ -223,7 +223,7 @@ SCOPED: dict[tuple[str, str], Cases] = {
              {"state": "not_ready", "reason": "meeting"}, note="zhangwei")],
     # speech: a call's transcript, summary and inspection; search; flagged calls
     **{("GET", f"/api/interactions/{{task_id}}/{part}"): call_speech(part)
-       for part in ("transcript", "summary", "inspection")},
+       for part in ("transcript", "summary", "inspection", "recording")},
     ("GET", "/api/speech/search"): lambda s: [
         Case("/api/speech/search?q=退款", STAFF),
         Case("/api/speech/search?q=13812345678", STAFF,
@@ -367,6 +367,10 @@ async def seed(stack) -> Seed:
                                                outcome="answered")
     north_task = await store.create_interaction("voice", queue="support", agent_id="wangfang",
                                                 outcome="answered")
+    for task in (east_task, north_task):  # a recording to play (GET .../recording)
+        wav = stack.config_dir.parent / f"{task.id}.wav"
+        wav.write_bytes(b"RIFF\x24\0\0\0WAVEfmt ")
+        await store.add_recording(task.id, str(wav), leg="mixed", status="complete")
     flag = {"rule": "required", "code": "missing:greeting", "message": "no greeting",
             "deduction": 10}
     [north_flag] = await store.add_speech_flags(north_task.id, [flag], queue="support",
