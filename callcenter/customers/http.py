@@ -1,10 +1,11 @@
-"""A customer's history, for staff."""
+"""Customers for staff: search, and a customer's history."""
 
 from __future__ import annotations
 
+from callcenter.errors import FieldError
 from callcenter.webkit.endpoints import STAFF, Api, Call, forbidden, not_found
 
-from .schemas import CustomerHistory
+from .schemas import CustomerCard, CustomerHistory
 from .services import CustomerForbidden
 
 api = Api("customers", "Customers and their history across channels.")
@@ -31,3 +32,26 @@ async def customer_history(call: Call) -> CustomerHistory:
     except LookupError as exc:
         raise not_found(str(exc)) from None
     return CustomerHistory.model_validate(found)
+
+
+@api.route("GET", "/api/customers", roles=STAFF, response=CustomerCard, list_response=True,
+           scope="the customers the reader may read (as for their history); a phone number "
+                 "is found only whole by readers who see numbers masked",
+           summary="Search customers by name, phone, WeChat or visitor id, or an order "
+                   "number (in their record or a wrap-up note): ?q=&limit=", errors={422})
+async def search_customers(call: Call) -> list[CustomerCard]:
+    query = call.request.query
+    unknown = set(query) - {"q", "limit"}
+    if unknown:
+        raise FieldError(sorted(unknown)[0], "unknown parameter")
+    text = query.get("q", "").strip()
+    if not 1 <= len(text) <= 100:
+        raise FieldError("q", "1 to 100 characters (one is enough for a Chinese surname)")
+    try:
+        limit = int(query.get("limit", "20"))
+    except ValueError:
+        raise FieldError("limit", "a whole number") from None
+    if not 1 <= limit <= 50:
+        raise FieldError("limit", "1 to 50")
+    found = await call.service.search(call.user, text, limit)
+    return [CustomerCard.model_validate(card) for card in found]

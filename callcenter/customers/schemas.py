@@ -63,6 +63,7 @@ class HistoryItem(BaseModel):
     interaction_id: str
     channel: str
     medium: str | None
+    direction: str = Field("inbound", description="inbound | outbound (an agent dialled out)")
     queue: str | None
     queue_name: Localized | None
     agent_id: str | None

@@ -38,6 +38,7 @@ _MENU_OUTCOMES = {"timeout": {"zh": "未按键", "en": "no key"},
                   "invalid": {"zh": "无效按键", "en": "invalid key"}}
 MESSAGES_PER_INTERACTION = 3
 SCAN_LIMIT = 1000
+SEARCH_SCAN = 200  # candidates a search reads before the reader's rights cut them
 """Interactions of one customer read to decide access or to pick a supervisor's queues:
 past this, older ones are not seen (an answer of 403 rather than a leak)."""
 
@@ -173,6 +174,7 @@ class CustomerService:
             "interaction_id": i.id,
             "channel": i.channel,
             "medium": i.medium,
+            "direction": i.direction,
             "queue": i.queue,
             "queue_name": self.queue_name(i.queue),
             "agent_id": i.agent_id,
@@ -197,6 +199,30 @@ class CustomerService:
             if d.code == code:
                 return {"zh": d.label.get("zh"), "en": d.label.get("en")}
         return None
+
+    # ------------------------------------------------------------------ search
+
+    async def search(self, principal: Principal, query: str,
+                     limit: int = 20) -> list[dict[str, Any]]:
+        """Customers matching ``query`` (name, phone, WeChat or visitor id, an order number
+        in their record or a wrap-up note) that this user may read (``check_access``).
+        Readers who see numbers masked find a phone number only by the whole number."""
+        ids = await self.store.search_customers(query, exact_numbers=not sees_numbers(
+            principal), limit=SEARCH_SCAN)
+        found: list[dict[str, Any]] = []
+        for customer_id in ids:
+            try:
+                await self.check_access(principal, customer_id)
+            except CustomerForbidden:
+                continue
+            card = self.customer_card(await self.store.get_customer(customer_id))
+            if card is not None:
+                found.append(card)
+            if len(found) >= limit:
+                break
+        log.info("customers.searched", extra={"user": principal.username,
+                                              "found": len(found)})
+        return found
 
     # ------------------------------------------------------------------ access
 

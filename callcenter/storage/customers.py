@@ -23,6 +23,7 @@ __all__ = ["CustomerRecords", "normalize_identity"]
 log = logging.getLogger(__name__)
 
 _PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+_DIGIT_RUN = re.compile(r"\d{4}")
 
 
 def normalize_identity(kind: str, value: str) -> tuple[str, str]:
@@ -76,6 +77,47 @@ class CustomerRecords(Database):
                 "SELECT * FROM customer_identities WHERE customer_id = ? ORDER BY id", (resolved,)
             )
             return _customer(row, [_identity(r) for r in identities])
+
+    async def search_customers(self, needle: str, *, exact_numbers: bool = False,
+                               limit: int = 50) -> list[int]:
+        """Ids of (unmerged) customers whose name, an identity (phone, WeChat openid, web
+        visitor id, e-mail), their attributes (order numbers, tags) or a wrap-up note of
+        theirs contains ``needle``, most recently updated first.
+
+        ``exact_numbers``: for readers who see numbers masked a partial match would tell the
+        hidden digits: a query with four digits in a row then matches an identity only
+        whole, and a note or attribute only as a whole word.
+        """
+        text = needle.strip()
+        digits = _PHONE_SEPARATORS.sub("", text)
+        if digits.lstrip("+").isdigit():
+            text = digits
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        exact = exact_numbers and _DIGIT_RUN.search(text) is not None
+        identity = "i.value = ?" if exact else "i.value LIKE ? ESCAPE '\\'"
+        sql = (
+            "SELECT c.id, c.attributes,"
+            " (SELECT group_concat(n.notes, char(10)) FROM interactions n"
+            "  WHERE n.customer_id = c.id AND n.notes LIKE ? ESCAPE '\\') AS notes,"
+            " (c.name LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM customer_identities i"
+            f"  WHERE i.customer_id = c.id AND {identity})) AS direct"
+            " FROM customers c WHERE c.merged_into IS NULL AND (direct OR notes IS NOT NULL"
+            "  OR c.attributes LIKE ? ESCAPE '\\')"
+            " ORDER BY c.updated_at DESC, c.id DESC")
+        word = re.compile(r"(?<![0-9A-Za-z])" + re.escape(text) + r"(?![0-9A-Za-z])")
+        found: list[int] = []
+        async with self._hold():
+            rows = await self._all(sql, (like, like, text if exact else like, like))
+        for row in rows:
+            extra = [row["notes"] or ""]
+            if text.lower() in (row["attributes"] or "").lower():
+                extra.append(row["attributes"])
+            if row["direct"] or any(word.search(x) if exact else text.lower() in x.lower()
+                                    for x in extra if x):
+                found.append(row["id"])
+                if len(found) >= limit:
+                    break
+        return found
 
     async def find_customer(self, kind: str, value: str) -> Customer | None:
         """The customer owning this identity, or None (never creates)."""

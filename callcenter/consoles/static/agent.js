@@ -8,6 +8,7 @@ import {
   callBar, loadCall, mountDialer, onLive as callLive, tickCall,
 } from "./callcontrols.js";
 import { mountAgentChat, onLive as chatLive } from "./chat.js";
+import { mountCustomers } from "./customers.js";
 import { mountAgentSpeech } from "./speech.js";
 
 const state = {
@@ -482,6 +483,7 @@ mountDialer($("dialer"));
 mountAgentChat();  // not awaited: the console renders first
 await refresh();
 mountAgentSpeech();  // speech: call search
+mountCustomers();  // customer search and profiles
 connectLive(onMessage, (up) => {
   liveBadge(up);
   if (up) refresh();

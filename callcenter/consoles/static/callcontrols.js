@@ -70,7 +70,10 @@ export function onLive(msg) {
 
 // ------------------------------------------------------------------ dial-out
 
-const dialer = { node: null, status: null };
+const dialer = { node: null, status: null, on: false };
+
+/** Whether this engine lets agents dial out (a telephone, an outbound caller ID). */
+export function dialOutOn() { return dialer.on; }
 
 function outbound(data) {
   dialer.status = data;
@@ -115,7 +118,8 @@ export async function mountDialer(node) {
   h("div", { class: "hint dial-status" }));
   renderDialer();
   try {
-    node.hidden = !(await api("GET", "/api/agent/call")).dial_out;
+    dialer.on = Boolean((await api("GET", "/api/agent/call")).dial_out);
+    node.hidden = !dialer.on;
   } catch { /* no telephone system: no dialer */ }
 }
 

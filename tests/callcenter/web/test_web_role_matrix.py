@@ -200,6 +200,9 @@ SCOPED: dict[tuple[str, str], Cases] = {
                                           {"number": "13900001111"},
                                           note="503: no telephone system here"),
     # customers: served by the agent, or in a queue the supervisor watches
+    ("GET", "/api/customers"): lambda s: [
+        Case("/api/customers?q=caller", STAFF, note="each sees their own customers"),
+        Case("/api/customers?q=", STAFF, note="422: empty")],
     ("GET", "/api/customers/{customer_id}/history"): lambda s: [
         Case(f"/api/customers/{s.east_customer}/history", EAST, note="a sales call"),
         Case(f"/api/customers/{s.north_customer}/history", NORTH | {"supervisor_other_team"},
