@@ -6,6 +6,7 @@ what a reader may see; ``MetricsService`` renders Prometheus's text format.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -76,7 +77,7 @@ async def export_xlsx(call: Call) -> web.Response:
     query = _query(call)
     rows = await _mine(service.text_table(call.user, _request(service, query), query.lang,
                                           query.table))
-    body = service.xlsx_bytes(rows, f"{query.by} {query.interval}")
+    body = await asyncio.to_thread(service.xlsx_bytes, rows, f"{query.by} {query.interval}")
     return web.Response(
         body=body, headers=_attachment(query, "xlsx"),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
