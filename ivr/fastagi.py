@@ -8,7 +8,10 @@ with ``asyncio.coroutine``, gone in Python 3.11.
 One connection is one call. The tree comes from the configuration in force
 when the call arrived (a reload never changes a call mid-menu). When the walk
 ends, ``on_routed`` (the application's) decides what the route means and
-returns the channel variables the dialplan reads next (``CC_ROUTE`` ...).
+returns the channel variables the dialplan reads next (``CC_ROUTE`` ...). A
+channel the application has queued already (a standby caller woken by a returning
+engine just as their own retry came in) is not walked again: ``resume`` gives its
+variables back (back to hold, the same task).
 
 Who is knocking is checked before anything is done for a connection: its address
 (``allowed_peer``: the Asterisk host), the request read within ``HEADER_SECONDS``
@@ -94,6 +97,7 @@ class IvrServer:
                  on_routed: RoutedHandler, prompts_dir: Callable[[], str], key: str,
                  allowed_peer: Callable[[str], bool],
                  channel_exists: Callable[[str], Awaitable[bool]],
+                 resume: Callable[[AgiCall], Awaitable[dict[str, str] | None]] | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.host = host
         self.port = port
@@ -103,6 +107,7 @@ class IvrServer:
         self._key = key
         self._allowed_peer = allowed_peer
         self._channel_exists = channel_exists
+        self._resume = resume
         self._clock = clock
         self._server: asyncio.Server | None = None
         self._calls: set[asyncio.Task[None]] = set()
@@ -177,6 +182,12 @@ class IvrServer:
                        standby_since=_epoch(headers.get("agi_arg_1", "")))
         caller = AgiCaller(request, self._prompts_dir())
         try:
+            again = await self._resume(call) if self._resume is not None else None
+            if again is not None:  # already queued: back to hold, no second IVR or task
+                log.info("ivr.resumed")
+                for name, value in again.items():
+                    await caller.set_variable(name, value)
+                return
             if call.dialed_number not in config.callcenter.asterisk.inbound_numbers:
                 log.warning("ivr.unknown_number")
                 outcome = IvrOutcome(route="hangup", language=config.ivr.language_default,

@@ -46,6 +46,8 @@ class VoiceCall:
     hung_up_by: str | None = None  # "agent" from the console: whichever leg's Hangup comes first
     recordings: list[int] = field(default_factory=list)
     position: tuple[int, float | None] | None = None
+    dialplan_variables: dict[str, str] = field(default_factory=dict)
+    """What the IVR's end set on the caller's channel (given again if it comes back)."""
 
     def ring_for(self, endpoint: str) -> Ring | None:
         """The live ring on a device (the newest, if a withdrawn one is still around)."""

@@ -29,6 +29,23 @@ class Intake:
     def __init__(self, deps: VoiceDeps) -> None:
         self.deps = deps
 
+    async def requeue(self, call: AgiCall) -> dict[str, str] | None:
+        """A caller this engine has queued already came back to the IVR: back to hold
+        with the same task and the variables the first walk gave (it may have been
+        cut short before setting them all).
+
+        It happens after a restart, when the engine wakes standby callers just as one of
+        them retries on its own: a second walk would make a second task for one caller,
+        offered and answered twice.
+        """
+        queued = self.deps.book.by_caller(call.uniqueid)
+        if queued is None or queued.ended or queued.callback:
+            return None
+        log.info("voice.requeued", extra={"task": queued.task_id, "queue": queued.queue})
+        return queued.dialplan_variables or {dialplan.TASK: queued.task_id,
+                                             f"__{dialplan.LEG_TASK}": queued.task_id,
+                                             dialplan.ROUTE: "queue"}
+
     async def route_call(self, call: AgiCall, outcome: IvrOutcome) -> dict[str, str]:
         """The IVR has finished: queue the call (or not) and tell the dialplan.
 
@@ -36,6 +53,9 @@ class Intake:
         time they called as their arrival, so callers who came in during an outage
         are served in the order they called.
         """
+        again = await self.requeue(call)  # queued by another walk meanwhile
+        if again is not None:
+            return again
         deps = self.deps
         now = deps.clock()
         arrived = min(now, call.standby_since) if call.standby_since else now
@@ -83,17 +103,19 @@ class Intake:
             return {**sounds, dialplan.EXIT_REASON: "refused", dialplan.ROUTE: "exit"}
         announce = queue.announce.position or queue.announce.expected_wait
         label = f'"{outcome.queue} {mask_number(number)}" <{outcome.queue}>'
-        return {dialplan.TASK: task.id, f"__{dialplan.LEG_TASK}": task.id,
-                dialplan.QUEUE: outcome.queue,
-                dialplan.ANNOUNCE: "yes" if announce else "no",
-                dialplan.ANNOUNCE_INTERVAL: str(int(queue.announce.interval_seconds)),
-                dialplan.CALLBACK_ENABLED: "yes" if queue.callback.enabled else "no",
-                dialplan.CALLBACK_KEY: queue.callback.key,
-                **sounds,
-                **self._survey(outcome.language, config.callcenter.reports.csat.voice_survey),
-                f"__{dialplan.RING_LABEL}": label,
-                dialplan.RING_SECONDS: ring_seconds(queue.offer_timeout_seconds),
-                dialplan.ROUTE: "queue"}
+        voice_call.dialplan_variables = {
+            dialplan.TASK: task.id, f"__{dialplan.LEG_TASK}": task.id,
+            dialplan.QUEUE: outcome.queue,
+            dialplan.ANNOUNCE: "yes" if announce else "no",
+            dialplan.ANNOUNCE_INTERVAL: str(int(queue.announce.interval_seconds)),
+            dialplan.CALLBACK_ENABLED: "yes" if queue.callback.enabled else "no",
+            dialplan.CALLBACK_KEY: queue.callback.key,
+            **sounds,
+            **self._survey(outcome.language, config.callcenter.reports.csat.voice_survey),
+            f"__{dialplan.RING_LABEL}": label,
+            dialplan.RING_SECONDS: ring_seconds(queue.offer_timeout_seconds),
+            dialplan.ROUTE: "queue"}
+        return voice_call.dialplan_variables
 
     def _sounds(self, language: str, key: str) -> dict[str, str]:
         """What the dialplan says to this caller, in their language (rendered at start)."""

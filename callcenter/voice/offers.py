@@ -175,14 +175,18 @@ class Offers:
         """An agent answered and waits in the pre-bridge handler: accept or refuse."""
         deps = self.deps
         leg = event.get("Uniqueid")
-        call = deps.book.get(event.get("Task"))
+        # the leg's DialBegin names the call too, should the channel lack its task
+        call = deps.book.get(event.get("Task")) or deps.book.by_leg(leg)
         ring = call.ring_for(event.get("Endpoint")) if call else None
-        accepted = False
-        if call is not None and ring is not None and not ring.withdrawn and not call.connected:
-            accepted = deps.routing.accept(ring.offer_id)
-        if call is None or ring is None or not accepted:
+        why = ("unknown call" if call is None else "no ring on this device" if ring is None
+               else "offer withdrawn" if ring.withdrawn else "caller already connected"
+               if call.connected else None)
+        if why is None and not deps.routing.accept(ring.offer_id):
+            why = "offer no longer live"
+        if call is None or ring is None or why is not None:
             log.info("voice.answer_refused", extra={"task": event.get("Task"),
-                                                    "device": event.get("Endpoint")})
+                                                    "device": event.get("Endpoint"),
+                                                    "why": why})
             deps.post(recipes.verdict("", leg, accept=False), "refuse")
             return
         ring.leg_uid = ring.leg_uid or leg

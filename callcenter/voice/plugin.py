@@ -77,7 +77,7 @@ def load(deps: Dependencies) -> None:
                     port=config.callcenter.asterisk.agi_port, config=deps.config,
                     on_routed=voice.route_call, prompts_dir=lambda: paths.prompts_dir,
                     key=asterisk.agi_secret, allowed_peer=lambda peer: _is_asterisk(deps, peer),
-                    channel_exists=voice.channel_exists)
+                    channel_exists=voice.channel_exists, resume=voice.requeue)
     setup = AsteriskSetup(deps, asterisk)
 
     reconciling: list[asyncio.Task[None]] = []

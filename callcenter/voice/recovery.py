@@ -39,6 +39,7 @@ from callcenter.voice.offers import Offers
 log = logging.getLogger(__name__)
 
 _CALLER_CONTEXTS = {dialplan.HOLD, dialplan.OFFER}
+READ_AHEAD = 32  # channel-variable reads in flight at once while adopting
 
 
 def _creation_order(channel: AmiEvent) -> tuple[int, int]:
@@ -92,21 +93,20 @@ class Recovery:
             return
         waiting: list[tuple[float, VoiceCall, dict[str, int]]] = []
         adopted: set[str] = set()
-        for channel in channels:
-            if channel.get("Context") not in _CALLER_CONTEXTS:
-                continue
+        callers = [c for c in channels if c.get("Context") in _CALLER_CONTEXTS]
+        variables = await self._read_all(callers, (dialplan.TASK, dialplan.CONNECTED))
+        for channel, (task_id, connected) in zip(callers, variables, strict=True):
             uid = channel.get("Uniqueid")
-            task_id = await self._var(uid, dialplan.TASK)
+            number = channel.get("CallerIDNum").removeprefix("<unknown>")  # AMI: none
             record = await deps.store.get_interaction(task_id) if task_id else None
             if record is None or record.ended_at is not None or record.queue is None:
                 continue
             adopted.add(record.id)
-            if await self._var(uid, dialplan.CONNECTED):
+            if connected:
                 self.orphans[uid] = record.id  # talking: Asterisk finishes the call
                 continue
             if record.queue not in deps.config().queues:
                 continue
-            number = await self._var(uid, "CALLERID(num)")
             ringing = channel.get("Application") in dialplan.DIALING_APPLICATIONS
             call = VoiceCall(task_id=record.id, caller_uid=uid, queue=record.queue,
                              caller_number=number, customer_id=record.customer_id,
@@ -124,7 +124,7 @@ class Recovery:
             deps.book.add(call)
             deps.routing.arrive(acd.Task(id=call.task_id, channel=acd.VOICE, queue=call.queue,
                                          arrival=arrived, skills=skills))
-        await self._wake_standby(channels)
+        await self._wake_standby()
         for record in await deps.store.open_interactions(channel=acd.VOICE):
             if record.id not in adopted:  # it ended while no engine was running
                 await deps.store.update_interaction(
@@ -135,11 +135,31 @@ class Recovery:
         log.info("voice.adopted", extra={"waiting": len(waiting), "talking": len(self.orphans),
                                          "callbacks": resumed, "channels": len(channels)})
 
-    async def _wake_standby(self, channels: list[AmiEvent]) -> None:
+    async def _read_all(self, channels: list[AmiEvent],
+                        names: tuple[str, ...]) -> list[tuple[str, ...]]:
+        """Variables of many channels, ``READ_AHEAD`` answers awaited at once: one at a
+        time, a busy Asterisk's round trips made a restart's adoption take seconds."""
+        gate = asyncio.Semaphore(READ_AHEAD)
+
+        async def read(channel: AmiEvent) -> tuple[str, ...]:
+            async with gate:
+                uid = channel.get("Uniqueid")
+                return tuple([await self._var(uid, name) for name in names])
+
+        return list(await asyncio.gather(*(read(c) for c in channels)))
+
+    async def _wake_standby(self) -> None:
         """Callers who waited for this engine try the IVR now, oldest first (not at their
-        next retry), so they keep their place against callers arriving from now on."""
+        next retry), so they keep their place against callers arriving from now on.
+
+        The list is read afresh: a caller of an older list may have retried on their
+        own since and be queued (``Intake.requeue`` keeps one task even then)."""
+        channels = await self._channels()
+        if channels is None:
+            return
         standby = [c for c in channels if c.get("Context") == dialplan.IVR
-                   and c.get("Application") in dialplan.STANDBY_APPLICATIONS]
+                   and c.get("Application") in dialplan.STANDBY_APPLICATIONS
+                   and self.deps.book.by_caller(c.get("Uniqueid")) is None]
         for channel in sorted(standby, key=_creation_order):
             await self.deps.send([recipes.redirect(channel.get("Uniqueid"), dialplan.IVR,
                                                    channel.get("Exten"))], "wake standby")

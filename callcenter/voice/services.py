@@ -126,6 +126,9 @@ class VoiceService:
     async def route_call(self, call: AgiCall, outcome: IvrOutcome) -> dict[str, str]:
         return await self.intake.route_call(call, outcome)
 
+    async def requeue(self, call: AgiCall) -> dict[str, str] | None:
+        return await self.intake.requeue(call)
+
     async def transfer(self, agent_id: str, *, queue: str | None = None,
                        to_agent: str | None = None,
                        number: str | None = None) -> dict[str, str]:

@@ -95,6 +95,14 @@ async def test_a_call_in_progress_across_an_engine_restart_is_closed_when_it_end
     (task_id,) = await queued(first_run)
     await wait_until(lambda: first_run.voice.calls[task_id].connected, timeout=15,
                      what="the call to connect")
+
+    async def talking() -> bool:  # the engine's verdict has reached Asterisk
+        reply = await first_run.link.action({
+            "Action": "Getvar", "Channel": first_run.voice.calls[task_id].caller_uid,
+            "Variable": "CC_CONNECTED"})
+        return bool(reply.get("Value"))
+
+    await eventually(talking, timeout=10, what="Asterisk to bridge the call")
     await first_run.stop()
 
     second_run = await voice_app()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from pyVoIP.VoIP import CallState
@@ -156,3 +157,41 @@ async def test_an_answer_the_engine_no_longer_wants_is_refused_and_the_caller_wa
         return record.outcome == "answered" and record.agent_id == "lina"
 
     await eventually(answered_by_lina, what="the record: answered by lina")
+
+
+async def test_a_queued_caller_sent_back_to_the_ivr_keeps_their_one_task(
+        voice_app, phones, caplog):
+    """A returning engine wakes the callers who waited for it in standby, while one of
+    them may have retried on their own and been queued already (seen under load: 74 of
+    500 callers queued twice, answered and refused in a loop). Sent to the IVR again,
+    a queued caller goes back to hold with the same task, without a second walk, and
+    is served once."""
+    from callcenter.voice import dialplan, recipes
+
+    caplog.set_level(logging.INFO, logger="callcenter.voice.intake")
+    app = await voice_app()
+    agent_phone = await phones("1001", "dev-sip-1001", auto_answer=True)
+    app.agents.login("zhangwei", device="1001", ready=False)
+    caller = await phones("caller", "caller")
+    call = await dial_queue(caller, "sales")
+    (task_id,) = await queued(app)
+    voice_call = app.voice.calls[task_id]
+    await wait_until(lambda: voice_call.holding, what="the caller on hold")
+    dialled = (await app.store.get_interaction(task_id)).attributes["dialed"]
+    # as if the first walk had been cut short before it set everything
+    await app.link.action(recipes.setvar(voice_call.caller_uid, f"__{dialplan.LEG_TASK}", ""))
+
+    await app.link.action(recipes.redirect(voice_call.caller_uid, dialplan.IVR, dialled))
+    await wait_until(lambda: "voice.requeued" in caplog.text, timeout=10,
+                     what="the IVR to hand the caller back to hold")
+    for name in (dialplan.TASK, dialplan.LEG_TASK):
+        reply = await app.link.action({"Action": "Getvar", "Channel": voice_call.caller_uid,
+                                       "Variable": name})
+        assert reply.get("Value") == task_id, name
+    assert list(app.voice.calls) == [task_id]
+
+    app.agents.set_state("zhangwei", "ready")
+    await wait_until(lambda: voice_call.connected, timeout=15, what="the bridge")
+    assert len(agent_phone.incoming) == 1
+    assert [r.id for r in await app.store.open_interactions(channel="voice")] == [task_id]
+    await asyncio.to_thread(call.hangup)
