@@ -210,15 +210,16 @@ class AmiObserver:
             callers=len(callers), served=sum(c.served for c in callers),
             dropped=len(dropped), served_twice=sum(len(c.agents) > 1 for c in callers),
             lost_with_asterisk=sum(c.lost_with_asterisk for c in callers), leaked=leaked,
-            order_violations=_order_violations(callers, order_tolerance),
+            order_violations=len(out_of_order(callers, order_tolerance)),
             still_waiting=len(waiting), resume_s=resume, agents_after_resume=agents_after,
             outage_callers=len(outage_callers),
             outage_served=sum(c.served for c in outage_callers))
 
 
-def _order_violations(callers: list[Caller], tolerance: float) -> int:
-    """Pairs in one queue where the caller who joined it later was first dialled clearly
-    before the one who joined it earlier.
+def out_of_order(callers: list[Caller], tolerance: float = 0.5) -> list[str]:
+    """Callers dialled clearly before someone who joined their queue earlier, one line
+    each (queue, uid, arrived/joined/dialled, and the earlier joiner's dial), in seconds
+    from the first arrival.
 
     A caller joins the queue when the IVR is done (their first hold), as with any ACD:
     a quicker IVR gets ahead of a slower one who dialled in a moment earlier. A caller
@@ -230,15 +231,23 @@ def _order_violations(callers: list[Caller], tolerance: float) -> int:
     for caller in callers:
         if caller.queue and caller.first_dial is not None and not caller.lost_with_asterisk:
             by_queue[caller.queue].append(caller)
-    violations = 0
-    for members in by_queue.values():
+    start = min((c.arrived for c in callers), default=0.0)
+    lines: list[str] = []
+    for queue, members in by_queue.items():
         members.sort(key=_joined)
-        latest_dial = float("-inf")
-        for caller in members:  # the dial of every earlier caller, against this one
-            if caller.first_dial is not None and caller.first_dial + tolerance < latest_dial:
-                violations += 1
-            latest_dial = max(latest_dial, caller.first_dial or latest_dial)
-    return violations
+        latest: Caller | None = None  # the latest-dialled of those who joined earlier
+        for caller in members:
+            assert caller.first_dial is not None
+            if latest is not None and latest.first_dial is not None \
+                    and caller.first_dial + tolerance < latest.first_dial:
+                lines.append(
+                    f"{queue} {latest.uid} joined {_joined(latest) - start:.2f} dialled "
+                    f"{latest.first_dial - start:.2f}, after {caller.uid} (arrived "
+                    f"{caller.arrived - start:.2f} joined {_joined(caller) - start:.2f} "
+                    f"standby={caller.standby} dialled {caller.first_dial - start:.2f})")
+            if latest is None or caller.first_dial > (latest.first_dial or 0.0):
+                latest = caller
+    return lines
 
 
 def _joined(caller: Caller) -> float:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from callcenter.simulate.observer import Caller, _order_violations
+from callcenter.simulate.observer import Caller, out_of_order
 
 
 def caller(uid: str, arrived: float, held: float, dialled: float, *,
@@ -14,18 +14,18 @@ def caller(uid: str, arrived: float, held: float, dialled: float, *,
 def test_a_quicker_ivr_gets_ahead_of_a_slower_one_who_called_a_moment_earlier():
     slow = caller("slow", arrived=0.0, held=2.0, dialled=5.0)
     quick = caller("quick", arrived=0.1, held=1.0, dialled=3.0)
-    assert _order_violations([slow, quick], tolerance=0.5) == 0
+    assert len(out_of_order([slow, quick], tolerance=0.5)) == 0
 
 
 def test_a_caller_already_waiting_is_never_overtaken():
     first = caller("first", arrived=0.0, held=1.0, dialled=5.0)
     second = caller("second", arrived=0.5, held=1.5, dialled=3.0)
-    assert _order_violations([first, second], tolerance=0.5) == 1
-    assert _order_violations([first, second], tolerance=2.5) == 0
+    assert len(out_of_order([first, second], tolerance=0.5)) == 1
+    assert len(out_of_order([first, second], tolerance=2.5)) == 0
 
 
 def test_a_caller_who_waited_for_the_engine_keeps_the_time_they_called():
     standby = caller("standby", arrived=0.05, held=10.0, dialled=12.0, standby=True)
     others = [caller("a", arrived=0.0, held=2.0, dialled=5.0),
               caller("b", arrived=0.1, held=1.0, dialled=3.0)]
-    assert _order_violations([standby, *others], tolerance=0.5) == 2
+    assert len(out_of_order([standby, *others], tolerance=0.5)) == 2

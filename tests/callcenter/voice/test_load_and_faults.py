@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from callcenter.simulate.chaos import FAULTS, LoadPlan, run
+from callcenter.simulate.observer import out_of_order
 
 pytestmark = pytest.mark.asterisk
 
@@ -19,7 +20,8 @@ async def test_every_caller_is_served_once_through_the_fault(fault, tmp_path):
     plan = LoadPlan(fault=fault)
     result = await run(plan, tmp_path)
     t = result.tally
-    story = f"{result.line()}\nleft behind: {result.leaked_channels[:5]}\n{result.engine_log}"
+    story = (f"{result.line()}\nleft behind: {result.leaked_channels[:5]}\n"
+             f"out of order: {out_of_order(result.callers)[:10]}\n{result.engine_log}")
     # Calls placed while Asterisk itself restarts never reach it (SIPp sees no answer).
     reached = 0.8 if fault == "asterisk_restart" else 0.95
     assert t.callers >= plan.rate * plan.arrivals_s * reached, story
