@@ -5,7 +5,7 @@ from __future__ import annotations
 from callcenter.errors import FieldError
 from callcenter.webkit.endpoints import STAFF, Api, Call, forbidden, not_found
 
-from .schemas import CustomerCard, CustomerHistory
+from .schemas import CustomerCard, CustomerHistory, ProfileChange
 from .services import CustomerForbidden
 
 api = Api("customers", "Customers and their history across channels.")
@@ -55,3 +55,25 @@ async def search_customers(call: Call) -> list[CustomerCard]:
         raise FieldError("limit", "1 to 50")
     found = await call.service.search(call.user, text, limit)
     return [CustomerCard.model_validate(card) for card in found]
+
+
+@api.route("PATCH", "/api/customers/{customer_id}", roles=STAFF, body=ProfileChange,
+           response=CustomerCard,
+           scope="a customer the reader may read (as for their history); VIP: supervisors "
+                 "and admins only",
+           summary="Change a customer's tags, note or VIP mark (each change logged).",
+           errors={404})
+async def change_profile(call: Call) -> CustomerCard:
+    try:
+        customer_id = int(call.param("customer_id"))
+    except ValueError:
+        raise not_found("no such customer") from None
+    body: ProfileChange = call.body
+    try:
+        card = await call.service.change_profile(call.user, customer_id,
+                                                 body.model_dump(exclude_none=True))
+    except CustomerForbidden as exc:
+        raise forbidden(str(exc)) from None
+    except LookupError as exc:
+        raise not_found(str(exc)) from None
+    return CustomerCard.model_validate(card)

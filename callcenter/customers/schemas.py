@@ -6,7 +6,9 @@ their documented shape, and the history endpoint validates its answer against th
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class Localized(BaseModel):
@@ -24,6 +26,22 @@ class CustomerCard(BaseModel):
     name: str | None
     vip: bool = False
     identities: list[Identity]
+    tags: list[str] = Field([], description="Labels staff gave the customer")
+    note: str | None = Field(None, description="Staff's note on the customer (numbers "
+                             "masked for agents)")
+
+
+class ProfileChange(BaseModel):
+    """What staff change on a customer's profile; a field left out is kept. Only
+    supervisors and admins set VIP."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tags: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                max_length=20)]] | None = Field(
+        None, max_length=10)
+    note: str | None = Field(None, max_length=1000, description="\"\" clears it")
+    vip: bool | None = None
 
 
 class IvrChoice(BaseModel):

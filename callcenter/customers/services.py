@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from callcenter.config.models import Config
+from callcenter.errors import FieldError
 from callcenter.storage import Customer, HistoryEntry, Interaction, Store, mask_identity
 from callcenter.storage.masking import mask_numbers_in
 from callcenter.webkit.principal import Principal, customer_queues, sees_numbers
@@ -90,16 +91,46 @@ class CustomerService:
         return {"customer": self.customer_card(customer), "interaction": card,
                 "history": history}
 
-    def customer_card(self, customer: Customer | None) -> dict[str, Any] | None:
+    def customer_card(self, customer: Customer | None, *,
+                      masked: bool = True) -> dict[str, Any] | None:
         if customer is None:
             return None
+        note = customer.attributes.get("note")
         return {
             "id": customer.id,
             "name": customer.name,
             "vip": bool(customer.attributes.get("vip")),
             "identities": [{"kind": i.kind, "masked": mask_identity(i.kind, i.value)}
                            for i in customer.identities],
+            "tags": list(customer.attributes.get("tags") or []),
+            "note": (mask_numbers_in(note) if masked else note) if note else None,
         }
+
+    async def change_profile(self, principal: Principal, customer_id: int,
+                             change: dict[str, Any]) -> dict[str, Any]:
+        """Tags, note and VIP of a customer the user may read; only supervisors and admins
+        set VIP. Each change is logged with who made it and which fields (not the text)."""
+        await self.check_access(principal, customer_id)
+        if change.get("vip") is not None and principal.role == "agent":
+            raise CustomerForbidden("only supervisors and admins mark a customer VIP")
+        attributes: dict[str, Any] = {}
+        if change.get("tags") is not None:
+            attributes["tags"] = list(dict.fromkeys(change["tags"]))
+        if change.get("note") is not None:
+            if not sees_numbers(principal):
+                stored = (await self.store.get_customer(customer_id))
+                old = (stored.attributes.get("note") or "") if stored else ""
+                if mask_numbers_in(old) != old:  # they saw it masked: saving would lose it
+                    raise FieldError("note", "the note holds numbers you cannot see: ask a "
+                                             "supervisor to change it")
+            attributes["note"] = change["note"].strip() or None
+        if change.get("vip") is not None:
+            attributes["vip"] = change["vip"] or None
+        customer = await self.store.update_customer(customer_id, attributes=attributes)
+        log.info("customers.profile_changed", extra={"user": principal.username,
+                                                     "customer": customer_id,
+                                                     "fields": sorted(attributes)})
+        return self.customer_card(customer, masked=not sees_numbers(principal)) or {}
 
     def interaction_card(self, interaction: Interaction) -> dict[str, Any]:
         now = self.clock()
@@ -237,7 +268,7 @@ class CustomerService:
         customer = await self.store.get_customer(customer_id)
         if customer is None:
             raise LookupError("no such customer")
-        return {"customer": self.customer_card(customer),
+        return {"customer": self.customer_card(customer, masked=not sees_numbers(principal)),
                 "history": await self.history(customer.id, queues=queues,
                                               masked=not sees_numbers(principal))}
 

@@ -10,14 +10,16 @@ const WORDS = {
     customers: "客户", search: "姓名、电话、微信号或订单号", go: "查找", none: "没有找到您可查看的客户",
     vip: "贵宾", history: "往来记录", no_history: "没有记录", call_back: "回拨",
     calling: "正在回拨（您的话机先响）", close: "关闭", outbound: "外呼", inbound: "来电",
-    chat: "会话", unknown: "未知客户",
+    chat: "会话", unknown: "未知客户", tags: "标签", add_tag: "添加标签", note: "备注",
+    save: "保存", saved: "已保存",
   },
   en: {
     customers: "Customers", search: "Name, phone, WeChat id or order number", go: "Find",
     none: "No customer you may see", vip: "VIP", history: "History", no_history: "No history",
     call_back: "Call back", calling: "Calling back (your phone rings first)", close: "Close",
     outbound: "Outbound call", inbound: "Inbound call", chat: "Chat",
-    unknown: "Unknown customer",
+    unknown: "Unknown customer", tags: "Tags", add_tag: "Add a tag", note: "Note",
+    save: "Save", saved: "Saved",
   },
 };
 
@@ -42,6 +44,43 @@ function entry(item) {
   item.notes ? h("div", { class: "summary muted" }, item.notes) : null);
 }
 
+// Tags and the note: whoever may read the customer may change them (each change logged).
+function editor(customer) {
+  const tags = [...customer.tags];
+  const chips = h("span", { class: "customer-tags" });
+  const drawTags = () => chips.replaceChildren(...tags.map((tag, i) => h("span",
+    { class: "chip", dataset: { tag } }, tag,
+    h("button", { class: "link", "aria-label": "×", onclick: () => {
+      tags.splice(i, 1);
+      drawTags();
+    } }, "×"))));
+  drawTags();
+  const add = h("input", { name: "tag", placeholder: w("add_tag"), maxlength: "20" });
+  add.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    const tag = add.value.trim();
+    if (tag && !tags.includes(tag)) tags.push(tag);
+    add.value = "";
+    drawTags();
+  });
+  const note = h("textarea", { name: "note", maxlength: "1000", rows: "2",
+    placeholder: w("note") });
+  note.value = customer.note || "";
+  const save = h("button", { class: "small primary", dataset: { action: "save-profile" },
+    onclick: async () => {
+      try {
+        const change = { tags };  // the note only if changed (a masked one is not resent)
+        if (note.value !== (customer.note || "")) change.note = note.value;
+        await api("PATCH", `/api/customers/${customer.id}`, change);
+        toast(w("saved"), "ok");
+      } catch (exc) { toast(exc.message, "error"); }
+    } }, w("save"));
+  return h("div", { class: "stack customer-edit" },
+    h("div", { class: "row" }, h("strong", {}, w("tags")), chips, add), note,
+    h("div", { class: "row" }, save));
+}
+
 async function profile(panel, customerId) {
   try {
     const { customer, history } = await api("GET", `/api/customers/${customerId}/history`);
@@ -61,6 +100,7 @@ async function profile(panel, customerId) {
         h("button", { class: "small", onclick: () => panel.replaceChildren() }, w("close"))),
       h("div", { class: "customer-ids" }, customer.identities.map((i) =>
         h("span", { class: "chip mono", dataset: { kind: i.kind } }, i.masked))),
+      editor(customer),
       h("h3", {}, `${w("history")} (${history.length})`),
       history.length ? h("ul", { class: "timeline" }, history.map(entry))
         : h("p", { class: "muted" }, w("no_history"))));

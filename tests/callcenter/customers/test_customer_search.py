@@ -41,7 +41,8 @@ async def test_search_and_profile(web_stack, browser, screenshots) -> None:
     assert await names(zhangwei, "1381234") == []  # masked reader: no partial numbers
     assert await names(zhangwei, "DD20261130001") == ["王丽华"]  # order number in a note
     assert await names(zhangwei, "DD2026113") == []  # masked reader: not part of it
-    assert await names(admin := await web_stack.client("admin"), "DD2026113") == ["王丽华"]
+    admin = await web_stack.client("admin")
+    assert await names(admin, "DD2026113") == ["王丽华"]
     assert await names(zhangwei, "o6_bmjrPTlm6") == ["王丽华"]  # WeChat openid
     assert await names(zhangwei, "13987654321") == []  # a number, not theirs
     assert await names(admin, "王") == ["王丽华", "王建国"]
@@ -62,6 +63,30 @@ async def test_search_and_profile(web_stack, browser, screenshots) -> None:
     assert await profile.locator(".timeline li").count() == 3  # call, chat, outbound call
     assert await profile.locator(".timeline li", has_text="Outbound call").count() == 1
     assert await profile.locator("[data-action=call-back]").count() == 0  # no telephone here
+    # Tags and a note, from the profile: stored, and shown masked to an agent.
+    await profile.locator("input[name=tag]").fill("回头客")
+    await profile.locator("input[name=tag]").press("Enter")
+    await profile.locator("textarea[name=note]").fill("只在上午联系，备用电话 13611112222")
+    await profile.locator("[data-action=save-profile]").click()
+    await page.locator(".toast-ok").wait_for()
+    stored = await store.get_customer(mine)
+    assert stored.attributes["tags"] == ["回头客"] and stored.attributes["vip"] is True
+    assert stored.attributes["note"] == "只在上午联系，备用电话 13611112222"
+    async with zhangwei.get(f"/api/customers/{mine}/history") as response:
+        card = (await response.json())["customer"]
+    assert card["tags"] == ["回头客"] and "13611112222" not in card["note"]
+    async with admin.get(f"/api/customers/{mine}/history") as response:
+        assert "13611112222" in (await response.json())["customer"]["note"]
+    async with zhangwei.patch(f"/api/customers/{mine}", json={"tags": ["回头客", "投诉"]}) \
+            as response:  # the masked note is not sent back: the number is kept
+        assert response.status == 200
+    assert "13611112222" in (await store.get_customer(mine)).attributes["note"]
+    async with zhangwei.patch(f"/api/customers/{mine}", json={"note": "改"}) as response:
+        assert response.status == 422  # they saw it masked: saving would lose the number
+    async with zhangwei.patch(f"/api/customers/{mine}", json={"vip": False}) as response:
+        assert response.status == 403  # VIP is for supervisors and admins
+    async with zhangwei.patch(f"/api/customers/{theirs}", json={"tags": ["x"]}) as response:
+        assert response.status == 403  # not their customer
     await page.screenshot(path=str(screenshots / "customer-profile.png"), full_page=True,
                           animations="disabled")
     assert not page.errors, page.errors

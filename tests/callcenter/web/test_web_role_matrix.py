@@ -211,6 +211,16 @@ SCOPED: dict[tuple[str, str], Cases] = {
              note="an abandoned vip call"),
         Case(f"/api/customers/{PLACEHOLDER}/history", ADMIN,
              note="nobody's id: 403, and 404 for admins only")],
+    # a customer's tags and note: whoever may read the customer (VIP: supervision only)
+    ("PATCH", "/api/customers/{customer_id}"): lambda s: [
+        Case(f"/api/customers/{s.east_customer}", EAST, {"tags": ["回头客"]},
+             note="a sales call"),
+        Case(f"/api/customers/{s.north_customer}", NORTH | {"supervisor_other_team"},
+             {"note": "prefers mornings"}, note="a support call"),
+        Case(f"/api/customers/{s.east_customer}", EAST - {"agent_other_team"}, {"vip": True},
+             note="VIP: not agents"),
+        Case(f"/api/customers/{PLACEHOLDER}", ADMIN, {"tags": []},
+             note="nobody's id: 403, and 404 for admins only")],
     # supervision: own team vs other team
     ("POST", "/api/supervisor/agents/{agent_id}/spy"): lambda s: [
         Case(f"/api/supervisor/agents/{ws.OWN_TEAM_AGENT}/spy",
