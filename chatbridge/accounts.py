@@ -102,8 +102,9 @@ class AccountChannel:
 
     async def start(self) -> None:
         await self.adapter.start(self.inbound, self.keep)
-        for m, address in await self.service.store.pending_chat_outbound(self.medium):
-            conv = self.service.convs.get(m.conversation_id or "")
+        for m, conversation_id, address in await self.service.store.pending_chat_outbound(
+                self.medium):
+            conv = self.service.convs.get(conversation_id)
             if conv is not None and conv.address == address:
                 self.queue_send(conv, m, None)
 

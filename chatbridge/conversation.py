@@ -55,6 +55,8 @@ class Conversation:
     visitor_got: int = 0
     visitor_read: int = 0
     agent_read: int = 0
+    last_id: int = 0
+    """The highest message id stored for it: a visitor's read marks cannot pass it."""
     created_at: float = 0.0
     last_seen_at: float = 0.0
     online: int = 0
@@ -93,7 +95,7 @@ class Conversations:
         self.by_id: dict[str, Conversation] = {}
         self.by_task: dict[str, Conversation] = {}
         self.by_address: dict[tuple[str, str], Conversation] = {}
-        self.writer = MessageWriter(store)
+        self.writer = MessageWriter(store, on_written=self._written)
 
     def __len__(self) -> int:
         return len(self.by_id)
@@ -111,6 +113,11 @@ class Conversations:
 
     def get(self, conversation_id: str) -> Conversation | None:
         return self.by_id.get(conversation_id)
+
+    def _written(self, conversation_id: str, message_id: int) -> None:
+        conv = self.by_id.get(conversation_id)
+        if conv is not None and message_id > conv.last_id:
+            conv.last_id = message_id
 
     def of_task(self, task_id: str) -> Conversation | None:
         return self.by_task.get(task_id)
@@ -168,9 +175,11 @@ class Conversations:
 class MessageWriter:
     """Group commit: one transaction for the messages of one turn of the event loop."""
 
-    def __init__(self, store: Store, *, on_batch: Callable[[int], None] | None = None) -> None:
+    def __init__(self, store: Store, *, on_batch: Callable[[int], None] | None = None,
+                 on_written: Callable[[str, int], None] | None = None) -> None:
         self.store = store
         self.on_batch = on_batch
+        self.on_written = on_written
         self._pending: list[tuple[NewMessage, asyncio.Future[Message]]] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -200,7 +209,9 @@ class MessageWriter:
                 continue
             if self.on_batch is not None:
                 self.on_batch(len(batch))
-            for (_, future), row in zip(batch, rows, strict=True):
+            for (item, future), row in zip(batch, rows, strict=True):
+                if self.on_written is not None:
+                    self.on_written(item.conversation_id, row.id)
                 if not future.done():
                     future.set_result(row)
 

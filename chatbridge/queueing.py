@@ -145,6 +145,8 @@ class QueueSide:
                 continue
             conv = service.convs.add(Conversation.from_record(
                 rec, await store.count_chat_files(rec.id)))
+            last = await store.last_conversation_messages(rec.id, 1)
+            conv.last_id = last[0].id if last else 0
             if conv.status == "message":
                 continue
             if conv.task_id is None:  # stored, then the engine died before it was queued

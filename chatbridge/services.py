@@ -330,6 +330,7 @@ class ChatService:
     def customer_saw(self, conv: Conversation, kind: str, upto: int) -> None:
         """The visitor's widget received (``got``) or showed (``read``) up to ``upto``."""
         field = "visitor_read" if kind == "read" else "visitor_got"
+        upto = min(upto, conv.last_id)  # no marks on messages that do not exist (yet)
         if upto <= getattr(conv, field):
             return
         setattr(conv, field, upto)

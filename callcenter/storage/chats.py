@@ -268,15 +268,16 @@ class ChatRecords(Database):
             " ORDER BY id DESC LIMIT ?) ORDER BY id", (conversation_id, limit))
         return [_message(r) for r in rows]
 
-    async def pending_chat_outbound(self, medium: str) -> list[tuple[Message, str]]:
+    async def pending_chat_outbound(self, medium: str) -> list[tuple[Message, str, str]]:
         """Outbound messages of open ``medium`` conversations not yet sent, oldest first,
-        with the conversation's address (WeChat: resend after a restart)."""
+        with their conversation and its address (WeChat: resend after a restart)."""
         rows = await self._all(
-            "SELECT m.*, c.address AS _address FROM messages m JOIN chat_conversations c"
+            "SELECT m.*, c.id AS _conversation, c.address AS _address FROM messages m"
+            " JOIN chat_conversations c"
             " ON c.id = m.conversation_id WHERE c.medium = ? AND c.status != 'ended'"
             " AND m.direction = 'out' AND m.delivery_status = 'pending' ORDER BY m.id",
             (medium,))
-        return [(_message(r), r["_address"]) for r in rows]
+        return [(_message(r), r["_conversation"], r["_address"]) for r in rows]
 
     async def set_message_status(self, message_id: int, status: str, *,
                                  error: str | None = None, at: float | None = None) -> None:

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 import chatbridge.web_widget
-from tests.support.chat import Console, Visitor, always_open, set_chat
+from tests.support.chat import Console, Visitor, always_open, chat_with_agent, set_chat
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -233,3 +233,22 @@ async def test_only_allowed_sites_may_frame_the_widget(make_stack, origins):
     assert ancestors == ["'self'", public, *origins]
     async with http.get("/agent") as response:
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+async def test_read_marks_cannot_run_ahead_of_the_messages(make_stack):
+    stack = await open_stack(make_stack)
+    agent, visitor, conv = await chat_with_agent(stack)
+    first = await agent.reply(conv["id"], "第一条")
+    await visitor.hear("第一条")
+    await visitor.send({"t": "read", "upto": 10**12})  # a mark on messages yet to come
+    mark = await agent.frames.next("chat.read")
+    assert mark["data"]["upto"] == first["id"]
+    second = await agent.reply(conv["id"], "第二条")
+    await visitor.hear("第二条")
+    for i in range(50):  # a flood of marks: one event at most, for what exists
+        await visitor.send({"t": "got", "upto": 10**12 + i})
+    await visitor.say("好的")  # after the marks, in order
+    detail = await agent.call("GET", f"/api/chat/conversations/{conv['id']}")
+    assert detail["visitor_read"] == first["id"] < second["id"]
+    marks = agent.frames.taken("chat.read")
+    assert [m["data"]["upto"] for m in marks] == [second["id"]]

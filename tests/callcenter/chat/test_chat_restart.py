@@ -1,6 +1,7 @@
 """A chat survives the engine being killed (SIGKILL) and started again mid-conversation:
-no message lost or duplicated in either direction, on the web widget and on WeChat, and
-the agent gets both conversations back without a new offer."""
+no message lost or duplicated in either direction, on the web widget and on WeChat (a
+reply still waiting for WeChat at the crash is sent by the next run), and the agent gets
+both conversations back without a new offer."""
 
 from __future__ import annotations
 
@@ -86,6 +87,9 @@ async def test_chats_survive_sigkill_and_restart_exactly_once(tmp_path, standin)
         await agent.reply(wx["id"], "回复微信一")
         await agent.frames.next("chat.delivery", lambda f: f["data"]["status"] == "sent")
         await agent.reply(web["id"], "回复网页二")  # stored (200); the visitor may not see it
+        standin.token_delay_s = 8  # WeChat's token service hangs: the next reply waits...
+        standin.expire_tokens()
+        await agent.reply(wx["id"], "回复微信待发")  # ...stored, still pending at the crash
         await visitor.send({"t": "msg", "id": "web-2", "text": "网页二"})  # then the crash
         engine.kill()  # SIGKILL: no shutdown of any kind
         await asyncio.to_thread(engine.wait, 10)
@@ -93,6 +97,7 @@ async def test_chats_survive_sigkill_and_restart_exactly_once(tmp_path, standin)
         with pytest.raises(aiohttp.ClientConnectorError):  # WeChat finds nobody: it retries
             await standin.push(wechat, text_xml(OPENID, "微信二", 2), mode="secure")
 
+        standin.token_delay_s = 0
         engine = await asyncio.to_thread(start_engine, directory)
         agent = await Console.attach(remote, agent.http)  # the page reconnects its socket
         back = await agent.call("GET", "/api/chat/conversations")
@@ -122,9 +127,11 @@ async def test_chats_survive_sigkill_and_restart_exactly_once(tmp_path, standin)
             "网页一", "回复网页一", "回复网页二", "网页二", "网页三", "回复网页三"]
         transcript_wx = await agent.call("GET", f"/api/chat/conversations/{wx['id']}")
         assert [m["body"] for m in transcript_wx["messages"]] == [
-            "微信一", "回复微信一", "微信二", "回复微信二"]
-        assert [s.payload["text"]["content"] for s in standin.sends] == ["回复微信一",
-                                                                        "回复微信二"]
+            "微信一", "回复微信一", "回复微信待发", "微信二", "回复微信二"]
+        assert {m["status"] for m in transcript_wx["messages"] if m["direction"] == "out"} \
+            == {"sent"}  # the one pending at the crash was sent by the next run
+        assert [s.payload["text"]["content"] for s in standin.sends] == [
+            "回复微信一", "回复微信待发", "回复微信二"]
     finally:
         engine.kill()
         await asyncio.to_thread(engine.wait, 10)
