@@ -20,7 +20,7 @@ not runs of different days. Writes ``bench/results/voice.md``; last line
     voice: p99_ratio_vs_app_queue=… asterisk_cpu_ratio=… engine_cpu_pct=…
 
 (engine / app_queue, at the largest ``--waiting``). Needs root (the private Asterisk)
-and SIPp. Run: .venv/bin/python bench/voice.py [--waiting 45 200] [--seconds 40]
+and SIPp. Run: .venv/bin/python -m bench.voice [--waiting 45 200] [--seconds 40]
 """
 
 from __future__ import annotations

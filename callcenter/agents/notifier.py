@@ -20,6 +20,9 @@ before publishing, and publishes the withdrawal after forgetting.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,6 +30,8 @@ import acd
 from callcenter.agents.services import AgentService
 from callcenter.bus import EventBus
 from callcenter.config.models import Config
+
+log = logging.getLogger(__name__)
 
 AGENT_TOPICS = frozenset({"agent.offer", "agent.offer_withdrawn", "agent.state",
                           "agent.ringing", "agent.connected", "agent.wrapup", "agent.phone"})
@@ -50,33 +55,66 @@ class OfferNotifier:
         self.screen_pop = screen_pop
         self.clock = clock
         self.config = config
+        self._pops: dict[tuple[str, str], asyncio.Task[None]] = {}
 
     async def offered(self, offer: acd.Offer) -> None:
+        """Remember the offer now; fetch its screen pop (several reads from the store) and
+        publish ``agent.offer`` off the caller's path: the routing outbox applies the next
+        decision meanwhile (measured at load: a pop waiting for the store held every later
+        decision). What this notifier publishes next for the same agent and task waits
+        for it, so the console still sees the offer first."""
         self.agents.remember_offer(offer)
-        pop = await self.screen_pop(offer.task_id)
+        key = (offer.agent_id, offer.task_id)
+        task = asyncio.get_running_loop().create_task(self._publish_offer(offer))
+        self._pops[key] = task
+        task.add_done_callback(functools.partial(self._popped, key))
+
+    async def _publish_offer(self, offer: acd.Offer) -> None:
+        try:
+            pop: dict[str, Any] | None = await self.screen_pop(offer.task_id)
+        except Exception:
+            log.exception("agents.screen_pop_failed", extra={"task": offer.task_id})
+            pop = None
         self.bus.publish("agent.offer", {"offer_id": offer.offer_id, "task_id": offer.task_id,
                                          "channel": offer.channel, "queue": offer.queue,
                                          "deadline": offer.deadline, "pop": pop},
                          at=self.clock(), agent_id=offer.agent_id, queue=offer.queue)
 
+    def _popped(self, key: tuple[str, str], task: asyncio.Task[None]) -> None:
+        if self._pops.get(key) is task:
+            del self._pops[key]
+
+    def _after_offer(self, agent_id: str | None, task_id: str,
+                     publish: Callable[[], None]) -> None:
+        pending = self._pops.get((agent_id or "", task_id))
+        if pending is None or pending.done():
+            publish()
+        else:
+            pending.add_done_callback(lambda _: publish())
+
     def withdrawn(self, withdraw: acd.WithdrawOffer) -> None:
         self.agents.forget_offer(withdraw.offer_id)
-        self.bus.publish("agent.offer_withdrawn", {"offer_id": withdraw.offer_id,
-                                                   "task_id": withdraw.task_id,
-                                                   "reason": withdraw.reason},
-                         at=self.clock(), agent_id=withdraw.agent_id)
+        at = self.clock()
+        self._after_offer(withdraw.agent_id, withdraw.task_id, lambda: self.bus.publish(
+            "agent.offer_withdrawn", {"offer_id": withdraw.offer_id,
+                                      "task_id": withdraw.task_id, "reason": withdraw.reason},
+            at=at, agent_id=withdraw.agent_id))
 
     def ringing(self, agent_id: str, task_id: str, offer_id: str) -> None:
-        self.bus.publish("agent.ringing", {"task_id": task_id, "offer_id": offer_id},
-                         at=self.clock(), agent_id=agent_id)
+        at = self.clock()
+        self._after_offer(agent_id, task_id, lambda: self.bus.publish(
+            "agent.ringing", {"task_id": task_id, "offer_id": offer_id}, at=at,
+            agent_id=agent_id))
 
     def phone(self, agent_id: str, registered: bool) -> None:
         self.bus.publish("agent.phone", {"registered": registered}, at=self.clock(),
                          agent_id=agent_id)
 
     def connected(self, agent_id: str, task_id: str, channel: str) -> None:
-        self.bus.publish("agent.connected", {"task_id": task_id, "channel": channel},
-                         at=self.clock(), agent_id=agent_id)
+        at = self.clock()
+        self._after_offer(agent_id, task_id, lambda: self.bus.publish(
+            "agent.connected", {"task_id": task_id, "channel": channel}, at=at,
+            agent_id=agent_id))
 
     def wrapup(self, agent_id: str, task_id: str, queue_id: str | None) -> None:
         self.bus.publish("agent.wrapup", wrapup_data(self.config(), task_id, queue_id),
