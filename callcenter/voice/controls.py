@@ -114,6 +114,8 @@ class Controls:
     async def hangup(self, agent_id: str) -> dict[str, Any]:
         """End the call from the console, as if the agent hung up their phone."""
         call, done = self._own(agent_id)
+        if done.consult is not None and not done.conference:
+            raise VoiceError("you are consulting: hand the caller over or return first")
         await self._step(done, "HANGUP", call.queue)
         call.hung_up_by = "agent"  # ended by the agent, whichever side Asterisk ends first
         actions = [recipes.hangup(done.agent_uid)]

@@ -261,7 +261,7 @@ export function callBar(taskId) {
     h("span", { class: "consult-steps", hidden: true }, end("transfer"), end("conference"),
       end("return")),
     h("span", { class: "pill call-consult", hidden: true }),
-    h("button", { class: "small danger", dataset: { action: "hangup" },
+    h("button", { class: "small danger call-normal", dataset: { action: "hangup" },
       onclick: () => press(bar, "/api/agent/call/hangup") }, icon("phone"), w("hangup")),
     h("span", { class: "pill call-held", hidden: true }),
     h("span", { class: "pill call-muted", hidden: true }, w("muted")));

@@ -56,6 +56,8 @@ async def test_consult_a_colleague_then_hand_the_caller_over(voice_app, phones):
     assert energy(on_hold) > 0.02 and share_near(on_hold, 880) < 0.2
     assert share_near(await heard(lina_leg, leg, 880), 880) > 0.5  # lina hears zhangwei
     assert share_near(await heard(leg, lina_leg, 660), 660) > 0.5  # and zhangwei lina
+    with pytest.raises(VoiceError, match="consulting"):  # not a way to drop the caller
+        await app.voice.hangup("zhangwei")
 
     await app.voice.end_consult("zhangwei", "transfer")
     assert await asyncio.to_thread(leg.wait_state, CallState.ENDED, 5)

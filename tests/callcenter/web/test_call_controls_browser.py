@@ -186,6 +186,7 @@ async def test_consult_a_colleague_and_hand_the_caller_over_from_the_page(
         await bar.locator("button[data-then=transfer]:not([disabled])").wait_for(timeout=10000)
         assert "Consulting lina" in await bar.locator(".call-consult").text_content()
         assert await bar.locator("button[data-action=hold]").is_hidden()
+        assert await bar.locator("button[data-action=hangup]").is_hidden()
         await page.screenshot(path=str(screenshots / "call-controls-consulting.png"),
                               full_page=True, animations="disabled")
         await hand_over.click()
