@@ -10,6 +10,7 @@ from .engine import AcdError, Engine
 from .events import (
     CANCEL_CALLBACK,
     CANCEL_UNREACHED,
+    CANCEL_VOICEMAIL,
     TERMINAL_KINDS,
     AgentStateChanged,
     AnnouncePosition,
@@ -41,6 +42,7 @@ from .views import AgentView, WaitingTask
 __all__ = [
     "CANCEL_CALLBACK",
     "CANCEL_UNREACHED",
+    "CANCEL_VOICEMAIL",
     "TERMINAL_KINDS",
     "VOICE",
     "AcdError",

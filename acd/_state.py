@@ -102,7 +102,8 @@ Leaving (L)
         exit with key (EXITWITHKEY, app_queue's word), neither answered nor
         abandoned in the statistics; the callback is a task of its own. A callback
         attempt whose customer did not answer (reason ``"unreached"``) is UNREACHED,
-        not an abandon either (``events.cancel_kind``).
+        and a caller an escalation sent to leave a message (``"voicemail"``) is
+        EXITWITHTIMEOUT: neither is an abandon (``events.cancel_kind``).
 
 Blending guard (B)
     B1. For a voice queue with ``blend.protect_voice_after_seconds = X``: an

@@ -104,6 +104,9 @@ CANCEL_CALLBACK = "callback"
 """``task_cancelled`` reason of a customer who asked to be called back (rule L2)."""
 CANCEL_UNREACHED = "unreached"
 """``task_cancelled`` reason of a callback whose customer did not answer (rule L2)."""
+CANCEL_VOICEMAIL = "voicemail"
+"""``task_cancelled`` reason of a caller an escalation step sent to leave a message: they
+waited out the queue's time, so EXITWITHTIMEOUT, not an abandon (rule L2)."""
 
 
 @dataclass(slots=True)
@@ -203,7 +206,8 @@ TERMINAL_KINDS = frozenset(
     }
 )
 
-_CANCEL_KINDS = {CANCEL_CALLBACK: K_EXITWITHKEY, CANCEL_UNREACHED: K_UNREACHED}
+_CANCEL_KINDS = {CANCEL_CALLBACK: K_EXITWITHKEY, CANCEL_UNREACHED: K_UNREACHED,
+                 CANCEL_VOICEMAIL: K_EXITWITHTIMEOUT}
 
 
 def cancel_kind(reason: str) -> str:

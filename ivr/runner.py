@@ -11,7 +11,8 @@ so it is tested with a scripted caller and served over FastAGI by
 * collect: ``min..max`` digits ended by ``#`` or the timeout; too few digits is
   retried, then ``invalid`` (default: ``next`` without the value);
 * queue: the end: route to the queue unless its business hours are closed,
-  in which case its ``closed_action`` applies (prompt, then a node or hang up);
+  in which case its ``closed_action`` applies (prompt, then a node, a message for
+  the queue with ``goto: voicemail``, or hang up);
 * hours: branch on a queue's or a named schedule's business hours;
 * a walk longer than ``max_steps`` nodes is a loop in the tree: hang up.
 
@@ -38,6 +39,8 @@ from callcenter.config.models import (
     Queue,
     QueueNode,
 )
+
+VOICEMAIL = "voicemail"  # closed_action.goto: leave a message (unless a node has that id)
 
 
 class CallerHungUp(Exception):
@@ -67,7 +70,7 @@ class Choice:
 
 @dataclass
 class IvrOutcome:
-    route: Literal["queue", "hangup"]
+    route: Literal["queue", "voicemail", "hangup"]
     language: str
     reason: str
     queue: str | None = None
@@ -172,6 +175,10 @@ class _Walk:
             self.choices.append(Choice(node_id, "closed", None, node.queue))
             if closed.goto and closed.goto in self.ivr.nodes:
                 return closed.goto
+            if closed.goto == VOICEMAIL:  # the caller leaves a message for the queue
+                return IvrOutcome(route="voicemail", language=self.language,
+                                  reason=f"queue {node.queue} closed", queue=node.queue,
+                                  choices=self.choices, variables=self.variables)
             return self.hangup(f"queue {node.queue} closed")
         if node.prompt is not None:
             await self.caller.play(node.prompt, self.language)

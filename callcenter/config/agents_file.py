@@ -42,6 +42,9 @@ class Capacity(Strict):
 
     voice: int = Field(1, ge=0, le=1)
     chat: int = Field(3, ge=0, le=20)
+    voice_message: int = Field(1, ge=0, le=20)
+    """Messages callers left (closed hours, voicemail) taken at once; like chats, none
+    arrive during a call unless ``chat_while_voice``."""
 
 
 class Agent(Strict):

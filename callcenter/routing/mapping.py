@@ -8,6 +8,8 @@ from callcenter.config.models import Agent as AgentConfig
 from callcenter.config.models import Config
 from callcenter.config.models import Queue as QueueConfig
 
+VOICE_MESSAGE = "voice_message"  # the channel of messages callers leave
+
 # leave_when_empty "never" is the engine's "emptiness is never a reason".
 _EMPTY = {"never": "always"}
 
@@ -26,7 +28,8 @@ def queue_model(queue_id: str, queue: QueueConfig) -> acd.Queue:
     announce = queue.announce
     return acd.Queue(
         name=queue_id,
-        channels=frozenset(queue.channels),
+        # a voice queue also takes the messages its callers leave (voice/messages.py)
+        channels=frozenset(queue.channels) | ({VOICE_MESSAGE} if queue.voice else set()),
         strategy=acd.Strategy(queue.strategy),
         skills=dict(queue.skills),
         priority=queue.priority,
@@ -69,7 +72,7 @@ def agent_model(config: Config, agent: AgentConfig) -> acd.Agent:
             position = [m.id for m in members].index(agent.id)
             memberships[queue_id] = acd.Membership(position=position)
     capacity = {"voice": agent.capacity.voice if agent.extension else 0,
-                "chat": agent.capacity.chat}
+                "chat": agent.capacity.chat, VOICE_MESSAGE: agent.capacity.voice_message}
     skills = {**agent.skills, **{language_skill(lang): 1 for lang in agent.languages}}
     return acd.Agent(id=agent.id, skills=skills, capacity=capacity,
                      queues=memberships, chat_while_voice=agent.chat_while_voice,

@@ -19,11 +19,13 @@ EXIT = "cc-exit"  # leaving the queue without an agent
 SPY = "cc-spy"  # a supervisor's ChanSpy
 CALLBACK = "cc-callback"  # the agent answered a callback: dial the customer
 CALLBACK_ANSWER = "cc-callback-answer"  # on the customer's channel once they answer
+VOICEMAIL = "cc-voicemail"  # the caller leaves a message (Record)
 IVR = "cc-ivr"  # the IVR over FastAGI, or standby while the engine is away
 INTERNAL = "cc-internal"  # agents' own phones (pjsip.conf's cc-phone template)
 
 # ---- variables the IVR sets on the caller's channel (AGI SET VARIABLE) -----------
-ROUTE = "CC_ROUTE"  # "queue", "exit" or "hangup"; set last, so a half-done IVR is none
+ROUTE = "CC_ROUTE"  # "queue", "voicemail", "exit" or "hangup"; set last (a half-done IVR:
+# none)
 TASK = "CC_TASK"  # the interaction id, on the caller's channel only
 LEG_TASK = "CC_LEG_TASK"  # the same id, inherited by the agent's leg
 QUEUE = "CC_QUEUE"
@@ -63,6 +65,10 @@ SOUND_HOLD = "CC_SND_HOLD"  # "thank you for holding"
 SOUND_POSITION = "CC_SND_POSITION"  # a family of files: <this>-<CC_POSITION>
 SOUND_WAIT = "CC_SND_WAIT"  # a family of files: <this>-<CC_EWT_MINUTES>
 SOUND_EXIT = "CC_SND_EXIT"  # leaving the queue without an agent (cc-exit)
+SOUND_MESSAGE = "CC_SND_MESSAGE"  # "leave a message after the tone"
+SOUND_MESSAGE_THANKS = "CC_SND_MESSAGE_THANKS"
+MESSAGE = "CC_MESSAGE"  # the voice message's interaction id (cc-voicemail)
+MESSAGE_FILE = "CC_MESSAGE_FILE"  # where Record() writes it (Asterisk's view, no .wav)
 CALLBACK_NUMBER = "CC_CB_NUMBER"  # the number the caller confirmed or keyed in
 CALLBACK_CHOICE = "CC_CB_CHOICE"  # 1: that number; 2: another one
 OFFER_ID = "CC_OFFER"  # on a callback's agent leg (Originate)
@@ -73,6 +79,7 @@ EV_ANSWER = "CallCenterAnswer"  # an agent answered: Task, Endpoint; waits for V
 EV_CALLBACK = "CallCenterCallback"  # the caller asked to be called back (Number: ...)
 EV_CALLBACK_ANSWERED = "CallCenterCallbackAnswered"  # the customer answered a callback
 EV_CALLBACK_RESULT = "CallCenterCallbackResult"  # a callback's Dial is over (Status: ...)
+EV_MESSAGE = "CallCenterMessage"  # a voice message is over (recorded or not): Message
 EV_STANDBY = "CallCenterStandby"  # a caller waits for an engine that was not there
 EV_SURVEY = "CallCenterSurvey"  # the caller rated the call (Task, Score: 1-5)
 

@@ -11,6 +11,8 @@ import logging
 from collections.abc import Awaitable
 from typing import Any
 
+from aiohttp import web
+
 from callcenter.webkit.endpoints import (
     AGENT_CONSOLE,
     SUPERVISION,
@@ -20,10 +22,12 @@ from callcenter.webkit.endpoints import (
     Call,
     conflict,
     forbidden,
+    not_found,
     supervised_agent,
 )
 
 from .base import NoTelephone, VoiceError
+from .messages import MessageDesk, MessageError
 from .schemas import (
     CallControls,
     ConsultEnd,
@@ -31,6 +35,8 @@ from .schemas import (
     DialRequest,
     DialResult,
     HungUp,
+    MessageCallback,
+    MessageDone,
     MyCall,
     SpyRequest,
     SpyResult,
@@ -178,3 +184,53 @@ async def spy(call: Call) -> SpyResult:
     log.info("voice.spy_requested", extra={"supervisor": supervisor, "agent": agent_id,
                                            "mode": body.mode})
     return SpyResult(agent_id=agent_id, mode=body.mode, detail=result)
+
+
+# ---- voice messages: the agent who took one plays it, calls back, finishes it -----------
+
+messages_api = Api("voice messages", "Messages callers left (closed hours, a queue's "
+                   "voicemail step): the agent who took one plays it, calls the customer "
+                   "back, and finishes it (wrap-up follows).")
+OWN_MESSAGE = "only a message I took"
+
+
+async def _message_step(request: Awaitable[Any]) -> Any:
+    try:
+        return await request
+    except MessageError as exc:
+        if exc.status == 403:
+            raise forbidden(str(exc)) from None
+        if exc.status == 404:
+            raise not_found(str(exc)) from None
+        if exc.status == 503:
+            raise ApiError(503, "no_voice", str(exc)) from None
+        raise conflict(str(exc)) from None
+
+
+@messages_api.route("GET", "/api/agent/messages/{task_id}/audio", roles=AGENT_CONSOLE,
+                    scope=OWN_MESSAGE, errors={404},
+                    summary="The recorded message (WAV, 8 kHz) of a message I took.")
+async def message_audio(call: Call) -> web.FileResponse:
+    desk: MessageDesk = call.service
+    path = await _message_step(desk.recording(_agent(call), call.param("task_id")))
+    return web.FileResponse(path, headers={"Content-Type": "audio/wav",
+                                           "Cache-Control": "private, no-store"})
+
+
+@messages_api.route("POST", "/api/agent/messages/{task_id}/callback", roles=AGENT_CONSOLE,
+                    response=MessageCallback, scope=OWN_MESSAGE, errors={404, 409, 503},
+                    summary="Call back the customer who left the message I took (a callback "
+                            "of its queue: an agent is rung, then the customer).")
+async def message_callback(call: Call) -> MessageCallback:
+    desk: MessageDesk = call.service
+    result = await _message_step(desk.call_back(_agent(call), call.param("task_id")))
+    return MessageCallback.model_validate(result)
+
+
+@messages_api.route("POST", "/api/agent/messages/{task_id}/done", roles=AGENT_CONSOLE,
+                    response=MessageDone, scope=OWN_MESSAGE, errors={404},
+                    summary="I have dealt with the message I took: its wrap-up starts.")
+async def message_done(call: Call) -> MessageDone:
+    desk: MessageDesk = call.service
+    return MessageDone.model_validate(
+        await _message_step(desk.done(_agent(call), call.param("task_id"))))

@@ -10,6 +10,7 @@ from callcenter.storage.masking import mask_number
 from callcenter.voice import dialplan
 from callcenter.voice.base import VoiceDeps
 from callcenter.voice.calls import VoiceCall
+from callcenter.voice.messages import Messages
 from callcenter.voice.phrases import counted_family, phrase, sound_of
 from ivr.fastagi import AgiCall
 from ivr.runner import IvrOutcome
@@ -26,8 +27,9 @@ def ring_seconds(offer_timeout: float) -> str:
 
 
 class Intake:
-    def __init__(self, deps: VoiceDeps) -> None:
+    def __init__(self, deps: VoiceDeps, messages: Messages | None = None) -> None:
         self.deps = deps
+        self.messages = messages
 
     async def requeue(self, call: AgiCall) -> dict[str, str] | None:
         """A caller this engine has queued already came back to the IVR: back to hold
@@ -66,6 +68,10 @@ class Intake:
         choices = [c.as_dict() for c in outcome.choices]
         attributes = {"language": outcome.language, "label": outcome.label,
                       "variables": outcome.variables, "dialed": call.dialed_number}
+        if outcome.route == "voicemail" and outcome.queue is not None and self.messages:
+            return await self.messages.from_ivr(
+                queue=outcome.queue, language=outcome.language, customer_id=customer_id,
+                number=number, arrived=arrived, attributes=attributes, ivr_choices=choices)
         if outcome.route != "queue" or outcome.queue is None:
             await deps.store.create_interaction(
                 "voice", medium="pstn", customer_id=customer_id, ivr_choices=choices,

@@ -13,6 +13,7 @@ from callcenter.voice.base import VoiceDeps, VoiceError
 from callcenter.voice.callbacks import Callbacks
 from callcenter.voice.calls import VoiceCall, endpoint_of
 from callcenter.voice.intake import ring_seconds
+from callcenter.voice.messages import Messages
 from callcenter.voice.phrases import spoken_count
 
 log = logging.getLogger(__name__)
@@ -20,9 +21,11 @@ log = logging.getLogger(__name__)
 
 class Lifecycle:
     def __init__(self, deps: VoiceDeps, *, on_waiting: Callable[[VoiceCall], Awaitable[None]],
-                 on_finished: Callable[[VoiceCall], None], callbacks: Callbacks) -> None:
+                 on_finished: Callable[[VoiceCall], None], callbacks: Callbacks,
+                 messages: Messages | None = None) -> None:
         self.deps = deps
         self.callbacks = callbacks
+        self.messages = messages
         self._on_waiting = on_waiting
         self._on_finished = on_finished  # recordings are archived from here
 
@@ -58,13 +61,19 @@ class Lifecycle:
             await self.deps.send([recipes.setvar(call.caller_uid, dialplan.CALLBACK_ENABLED,
                                                  "yes")], "offer callback")
         elif action.action == acd.EscalationActionKind.VOICEMAIL and not call.callback:
-            self.deps.routing.cancel(call.task_id, "voicemail")
-            await self.leave(call.task_id, "voicemail")
+            self.deps.routing.cancel(call.task_id, acd.CANCEL_VOICEMAIL)
+            if self.messages is not None:
+                await self.messages.from_queue(call)  # the caller leaves a message
+            else:
+                await self.leave(call.task_id, "voicemail")
 
     # ---- events from Asterisk ------------------------------------------------------
 
     async def on_user_event(self, event: AmiEvent) -> None:
         kind = event.get("UserEvent")
+        if kind == dialplan.EV_MESSAGE and self.messages is not None:
+            self.deps.in_background(self.messages.recorded(event.get("Message")))
+            return
         call = self.deps.book.get(event.get("Task"))
         if call is None:
             return

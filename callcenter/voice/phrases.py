@@ -32,6 +32,12 @@ PHRASES: dict[str, dict[str, str]] = {
                        "en": "Key in the number to call, then press pound."},
     "callback_thanks": {"zh": "谢谢，我们会尽快给您回电。再见。",
                         "en": "Thank you. We will call you back soon. Goodbye."},
+    "message": {"zh": "请在提示音后留言，说完请按井号键或直接挂机。",
+                "en": "Please leave a message after the tone. Press pound or hang up when "
+                      "you are done."},
+    "message_thanks": {"zh": "您的留言已收到，我们会尽快回复。再见。",
+                       "en": "Thank you, we have your message and will get back to you. "
+                             "Goodbye."},
     "hold": {"zh": "感谢您的耐心等待，座席正忙，请不要挂机。",
              "en": "Thank you for holding. All our agents are busy; please stay on the line."},
     "exit": {"zh": "很抱歉，现在无法为您接通，请稍后再拨。再见。",

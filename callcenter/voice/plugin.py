@@ -26,6 +26,8 @@ from ivr.fastagi import IvrServer
 from . import http
 from .base import AsteriskPaths, NoTelephone, VoiceDeps
 from .endpoints import render_endpoints, write_if_changed
+from .messages import CHANNEL as MESSAGE_CHANNEL
+from .messages import MessageDesk
 from .notifier import VoiceNotifier
 from .phrases import phrases_in
 from .services import VoiceService
@@ -58,6 +60,9 @@ def load(deps: Dependencies) -> None:
     asterisk = deps.asterisk
     if asterisk is None:
         deps.web.add_api(http.api, WithoutTelephone(deps))
+        deps.web.add_api(http.messages_api, deps.provide(MessageDesk(
+            store=deps.store, routing=deps.routing, offers=deps.need(OfferNotifier),
+            request_callback=None)))
         return
     config = deps.config()
     agents = deps.need(AgentService)
@@ -71,8 +76,12 @@ def load(deps: Dependencies) -> None:
         config=deps.config, paths=paths)))
     deps.routing.attach(acd.VOICE, voice)
     voice.dialout.customers = deps.need(CustomerService)  # calling a customer back
+    deps.routing.attach(MESSAGE_CHANNEL, voice.messages)
     agents.device_probe = voice.probe_device
     deps.web.add_api(http.api, voice)
+    deps.web.add_api(http.messages_api, deps.provide(MessageDesk(
+        store=deps.store, routing=deps.routing, offers=deps.need(OfferNotifier),
+        request_callback=voice.request_callback)))
     ivr = IvrServer(host=config.callcenter.asterisk.agi_host,
                     port=config.callcenter.asterisk.agi_port, config=deps.config,
                     on_routed=voice.route_call, prompts_dir=lambda: paths.prompts_dir,
@@ -94,14 +103,17 @@ def load(deps: Dependencies) -> None:
         except TimeoutError:
             log.error("voice.no_ami", extra={"waited_s": 10})
         await setup.sync_endpoints()
+        await voice.messages.resume()
 
     async def stop() -> None:
         for task in reconciling:
             task.cancel()
+        voice.messages.close()
         await ivr.close()
         await asterisk.link.close()
 
     def reloaded(_old, _new) -> None:
+        voice.messages.reconsider()  # business hours may have changed
         task = asyncio.get_running_loop().create_task(setup.after_reload())
         task.add_done_callback(lambda t: t.exception() and log.error(
             "voice.reload_followup_failed", extra={"error": str(t.exception())}))

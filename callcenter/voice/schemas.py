@@ -160,3 +160,13 @@ class ConsultEnd(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     then: Literal["transfer", "conference", "return"]
+
+
+class MessageDone(BaseModel):
+    task_id: str
+    status: str = Field(description="wrap_up: the agent files the wrap-up next")
+
+
+class MessageCallback(BaseModel):
+    task_id: str = Field(description="the callback's first attempt (a task of the queue)")
+    number: str = Field(description="the number called back, masked")

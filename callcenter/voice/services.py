@@ -4,6 +4,7 @@ The parts, one job each (read ``recipes.py`` first: it is the AMI recipe):
 
 * ``intake``     the IVR's outcome becomes an interaction, a task and dialplan variables;
 * ``callbacks``  a customer who asked to be called back is, or is told why not;
+* ``messages``   a caller who cannot be served leaves a message, a task for an agent;
 * ``offers``     ring from the caller's channel; confirm or refuse an answer; withdraw;
 * ``lifecycle``  announcements, leaving the queue, hang-ups, transfer, wrap-up;
 * ``recordings`` where an accepted call is recorded; archive the files when it ends;
@@ -34,6 +35,7 @@ from callcenter.voice.devices import Devices
 from callcenter.voice.dialout import Dialout
 from callcenter.voice.intake import Intake
 from callcenter.voice.lifecycle import Lifecycle
+from callcenter.voice.messages import Messages
 from callcenter.voice.offers import Offers
 from callcenter.voice.recordings import Recorder
 from callcenter.voice.recovery import Recovery
@@ -49,13 +51,14 @@ Handler = Callable[[AmiEvent], Awaitable[None]]
 class VoiceService:
     def __init__(self, deps: VoiceDeps) -> None:
         self.deps = deps
-        self.intake = Intake(deps)
+        self.messages = Messages(deps)
+        self.intake = Intake(deps, self.messages)
         self.recorder = Recorder(deps)
         self.callbacks = Callbacks(deps)
         self.offers = Offers(deps, self.recorder, self.callbacks)
         self.lifecycle = Lifecycle(deps, on_waiting=self.offers.on_waiting,
                                    on_finished=self.recorder.finished,
-                                   callbacks=self.callbacks)
+                                   callbacks=self.callbacks, messages=self.messages)
         self.devices = Devices(deps)
         self.recovery = Recovery(deps, offers=self.offers, lifecycle=self.lifecycle,
                                  devices=self.devices, callbacks=self.callbacks)

@@ -149,6 +149,7 @@ async function whyNoCalls() {
 function channelTitle(data) {
   const medium = data.pop && data.pop.interaction && data.pop.interaction.medium;
   if (data.channel === "voice") return t("offer.voice");
+  if (data.channel === "voice_message") return t("offer.voice_message");
   if (medium === "wechat") return t("offer.wechat");
   if (medium === "web") return t("offer.web");
   return t("offer.chat");
@@ -238,7 +239,14 @@ function offerCard(data) {
       h("div", { class: `bubble ${m.direction}` }, m.body))));
   }
   const actions = h("div", { class: "offer-actions" });
-  if (data.connected) {
+  if (data.connected && data.channel === "voice_message") {
+    body.append(messagePlayer(data.task_id));
+    actions.append(
+      h("button", { class: "ok message-callback", onclick: (e) => callBack(data, e.currentTarget) },
+        icon("phone"), t("message.callback")),
+      h("button", { class: "message-done", onclick: () => messageDone(data) },
+        icon("check"), t("message.done")));
+  } else if (data.connected) {
     actions.append(h("span", { class: "answer" }, icon("check"), t("offer.connected")));
     if (data.channel === "voice") actions.append(callBar(data.task_id));
   } else if (data.channel === "voice") {
@@ -303,6 +311,33 @@ async function answerOffer(offerId, verb) {
   } catch (exc) {
     toast(exc.message, "error");
     if (exc.status === 409) removeOffer(offerId);
+  }
+}
+
+// ------------------------------------------------------------------ voice messages
+
+function messagePlayer(taskId) {
+  return h("audio", { class: "message-audio", controls: true, preload: "none",
+    src: `/api/agent/messages/${encodeURIComponent(taskId)}/audio` });
+}
+
+async function callBack(data, button) {
+  try {
+    const result = await api("POST",
+      `/api/agent/messages/${encodeURIComponent(data.task_id)}/callback`);
+    button.disabled = true;
+    toast(`${t("message.callback_done")} ${result.number}`);
+  } catch (exc) {
+    toast(exc.message, "error");
+  }
+}
+
+async function messageDone(data) {
+  try {
+    await api("POST", `/api/agent/messages/${encodeURIComponent(data.task_id)}/done`);
+    removeOffer(data.offer_id);
+  } catch (exc) {
+    toast(exc.message, "error");
   }
 }
 

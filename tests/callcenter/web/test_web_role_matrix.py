@@ -199,6 +199,16 @@ SCOPED: dict[tuple[str, str], Cases] = {
     ("POST", "/api/agent/call/dial"): one("/api/agent/call/dial", CONSOLE,
                                           {"number": "13900001111"},
                                           note="503: no telephone system here"),
+    # voice messages: only the agent who took one (no message exists in this stack)
+    ("GET", "/api/agent/messages/{task_id}/audio"): lambda s: [
+        Case("/api/agent/messages/no-such-task/audio", CONSOLE, note="404"),
+        Case(f"/api/agent/messages/{s.foreign_task}/audio", NOBODY, note="lina's call")],
+    ("POST", "/api/agent/messages/{task_id}/callback"): lambda s: [
+        Case("/api/agent/messages/no-such-task/callback", CONSOLE, note="404"),
+        Case(f"/api/agent/messages/{s.foreign_task}/callback", NOBODY, note="lina's call")],
+    ("POST", "/api/agent/messages/{task_id}/done"): lambda s: [
+        Case("/api/agent/messages/no-such-task/done", CONSOLE, note="404"),
+        Case(f"/api/agent/messages/{s.foreign_task}/done", NOBODY, note="lina's call")],
     # customers: served by the agent, or in a queue the supervisor watches
     ("GET", "/api/customers"): lambda s: [
         Case("/api/customers?q=caller", STAFF, note="each sees their own customers"),
