@@ -112,7 +112,7 @@ def render(root: Path, name: str, params: dict[str, str],
     app_queue instance)."""
     base = instance_dir(root, name)
     inside = "/" + str(base.relative_to(root))
-    values = {"CARRIER_PORT": "5070", **params, "INSTANCE": inside}
+    values = {"CARRIER_PORT": "5070", "SIP_BIND": "127.0.0.1", **params, "INSTANCE": inside}
     etc = base / "etc"
     if etc.exists():
         shutil.rmtree(etc)

@@ -71,6 +71,8 @@ class AgentConsole:
                           "port": int(sip.get("port", 5060)),
                           "transport": str(sip.get("transport", "udp")).upper(),
                           "username": f"{prefix}{agent.extension}" if agent.extension else None,
+                          "password": (agent.sip_password.get_secret_value()
+                                       if agent.sip_password else None),
                           "password_hint": "sip_password"},
             "reasons": list(REASONS),
             "server_time": self.clock()}

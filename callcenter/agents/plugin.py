@@ -25,7 +25,8 @@ def load(deps: Dependencies) -> None:
 
     def softphone() -> dict[str, Any]:
         asterisk = deps.config().callcenter.asterisk
-        return {"host": "127.0.0.1", "port": asterisk.sip_port, "transport": "udp"}
+        return {"host": asterisk.softphone_address, "port": asterisk.sip_port,
+                "transport": "udp"}
 
     console = AgentConsole(agents=agents, customers=customers, routing=deps.routing,
                            store=deps.store, config=deps.config, clock=deps.clock,

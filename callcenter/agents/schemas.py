@@ -76,6 +76,8 @@ class Softphone(BaseModel):
     port: int
     transport: str
     username: str | None
+    password: str | None = Field(None, description="the agent's own SIP password "
+                                 "(agents.yaml sip_password): only in their own console")
     password_hint: str
 
 

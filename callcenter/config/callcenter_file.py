@@ -5,12 +5,13 @@ Re-exported by ``models``; import them from there.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from .chat_file import ChatConfig
 from .fields import (
@@ -40,10 +41,19 @@ class AmiConfig(Strict):
     reconnect_max_delay_seconds: float = Field(5, gt=0, le=600)
 
 
+_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})")
+
+
 class AsteriskConfig(Strict):
     """The Asterisk the engine drives (a private local one when ``managed``)."""
 
     managed: bool = True
+    sip_bind: str = "127.0.0.1"
+    """The IPv4 address PJSIP listens on for softphones and the carrier (0.0.0.0: every
+    interface). Beyond loopback, no SIP password shipped with the sample may be in force."""
+    public_address: str | None = None
+    """The address (or host name) agents' softphones register to, shown in each agent's
+    console; default: sip_bind (required when sip_bind is 0.0.0.0)."""
     sip_port: Port = 5060
     rtp_start: Port = 10000
     rtp_end: Port = 10999
@@ -70,6 +80,35 @@ class AsteriskConfig(Strict):
     ``host_root`` + this): generated endpoints in ``include/``, the recordings
     spool in ``recordings/`` and rendered prompts in ``sounds/``. A managed
     Asterisk uses its own instance folder instead."""
+
+    @field_validator("sip_bind")
+    @classmethod
+    def _ipv4(cls, value: str) -> str:
+        try:
+            ipaddress.IPv4Address(value)
+        except ValueError:
+            raise config_error("{value} is not an IPv4 address (e.g. 127.0.0.1, "
+                               "192.168.1.10 or 0.0.0.0 for every interface)", value) from None
+        return value
+
+    @field_validator("public_address")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        if value is not None and not _HOST.fullmatch(value):
+            raise config_error("{value} is not an IP address or host name", value)
+        return value
+
+    @model_validator(mode="after")
+    def _where_phones_register(self) -> AsteriskConfig:
+        if self.public_address is None and self.sip_bind == "0.0.0.0":
+            raise config_error("sip_bind 0.0.0.0 listens on every interface, so the consoles "
+                               "cannot tell softphones where to register: set public_address")
+        return self
+
+    @property
+    def softphone_address(self) -> str:
+        """Where agents' softphones register (shown in their console)."""
+        return self.public_address or self.sip_bind
 
     @field_validator("rtp_end")
     @classmethod

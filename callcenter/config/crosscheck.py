@@ -320,20 +320,25 @@ def _shipped_secrets(csrc: Source, cc: CallcenterConfig, asrc: Source,
                      ac: AgentsConfig) -> list[ConfigIssue]:
     """Beyond loopback, no password or secret that ships with the sample may be in force:
     anyone on the network could read it in this repository."""
-    if is_loopback(cc.web.bind):
+    web_open = not is_loopback(cc.web.bind)
+    sip_open = not is_loopback(cc.asterisk.sip_bind)
+    if not web_open and not sip_open:
         return []
     out = []
     why = f"is a value shipped with the sample while web.bind is {cc.web.bind}"
-    if cc.ami.secret is not None and is_shipped(cc.ami.secret.get_secret_value()):
+    sip_why = (why if web_open else "is a value shipped with the sample while "
+               f"asterisk.sip_bind is {cc.asterisk.sip_bind}")
+    if web_open and cc.ami.secret is not None and is_shipped(cc.ami.secret.get_secret_value()):
         out.append(csrc.issue(("ami", "secret"), f"{why}; set CALLCENTER_AMI_SECRET (or leave "
                               "it unset: a managed Asterisk then gets a random one)"))
     for i, agent in enumerate(ac.agents):
-        for field, env in (("sip_password", f"CALLCENTER_SIP_PASSWORD_{agent.extension}"),
-                           ("password", "CALLCENTER_INITIAL_PASSWORD")):
+        for field, env, reason in (
+                ("sip_password", f"CALLCENTER_SIP_PASSWORD_{agent.extension}", sip_why),
+                ("password", "CALLCENTER_INITIAL_PASSWORD", why if web_open else None)):
             value = getattr(agent, field)
-            if value is not None and is_shipped(value.get_secret_value()):
+            if reason and value is not None and is_shipped(value.get_secret_value()):
                 out.append(asrc.issue(("agents", i, field),
-                                      f"of {agent.id} {why}; set {env} (or change it here)"))
+                                      f"of {agent.id} {reason}; set {env} (or change it here)"))
     return out
 
 

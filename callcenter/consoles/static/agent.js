@@ -71,11 +71,25 @@ function renderConsole() {
     ["agent.softphone.server", sp.server],
     ["agent.softphone.port", String(sp.port)],
     ["agent.softphone.username", sp.username || "—"],
-    ["agent.softphone.password", t("agent.softphone.password_hint")],
+    ["agent.softphone.password", sp.password ? secretField(sp.password)
+      : t("agent.softphone.password_hint")],
     ["agent.softphone.transport", sp.transport],
   ];
   $("softphone").replaceChildren(...rows.flatMap(([k, v]) => [
-    h("dt", { i18n: k }), h("dd", { class: k.endsWith("password") ? "" : "mono" }, v)]));
+    h("dt", { i18n: k }), h("dd", { class: "mono" }, v)]));
+}
+
+// The agent's own SIP password: hidden until they ask to see it (someone may look on).
+function secretField(value) {
+  const text = h("span", { class: "secret" }, "••••••••");
+  const button = h("button", { type: "button", class: "link show-secret" },
+    t("agent.softphone.show"));
+  button.addEventListener("click", () => {
+    const shown = text.textContent === value;
+    text.textContent = shown ? "••••••••" : value;
+    button.textContent = t(shown ? "agent.softphone.show" : "agent.softphone.hide");
+  });
+  return h("span", {}, text, " ", button);
 }
 
 function tick() {

@@ -41,9 +41,22 @@ async def test_console_shows_softphone_settings(web_stack):
         console = await response.json()
     assert console["profile"]["extension"] == "1001"
     assert console["softphone"] == {"server": "127.0.0.1", "port": 5060, "transport": "UDP",
-                                    "username": "1001", "password_hint": "sip_password"}
+                                    "username": "1001", "password": "dev-sip-1001",
+                                    "password_hint": "sip_password"}
     assert console["reasons"] == ["break", "lunch", "training", "meeting", "other"]
     assert console["status"]["state"] == "logged_out"
+
+
+async def test_console_tells_softphones_the_public_address(make_stack):
+    """asterisk.public_address is what a softphone on another machine registers to."""
+    def public(data: dict) -> None:
+        data["asterisk"].update(public_address="pbx.example.com", sip_port=5080)
+    stack = await make_stack(callcenter=public)
+    client = await stack.client("wangfang")
+    async with client.get("/api/agent/console") as response:
+        softphone = (await response.json())["softphone"]
+    assert (softphone["server"], softphone["port"], softphone["username"],
+            softphone["password"]) == ("pbx.example.com", 5080, "1003", "dev-sip-1003")
 
 
 async def test_agent_goes_ready_and_not_ready_in_the_engine(web_stack):

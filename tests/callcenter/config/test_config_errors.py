@@ -347,3 +347,19 @@ def test_reconcile_period_is_a_positive_number_of_seconds(edit, errors: Errors,
     assert issue.path == "asterisk.reconcile_seconds" and "at least 1" in issue.message
     edit("callcenter.yaml", "reconcile_seconds: 0 ", "reconcile_seconds: 5 ")
     assert load_config(cfg_dir, env={}).config.callcenter.asterisk.reconcile_seconds == 5
+
+
+def test_sip_bind_everywhere_needs_a_public_address(edit, errors: Errors, cfg_dir: Path) -> None:
+    edit("callcenter.yaml", "  sip_bind: 127.0.0.1", "  sip_bind: 0.0.0.0")
+    issues = errors()
+    assert any(i.path == "asterisk" and "set public_address" in i.message for i in issues)
+    edit("callcenter.yaml", "  public_address: null", "  public_address: 192.168.1.10")
+    sip = [i for i in errors() if "sip_password" in i.path]  # shipped SIP passwords now
+    assert sip and all("asterisk.sip_bind is 0.0.0.0" in i.message for i in sip)
+    assert not any(i.path.endswith(".password") for i in errors())  # consoles: loopback
+
+
+def test_sip_bind_is_an_ipv4_address(edit, errors: Errors) -> None:
+    edit("callcenter.yaml", "  sip_bind: 127.0.0.1", "  sip_bind: localhost")
+    issue = only(errors(), "callcenter.yaml")
+    assert issue.path == "asterisk.sip_bind" and "not an IPv4 address" in issue.message

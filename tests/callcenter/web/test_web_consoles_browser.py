@@ -54,6 +54,10 @@ async def test_agent_goes_ready_gets_the_screen_pop_and_wraps_up(web_stack, brow
     await login(page, stack, "/agent", "zhangwei")
     await page.wait_for_selector("#softphone dd")  # the console's data, after the page shows
     assert "1001" in await page.text_content("#softphone")
+    # The SIP password is there for the softphone, hidden until asked for.
+    assert "dev-sip-1001" not in await page.text_content("#softphone")
+    await page.click("#softphone .show-secret")
+    assert "dev-sip-1001" in await page.text_content("#softphone")
 
     # Sign in to the phone, then go ready.
     await page.select_option("#device", "1001")

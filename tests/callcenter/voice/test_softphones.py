@@ -1,0 +1,45 @@
+"""Real softphones (issue 9): a phone that registers from another address than the
+engine's is an agent's phone like any other, and is rung for a call."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pyVoIP.VoIP import CallState
+
+from callcenter.simulate.phone import Phone, energy, tone
+from tests.support.voice import agent_state, dial_queue, queued, wait_until
+
+pytestmark = pytest.mark.asterisk
+
+ELSEWHERE = "127.0.0.3"  # another loopback address: not the engine's, not the carrier's
+
+
+async def test_an_agent_phone_registered_from_another_address_receives_a_call(
+        voice_app, phones, asterisk, ports):
+    app = await voice_app()
+    low, high = ports.rtp(10)
+    agent_phone = Phone(server="127.0.0.1", port=asterisk.sip_port, username="1001",
+                        password="dev-sip-1001", my_ip=ELSEWHERE, sip_port=ports.sip(),
+                        rtp_low=low, rtp_high=high, auto_answer=True)
+    await asyncio.to_thread(agent_phone.start)
+    try:
+        contacts = await asyncio.to_thread(asterisk.cli, "pjsip show contacts")
+        assert f"1001/sip:1001@{ELSEWHERE}" in contacts, contacts
+        app.agents.login("zhangwei", device="1001", ready=True)
+        await wait_until(lambda: app.agents.sessions["zhangwei"].device_ok,
+                         what="the phone seen registered")
+        call = await dial_queue(await phones("caller", "caller"), "sales")
+        (task_id,) = await queued(app)
+        await wait_until(lambda: agent_phone.incoming, timeout=15, what="the agent rung")
+        await wait_until(lambda: app.voice.calls[task_id].connected, what="the bridge")
+        leg = agent_phone.incoming[0]
+        heard, _ = await asyncio.gather(asyncio.to_thread(leg.listen, 1.2),
+                                        asyncio.to_thread(call.play, tone(660, 1.2)))
+        assert energy(heard) > 0.1  # media reaches the phone at its own address
+        await asyncio.to_thread(call.hangup)
+        await wait_until(lambda: agent_state(app, "zhangwei") == "wrap_up", what="wrap-up")
+        assert call.state == CallState.ENDED
+    finally:
+        await asyncio.to_thread(agent_phone.stop)
