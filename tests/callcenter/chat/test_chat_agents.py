@@ -215,3 +215,28 @@ async def test_an_offer_rejected_from_the_card_goes_to_the_next_agent(make_stack
                         expect=(404, 409))  # too late: it is lina's
     assert [c["id"] for c in await lina.call("GET", "/api/chat/conversations")] == [taken["id"]]
     assert await zhangwei.call("GET", "/api/chat/conversations") == []
+
+
+async def test_a_returning_customer_whose_last_agent_is_away_goes_to_the_queue(make_stack):
+    def queues(data: dict) -> None:
+        always_open(data)
+        data["queues"]["sales"]["preferred_agent_seconds"] = 1
+
+    stack = await make_stack(queues=queues)
+    lina = await Console.open(stack, "lina")
+    await lina.sign_in()
+    regular = await visitor_in(stack)
+    served = await lina.accept_next()
+    await lina.call("POST", f"/api/chat/conversations/{served['id']}/end")
+    await lina.call("POST", f"/api/agent/wrapups/{served['task_id']}",
+                    {"disposition": "quote_sent"})
+    await lina.call("POST", "/api/agent/state", {"state": "not_ready", "reason": "lunch"})
+    zhangwei = await Console.open(stack, "zhangwei")
+    await zhangwei.sign_in()
+    await regular.start("buy")  # the same browser comes back while lina is at lunch
+    await regular.connect()
+    started = stack.clock()
+    again = await zhangwei.accept_next(timeout=10)  # after the preferred wait, the queue
+    assert again["customer_id"] == served["customer_id"]
+    assert not lina.frames.taken("agent.offer")  # not offered to her at lunch
+    assert stack.clock() - started >= 0.9
