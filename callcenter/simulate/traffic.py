@@ -2,8 +2,10 @@
 
 Agents' phones (pyVoIP, auto-answering) register with their extensions and
 the agents log in through the consoles' REST API, as a person at a console
-would. Callers dial the 400 number from the test caller account, pick their
-way through the IVR with in-band DTMF, talk (a tone) for a while and hang up.
+would. Callers are lines of the carrier trunk (from 127.0.0.2, each with a number of
+its own, as a PSTN caller: the shipped configuration has no caller account), dial the
+400 number, pick their way through the IVR with in-band DTMF, talk (a tone) for a
+while and hang up.
 A newcomer watching the wallboard sees calls queue, ring and connect.
 """
 
@@ -49,14 +51,19 @@ class Outcome:
     failures: list[str] = field(default_factory=list)
 
 
+CARRIER = "127.0.0.2"  # the trunk's address in asterisk/conf/pjsip.conf (type=identify)
+
+
 def _phone(plan: Plan, config: Config, username: str, password: str,
-           on_incoming: Callable[[Call], None] | None = None) -> Phone:
+           on_incoming: Callable[[Call], None] | None = None, *,
+           trunk: bool = False) -> Phone:
     slot = next(_ports)
     rtp_low = plan.base_port + 100 + slot * 20
     return Phone(server=plan.sip_host, port=config.callcenter.asterisk.sip_port,
                  username=username, password=password, sip_port=plan.base_port + slot,
                  rtp_low=rtp_low, rtp_high=rtp_low + 19, auto_answer=on_incoming is not None,
-                 on_incoming=on_incoming)
+                 on_incoming=on_incoming, trunk=trunk,
+                 **({"my_ip": CARRIER} if trunk else {}))
 
 
 def simulated_agents(config: Config, count: int) -> list[Agent]:
@@ -136,8 +143,8 @@ async def simulate(config: Config, plan: Plan) -> Outcome:
             await _console_login(session, plan, agent)
             log.info("simulate.agent_ready", extra={"agent": agent.id})
         calls = []
-        for _ in range(plan.calls):
-            phone = _phone(plan, config, "caller", "caller")
+        for n in range(plan.calls):
+            phone = _phone(plan, config, f"139{plan.seed % 1000:03d}{n:05d}", "-", trunk=True)
             await asyncio.to_thread(phone.start)
             caller_phones.append(phone)
             calls.append(asyncio.create_task(_caller(plan, phone, number, outcome, rng)))

@@ -151,3 +151,12 @@ async def test_a_stalled_fastagi_client_is_dropped_in_time(monkeypatch):
         writer.close()
     finally:
         await server.close()
+
+
+def test_the_shipped_asterisk_has_no_test_accounts():
+    """The registering test caller (user "caller", password "caller") lives in the tests'
+    Asterisk only (tests/support/asterisk.py), never in the shipped configuration."""
+    shipped = Path(__file__).resolve().parents[2] / "asterisk" / "conf"
+    for conf in shipped.glob("*.conf"):
+        text = "\n".join(line.split(";", 1)[0] for line in conf.read_text().splitlines())
+        assert "[caller]" not in text and "password = caller" not in text, conf.name

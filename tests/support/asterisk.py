@@ -65,6 +65,26 @@ class AsteriskInstance:
 TESTER = ("cc-tester", "cc-tester-secret")
 
 
+# A registering caller for pyVoIP (which must register), in the tests' Asterisk only: a
+# shipped configuration never has an account whose password is its name.
+TEST_CALLER = """
+[caller](cc-phone)
+context = from-pstn
+dtmf_mode = inband
+auth = caller
+aors = caller
+
+[caller](cc-aor)
+; One phone at a time: a new registration replaces a stale one (a phone that
+; died without unregistering), so calls to "caller" (callbacks) reach the
+; live phone. Several test callers can still all place calls.
+
+[caller](cc-auth)
+username = caller
+password = caller
+"""
+
+
 def start_instance(name: str) -> AsteriskInstance:
     # RTP ranges per process so parallel runs never collide.
     rtp_start = 20000 + (os.getpid() % 50) * 400
@@ -74,7 +94,8 @@ def start_instance(name: str) -> AsteriskInstance:
               "AMI_SECRET": "cc-test-secret", "AGI_SECRET": "cc-test-agi-key",
               "CARRIER_PORT": str(free_port(socket.SOCK_DGRAM, "127.0.0.2"))}
     try:
-        info = local_asterisk.start(local_asterisk.default_root(), name, params)
+        info = local_asterisk.start(local_asterisk.default_root(), name, params,
+                                    files={"include/pjsip_local.conf": TEST_CALLER})
     except local_asterisk.CannotRun as exc:
         pytest.fail(f"the local Asterisk cannot run here: {exc}")
     return AsteriskInstance(
