@@ -11,6 +11,10 @@ the same way for both (``callcenter/simulate/measure.py``) over the window
 * dispatch p50/p90/p99 ms: an agent's BYE -> the next INVITE to an agent of that
   queue, at the phones (SIPp's message trace), each INVITE paired with the oldest
   unpaired BYE of its queue;
+* the same, only where a caller of that queue was waiting at the BYE (in the system
+  and no agent rung for it yet: both sides' phones show the caller's number, masked
+  or not), which leaves out the moments a queue runs empty;
+* mean wait: from Asterisk answering a caller to an agent's phone ringing for it;
 * answered/s: calls agents answered in the window, per second;
 * Asterisk CPU and engine CPU: % of one core, from /proc (the engine with its children).
 
@@ -39,6 +43,9 @@ from callcenter.simulate.versus import SIDES, SideResult, run_side
 RESULTS = Path(__file__).resolve().parent / "results"
 ROWS = [("dispatch p50 ms", "p50", "{:.1f}"), ("dispatch p90 ms", "p90", "{:.1f}"),
         ("dispatch p99 ms", "p99", "{:.1f}"), ("dispatches measured", "dispatches", "{:.0f}"),
+        ("… a caller waiting: p50 ms", "w50", "{:.1f}"), ("… p90 ms", "w90", "{:.1f}"),
+        ("… p99 ms", "w99", "{:.1f}"), ("… dispatches", "waiting_dispatches", "{:.0f}"),
+        ("mean wait s (answered -> agent rung)", "mean_wait", "{:.1f}"),
         ("answered calls/s", "answered_per_s", "{:.1f}"),
         ("Asterisk CPU % of a core", "asterisk_cpu", "{:.0f}"),
         ("engine CPU % of a core", "engine_cpu", "{:.0f}")]

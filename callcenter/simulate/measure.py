@@ -19,7 +19,7 @@ import os
 import re
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -29,13 +29,16 @@ _USER = re.compile(r"sip:([^@;>]+)@")
 
 @dataclass(frozen=True, slots=True)
 class PhoneEvent:
-    """One thing an agent's phone did: ``invite`` (a new call rang it), ``answer`` or
-    ``bye`` (it hung up), at ``at`` (epoch seconds), on ``extension``."""
+    """One thing a phone did, at ``at`` (epoch seconds). An agent's phone (``extension``):
+    ``invite`` (a new call rang it; ``peer`` is who it shows as calling), ``answer``, or
+    ``bye`` (it hung up). A caller's phone: ``in`` (Asterisk answered its call: it is in
+    the system; ``extension`` is the caller's number, ``peer`` the number dialled)."""
 
     at: float
     kind: str
     extension: str
     call_id: str
+    peer: str = ""
 
 
 def read_trace(path: Path) -> list[PhoneEvent]:
@@ -54,8 +57,13 @@ def parse_trace(text: str) -> list[PhoneEvent]:
         headers = _headers(lines[1:])
         call_id = headers.get("call-id", "")
         kind, extension = "", ""
+        peer = ""
         if not sent and first.startswith("INVITE ") and ";tag=" not in headers.get("to", ""):
-            kind, extension = "invite", _user(first)
+            kind, extension, peer = "invite", _user(first), _display(headers.get("from", ""))
+        elif not sent and first.startswith("SIP/2.0 200") and headers.get("cseq", "").endswith(
+                "INVITE") and _user(headers.get("from", "")).isdigit():
+            kind, extension, peer = "in", _user(headers.get("from", "")), _user(
+                headers.get("to", ""))
         elif sent and first.startswith("BYE "):
             kind, extension = "bye", _user(headers.get("from", ""))
         elif sent and first.startswith("SIP/2.0 200") and headers.get("cseq", "").endswith(
@@ -63,7 +71,7 @@ def parse_trace(text: str) -> list[PhoneEvent]:
             kind, extension = "answer", _user(headers.get("to", ""))
         if kind and (call_id, kind) not in seen:
             seen.add((call_id, kind))
-            events.append(PhoneEvent(at, kind, extension, call_id))
+            events.append(PhoneEvent(at, kind, extension, call_id, peer))
     events.sort(key=lambda e: e.at)
     return events
 
@@ -92,6 +100,46 @@ def _user(text: str) -> str:
     return found.group(1) if found else ""
 
 
+def _display(text: str) -> str:
+    found = re.search(r'"([^"]*)"', text)
+    return found.group(1) if found else ""
+
+
+def caller_key(text: str) -> str | None:
+    """The first three and last four digits of a number, masked (``140****0724``, as
+    the engine shows callers to agents) or whole (as app_queue does); None if neither."""
+    found = re.search(r"(\d{3})(?:\*+|\d+)(\d{4})\b", text)
+    return f"{found.group(1)}-{found.group(2)}" if found else None
+
+
+@dataclass(frozen=True)
+class CallerWait:
+    queue: str
+    joined: float  # Asterisk answered the caller
+    reached: float | None  # an agent's phone first rang for this caller
+
+
+def caller_waits(callers: Iterable[PhoneEvent], agents: Iterable[PhoneEvent],
+                 queue_of_number: Callable[[str], str | None]) -> list[CallerWait]:
+    """Each caller from its answer until an agent's phone first rang for it (matched by
+    the caller's number as the agent's phone shows it)."""
+    rang: dict[str, deque[float]] = defaultdict(deque)
+    for event in agents:
+        key = caller_key(event.peer) if event.kind == "invite" else None
+        if key:
+            rang[key].append(event.at)
+    waits = []
+    for event in sorted((e for e in callers if e.kind == "in"), key=lambda e: e.at):
+        queue, key = queue_of_number(event.peer), caller_key(event.extension)
+        if queue is None or key is None:
+            continue
+        times = rang.get(key, deque())
+        while times and times[0] < event.at:
+            times.popleft()
+        waits.append(CallerWait(queue, event.at, times.popleft() if times else None))
+    return waits
+
+
 @dataclass(frozen=True)
 class Dispatch:
     """The figures of one run's window at the phones."""
@@ -99,6 +147,12 @@ class Dispatch:
     latencies_ms: list[float]  # freed agent -> next call rung in its queue
     answered: int  # calls agents answered in the window
     window_s: float
+    waiting_latencies_ms: list[float] = field(default_factory=list)  # a caller was waiting
+    waits_s: list[float] = field(default_factory=list)  # callers who joined in the window
+
+    @property
+    def mean_wait_s(self) -> float:
+        return sum(self.waits_s) / len(self.waits_s) if self.waits_s else float("nan")
 
     @property
     def answered_per_s(self) -> float:
@@ -109,12 +163,18 @@ class Dispatch:
 
 
 def dispatch(events: Iterable[PhoneEvent], queue_of: Callable[[str], str | None],
-             window: tuple[float, float]) -> Dispatch:
-    """Dispatch latencies of the BYEs sent inside ``window`` and the answers in it."""
+             window: tuple[float, float], waits: list[CallerWait] | None = None) -> Dispatch:
+    """Dispatch latencies of the BYEs sent inside ``window`` and the answers in it; with
+    ``waits``, also the latencies of the BYEs at which a caller of that queue was waiting
+    (in the system, no agent rung for it yet), and the waits of callers who joined in it."""
     start, end = window
     freed: dict[str, deque[float]] = defaultdict(deque)
     latencies: list[float] = []
+    waiting: list[float] = []
     answered = 0
+    by_queue: dict[str, list[CallerWait]] = defaultdict(list)
+    for wait in waits or []:
+        by_queue[wait.queue].append(wait)
     for event in events:
         queue = queue_of(event.extension)
         if queue is None:
@@ -124,10 +184,16 @@ def dispatch(events: Iterable[PhoneEvent], queue_of: Callable[[str], str | None]
         elif event.kind == "invite" and freed[queue]:
             released = freed[queue].popleft()
             if start <= released <= end:
-                latencies.append((event.at - released) * 1000.0)
+                latency = (event.at - released) * 1000.0
+                latencies.append(latency)
+                if any(w.joined < released and (w.reached is None or w.reached > released)
+                       for w in by_queue[queue]):
+                    waiting.append(latency)
         elif event.kind == "answer" and start <= event.at <= end:
             answered += 1
-    return Dispatch(latencies, answered, end - start)
+    waits_s = [w.reached - w.joined for w in waits or []
+               if start <= w.joined <= end and w.reached is not None]
+    return Dispatch(latencies, answered, end - start, waiting, waits_s)
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -105,9 +105,10 @@ def answer_as_agents(endpoint: SippEndpoint, work: Path, *, ring_ms: int,
 
 def place_calls(endpoint: SippEndpoint, work: Path, calls: list[tuple[str, str]], *,
                 rate: float, patience_ms: int, timeout: float,
-                limit: int | None = None) -> subprocess.Popen:
+                limit: int | None = None, trace: Path | None = None) -> subprocess.Popen:
     """Callers dialling (number, caller id) in order at ``rate`` calls per second, at most
-    ``limit`` at once (agents + callers to keep waiting, for a steady queue)."""
+    ``limit`` at once (agents + callers to keep waiting, for a steady queue); ``trace``
+    as for ``answer_as_agents``."""
     scenario = render("caller", work, PATIENCE_MS=patience_ms)
     plan = injection(work, "calls", calls)
     command = [sipp_binary(), endpoint.target, "-sf", str(scenario), "-inf", str(plan),
@@ -117,5 +118,7 @@ def place_calls(endpoint: SippEndpoint, work: Path, calls: list[tuple[str, str]]
                "-timeout", f"{int(timeout)}s", "-trace_err", "-error_file",
                str(work / "callers-errors.log"), "-trace_stat", "-stf",
                str(work / "callers-stats.csv")]
+    if trace is not None:
+        command += ["-trace_msg", "-message_file", str(trace)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, cwd=work)

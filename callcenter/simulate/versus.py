@@ -43,7 +43,15 @@ from callcenter.simulate.chaos import (
     sign_in,
     write_config,
 )
-from callcenter.simulate.measure import CpuMeter, Dispatch, descendants, dispatch, read_trace
+from callcenter.simulate.measure import (
+    CpuMeter,
+    Dispatch,
+    caller_waits,
+    descendants,
+    dispatch,
+    percentile,
+    read_trace,
+)
 from callcenter.voice.endpoints import render_endpoints
 
 SIDES = ("app_queue", "engine")
@@ -60,7 +68,11 @@ class SideResult:
 
     def row(self) -> dict[str, float | None]:
         f = self.figures
+        waiting = f.waiting_latencies_ms
         return {"p50": f.percentile(50), "p90": f.percentile(90), "p99": f.percentile(99),
+                "w50": percentile(waiting, 50), "w90": percentile(waiting, 90),
+                "w99": percentile(waiting, 99), "waiting_dispatches": float(len(waiting)),
+                "mean_wait": f.mean_wait_s,
                 "dispatches": float(len(f.latencies_ms)), "answered_per_s": f.answered_per_s,
                 "asterisk_cpu": self.asterisk_cpu, "engine_cpu": self.engine_cpu}
 
@@ -153,6 +165,7 @@ async def run_side(side: str, plan: LoadPlan, work: Path, *, warmup_s: float) ->
     instance = f"appq-{ports['ami']}"
     procs: list[subprocess.Popen] = []
     trace = work / "agents-messages.log"
+    caller_trace = work / "callers-messages.log"
     try:
         if side == "engine":
             engine = Engine(config_dir, work)
@@ -192,7 +205,7 @@ async def run_side(side: str, plan: LoadPlan, work: Path, *, warmup_s: float) ->
         began = time.time()
         procs.append(sipp.place_calls(endpoint, work, calls, rate=plan.rate,
                                       patience_ms=int(budget * 1000), timeout=budget,
-                                      limit=limit))
+                                      limit=limit, trace=caller_trace))
         await asyncio.sleep(warmup_s)
         window_start = time.time()
         asterisk_cpu.begin()
@@ -215,6 +228,9 @@ async def run_side(side: str, plan: LoadPlan, work: Path, *, warmup_s: float) ->
             await asyncio.to_thread(engine.stop)
         else:
             await asyncio.to_thread(local_asterisk.stop, root, instance)
-    figures = dispatch(read_trace(trace), queue_of(plan), (window_start, window_end))
+    agents = read_trace(trace)
+    numbers = {queue_number(q): f"q{q + 1}" for q in range(plan.queues)}
+    waits = caller_waits(read_trace(caller_trace), agents, numbers.get)
+    figures = dispatch(agents, queue_of(plan), (window_start, window_end), waits)
     return SideResult(side, plan, figures, asterisk_percent,
                       engine_percent if engine is not None else None, work)

@@ -7,7 +7,15 @@ from datetime import datetime
 
 import pytest
 
-from callcenter.simulate.measure import PhoneEvent, cpu_seconds, dispatch, parse_trace, percentile
+from callcenter.simulate.measure import (
+    PhoneEvent,
+    caller_key,
+    caller_waits,
+    cpu_seconds,
+    dispatch,
+    parse_trace,
+    percentile,
+)
 
 
 def block(at: str, sent: bool, message: str) -> str:
@@ -80,3 +88,34 @@ def test_cpu_of_this_process_grows_and_of_no_process_is_zero():
     sum(i * i for i in range(2_000_000))
     assert cpu_seconds(os.getpid()) > before
     assert cpu_seconds(2**22 + 12345) == 0.0
+
+
+CALLER_OK = """SIP/2.0 200 OK
+From: "14071050724" <sip:14071050724@127.0.0.2:5070>;tag=c1
+To: <sip:4008000002@127.0.0.1:5060>;tag=as9
+Call-ID: {cid}
+CSeq: 1 INVITE
+"""
+
+
+def test_a_callers_answer_is_its_entry_and_agents_see_it_masked_or_whole():
+    (entry,) = parse_trace(block("10:00:00.000000", False, CALLER_OK.format(cid="c")))
+    assert (entry.kind, entry.extension, entry.peer) == ("in", "14071050724", "4008000002")
+    assert caller_key("q6 140****0724") == caller_key("14071050724") == "140-0724"
+    assert caller_key("Agent 3001") is None
+
+
+def test_dispatch_with_a_caller_waiting_leaves_out_a_queue_that_ran_empty():
+    queue = {"1": "q1", "2": "q1"}.get
+    callers = [PhoneEvent(1.0, "in", "14071050724", "x", "400"),  # rung at 12.0
+               PhoneEvent(15.0, "in", "15550001234", "y", "400")]  # rung at 16.0
+    agents = [PhoneEvent(10.0, "bye", "1", "a"),
+              PhoneEvent(12.0, "invite", "1", "b", "q1 140****0724"),
+              PhoneEvent(14.0, "bye", "2", "c"),  # nobody waiting: the queue is empty
+              PhoneEvent(16.0, "invite", "2", "d", "q1 155****1234")]
+    waits = caller_waits(callers, agents, {"400": "q1"}.get)
+    assert [(w.joined, w.reached) for w in waits] == [(1.0, 12.0), (15.0, 16.0)]
+    figures = dispatch(agents, queue, (5.0, 20.0), waits)
+    assert figures.latencies_ms == pytest.approx([2000.0, 2000.0])
+    assert figures.waiting_latencies_ms == pytest.approx([2000.0])
+    assert figures.waits_s == [1.0]  # the caller who joined inside the window
