@@ -19,6 +19,16 @@ def free_port(kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def _udp_free(port: int) -> bool:
+    """Nobody holds this UDP port on any address (a wildcard bind fails otherwise)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class AsteriskInstance:
     name: str
@@ -117,9 +127,17 @@ class PortPool:
         return free_port(socket.SOCK_DGRAM)
 
     def rtp(self, count: int = 20) -> tuple[int, int]:
-        low = self._next_rtp
-        self._next_rtp += count
-        return low, low + count - 1
+        """``count`` UDP ports that nobody holds now. Other test sessions on the machine
+        (their Asterisk's RTP, their phones) can hold ports anywhere in this pool: a phone
+        given one of those failed to answer ("Address already in use"), so each range is
+        checked, not assumed."""
+        while True:
+            low = self._next_rtp
+            self._next_rtp += count
+            if self._next_rtp + count > 65000:
+                self._next_rtp = 30000
+            if all(_udp_free(port) for port in range(low, low + count)):
+                return low, low + count - 1
 
 
 class TcpProxy:
