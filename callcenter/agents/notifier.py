@@ -8,6 +8,8 @@ Topics an agent's WebSocket forwards (only events whose ``agent_id`` is theirs):
 * ``agent.state`` ``{state, reason}`` (from the routing service);
 * ``agent.ringing`` ``{task_id, offer_id}`` (the agent's phone rings);
 * ``agent.connected`` ``{task_id, channel}``;
+* ``agent.phone`` ``{registered, replaced_by?}`` (``replaced_by``: the address of a second
+  device that took over the agent's phone registration);
 * ``agent.wrapup`` ``{task_id, queue, dispositions, require_disposition, seconds}``;
 * ``agent.phone`` ``{registered}`` — the agent's phone registered or dropped;
 * ``interaction.summary`` ``{task_id, text}`` — also without ``agent_id``, when the task
@@ -106,9 +108,13 @@ class OfferNotifier:
             "agent.ringing", {"task_id": task_id, "offer_id": offer_id}, at=at,
             agent_id=agent_id))
 
-    def phone(self, agent_id: str, registered: bool) -> None:
-        self.bus.publish("agent.phone", {"registered": registered}, at=self.clock(),
-                         agent_id=agent_id)
+    def phone(self, agent_id: str, registered: bool, replaced_by: str | None = None) -> None:
+        """``replaced_by``: a second device registered as this agent's phone and took
+        over (the address it registered from); the first one gets no more calls."""
+        data: dict[str, Any] = {"registered": registered}
+        if replaced_by is not None:
+            data["replaced_by"] = replaced_by
+        self.bus.publish("agent.phone", data, at=self.clock(), agent_id=agent_id)
 
     def connected(self, agent_id: str, task_id: str, channel: str) -> None:
         at = self.clock()

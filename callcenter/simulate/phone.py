@@ -15,6 +15,8 @@ every test:
   stopped them), leaking non-daemon threads that keep a process from exiting.
 * It ignores an incoming CANCEL, so a phone whose caller gave up would ring
   for ever; a CANCEL ends the ringing call here.
+* It cannot parse an OPTIONS, so Asterisk's qualify would find every test phone
+  unreachable; it answers 200 OK here.
 * ``write_audio`` takes 8-bit unsigned PCM at 8 kHz; tone helpers produce it.
 """
 
@@ -89,6 +91,23 @@ def _start_rtp_once(self: RTP.RTPClient) -> None:
 
 
 RTP.RTPClient.start = _start_rtp_once  # type: ignore[method-assign]
+_parse_message = SIP.SIPClient.parse_message
+
+
+def _answer_options(self: SIP.SIPClient, message: SIP.SIPMessage) -> None:
+    """An OPTIONS (Asterisk qualifying the contact) gets 200 OK, as from any real phone."""
+    if message.type == SIP.SIPMessageType.MESSAGE and message.method == "OPTIONS":
+        if getattr(self, "cc_unplugged", False):
+            return  # gone without unregistering: nothing answers
+        address, port = message.headers["Via"][0]["address"]
+        self.out.sendto(self.gen_ok(message).encode("utf8"), (address, int(port)))
+        return
+    _parse_message(self, message)
+
+
+if "OPTIONS" not in pyVoIP.SIPCompatibleMethods:  # else pyVoIP drops it unparsed
+    pyVoIP.SIPCompatibleMethods.append("OPTIONS")
+SIP.SIPClient.parse_message = _answer_options  # type: ignore[method-assign]
 SIP.SIPClient.gen_ack = _ack_for_answer  # type: ignore[method-assign]
 SIP.SIPClient.gen_call_id = _unique_call_id  # type: ignore[method-assign]
 SIP.SIPClient.gen_last_call_id = _last_unique_call_id  # type: ignore[method-assign]
@@ -269,6 +288,12 @@ class Phone:
         call = Call(self._phone.call(number))
         self.outgoing.append(call)
         return call
+
+    def unplug(self) -> None:
+        """Stop answering Asterisk's OPTIONS, as a phone that vanished (unplugged, out of
+        Wi-Fi) without unregistering: its registration stays, its contact goes
+        unreachable."""
+        self._phone.sip.cc_unplugged = True
 
     def stop(self) -> None:
         """Unregister, and stop every call's RTP threads (pyVoIP leaves some running,

@@ -26,10 +26,53 @@ def registered(state: str) -> bool:
     return state not in _UNAVAILABLE_DEVICE_STATES
 
 
+REPLACED_WITHIN = 5.0  # a contact removed this recently, then another created: replaced
+
+
+def _where(uri: str) -> str:
+    """The address a contact registered from (``sip:1001@10.0.0.5:5060;ob`` -> host:port)."""
+    return uri.split("@", 1)[-1].split(";", 1)[0].removeprefix("sip:")
+
+
 class Devices:
     def __init__(self, deps: VoiceDeps) -> None:
         self.deps = deps
         self._changes: dict[str, int] = {}  # device -> state changes seen, to order reads
+        self._contacts: dict[str, str] = {}  # agent's AOR -> its registered contact URI
+        self._removed: dict[str, tuple[str, float]] = {}  # AOR -> (contact, when removed)
+
+    async def on_contact_status(self, event: AmiEvent) -> None:
+        """``max_contacts=1`` with ``remove_existing``: a second device registering as the
+        agent's phone silently replaces the first. The agent is told (``agent.phone``).
+
+        Asterisk 22 says NonQualified (not Created) for a new contact, then Reachable
+        once qualified; the old contact's Removed may come before or after."""
+        aor, uri, status = event.get("AOR"), event.get("URI"), event.get("ContactStatus")
+        if not aor or not uri:
+            return
+        now = self.deps.clock()
+        if status == "Removed":
+            if self._contacts.get(aor) == uri:
+                del self._contacts[aor]
+            self._removed[aor] = (uri, now)
+            return
+        before = self._contacts.get(aor)
+        if before == uri:
+            return
+        if before is None and aor in self._removed:
+            old, at = self._removed.pop(aor)
+            before = old if now - at <= REPLACED_WITHIN and old != uri else None
+        self._contacts[aor] = uri
+        if before is not None and _where(before) != _where(uri):
+            self._replaced(self.deps.extension_of(aor), _where(before), _where(uri))
+
+    def _replaced(self, extension: str, old: str, new: str) -> None:
+        agent_id = next((a for a, s in self.deps.agents.sessions.items()
+                         if s.device == extension), None)
+        log.warning("voice.phone_replaced", extra={"extension": extension, "agent": agent_id,
+                                                   "old": old, "new": new})
+        if agent_id is not None:
+            self.deps.offers.phone(agent_id, True, replaced_by=new)
 
     async def on_device_state(self, event: AmiEvent) -> None:
         device = event.get("Device")

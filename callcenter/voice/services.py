@@ -79,6 +79,7 @@ class VoiceService:
             "UserEvent": [self._on_user_event],
             "BridgeEnter": [self.offers.on_bridge_enter],
             "DeviceStateChange": [self.devices.on_device_state],
+            "ContactStatus": [self.devices.on_contact_status],
             LINK_UP: [self.recovery.on_link_up],
         }
         deps.link.on_event(self.on_ami_event)

@@ -468,6 +468,7 @@ function onMessage(msg) {
         state.status.phone_registered = data.registered;
         renderStatus();
       }
+      if (data.replaced_by) toast(t("agent.phone.replaced", { where: data.replaced_by }), "error");
       break;
     case "agent.wrapup":
       addWrapup({ ...data });

@@ -43,3 +43,49 @@ async def test_an_agent_phone_registered_from_another_address_receives_a_call(
         assert call.state == CallState.ENDED
     finally:
         await asyncio.to_thread(agent_phone.stop)
+
+
+async def test_a_phone_that_vanished_without_unregistering_gets_no_calls(
+        voice_app, phones):
+    """Agents' contacts are qualified: one that stops answering is unreachable, its agent
+    unavailable for calls (though still registered), and available again when it answers."""
+    app = await voice_app()
+    gone = await phones("1001", "dev-sip-1001", auto_answer=True)
+    other = await phones("1002", "dev-sip-1002", auto_answer=True)
+    app.agents.login("zhangwei", device="1001", ready=True)
+    app.agents.login("lina", device="1002", ready=False)
+    await wait_until(lambda: app.routing.agent("zhangwei").presence.value == "ready",
+                     what="zhangwei ready")
+    gone.unplug()
+    await wait_until(lambda: not app.agents.sessions["zhangwei"].device_ok, timeout=40,
+                     what="the unreachable phone taken out of calls")
+    app.agents.set_state("lina", "ready")
+    call = await dial_queue(await phones("caller", "caller"), "sales")
+    (task_id,) = await queued(app)
+    await wait_until(lambda: app.voice.calls[task_id].connected, timeout=20,
+                     what="the call served by the reachable agent")
+    assert app.voice.calls[task_id].agent_id == "lina" and not gone.incoming
+    await asyncio.to_thread(call.hangup)
+    assert other.incoming
+
+
+async def test_the_agent_is_told_when_a_second_device_replaces_their_phone(
+        voice_app, phones, asterisk, ports):
+    app = await voice_app()
+    await phones("1001", "dev-sip-1001", auto_answer=True)
+    app.agents.login("zhangwei", device="1001", ready=True)
+    told = app.bus.subscribe(lambda e: e.topic == "agent.phone" and e.agent_id == "zhangwei"
+                             and "replaced_by" in e.data)
+    low, high = ports.rtp(10)
+    second = Phone(server="127.0.0.1", port=asterisk.sip_port, username="1001",
+                   password="dev-sip-1001", my_ip=ELSEWHERE, sip_port=ports.sip(),
+                   rtp_low=low, rtp_high=high, auto_answer=True)
+    await asyncio.to_thread(second.start)
+    try:
+        event = await asyncio.wait_for(told.get(), 10)
+        assert event.data["replaced_by"].startswith(ELSEWHERE)
+        contacts = await asyncio.to_thread(asterisk.cli, "pjsip show contacts")
+        assert f"1001/sip:1001@{ELSEWHERE}" in contacts and "1001/sip:1001@127.0.0.1" \
+            not in contacts, contacts
+    finally:
+        await asyncio.to_thread(second.stop)
