@@ -70,8 +70,18 @@ class Recovery:
     async def on_hangup(self, event: AmiEvent) -> None:
         orphan = self.orphans.pop(event.get("Uniqueid"), None)
         if orphan is not None:
-            await self.deps.store.update_interaction(orphan, ended_at=self.deps.clock(),
+            await self._orphan_ended(orphan)
+
+    async def _orphan_ended(self, task_id: str) -> None:
+        """A call a previous run connected is over: on the record, and its agent (who kept
+        their session) gets its wrap-up, rebuilt from the store, as after any call."""
+        deps = self.deps
+        record = await deps.store.update_interaction(task_id, ended_at=deps.clock(),
                                                      outcome="answered")
+        if record is not None and record.agent_id:
+            deps.offers.wrapup(record.agent_id, task_id, record.queue)
+            log.info("voice.adopted_call_ended", extra={"interaction": task_id,
+                                                        "agent": record.agent_id})
 
     async def _channels(self) -> list[AmiEvent] | None:
         try:
@@ -225,9 +235,7 @@ class Recovery:
             else:
                 deps.routing.cancel(task_id, "lost")
         for uid in [u for u in self.orphans if u not in rows]:
-            await self.deps.store.update_interaction(self.orphans.pop(uid),
-                                                     ended_at=self.deps.clock(),
-                                                     outcome="answered")
+            await self._orphan_ended(self.orphans.pop(uid))
         if blind:
             self.devices.resync()
         else:

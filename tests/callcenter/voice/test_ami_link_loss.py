@@ -108,6 +108,9 @@ async def test_a_call_in_progress_across_an_engine_restart_is_closed_when_it_end
     second_run = await voice_app()
     await wait_until(lambda: second_run.voice.recovery.orphans, timeout=10, what="the call adopted")
     assert call.state == CallState.ANSWERED  # the restart dropped nothing
+    assert second_run.agents.sessions["zhangwei"].device == "1001"  # no new login needed
+    wrapups = second_run.bus.subscribe(lambda e: e.topic == "agent.wrapup"
+                                       and e.agent_id == "zhangwei")
     await asyncio.to_thread(call.hangup)
 
     async def closed() -> bool:
@@ -115,3 +118,8 @@ async def test_a_call_in_progress_across_an_engine_restart_is_closed_when_it_end
         return record.ended_at is not None and record.outcome == "answered"
 
     await eventually(closed, timeout=5, what="the record to be closed")
+    # The agent's wrap-up of that call, rebuilt from the store, as after any call.
+    event = await asyncio.wait_for(wrapups.get(), 5)
+    assert event.data["task_id"] == task_id and event.data["require_disposition"]
+    await second_run.agents.finish_wrapup("zhangwei", task_id, "order_placed", None)
+    assert (await second_run.store.get_interaction(task_id)).disposition == "order_placed"
