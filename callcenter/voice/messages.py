@@ -283,6 +283,18 @@ class MessageDesk:
         return {"task_id": task_id, "number": mask_number(number)}
 
 
+    # Without a telephone system (console tests, chat only) no message is recorded, but
+    # one a previous run left can still be offered and taken: the desk is the adapter.
+    async def apply(self, decision: acd.Decision) -> None:
+        if isinstance(decision, acd.Offer):
+            await self.offers.offered(decision)
+        elif isinstance(decision, acd.WithdrawOffer):
+            self.offers.withdrawn(decision)
+
+    async def after_batch(self) -> None:
+        pass
+
+
 class MessageError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)

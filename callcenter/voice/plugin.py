@@ -60,9 +60,11 @@ def load(deps: Dependencies) -> None:
     asterisk = deps.asterisk
     if asterisk is None:
         deps.web.add_api(http.api, WithoutTelephone(deps))
-        deps.web.add_api(http.messages_api, deps.provide(MessageDesk(
-            store=deps.store, routing=deps.routing, offers=deps.need(OfferNotifier),
-            request_callback=None)))
+        desk = deps.provide(MessageDesk(store=deps.store, routing=deps.routing,
+                                        offers=deps.need(OfferNotifier),
+                                        request_callback=None))
+        deps.web.add_api(http.messages_api, desk)
+        deps.routing.attach(MESSAGE_CHANNEL, desk)
         return
     config = deps.config()
     agents = deps.need(AgentService)

@@ -274,3 +274,56 @@ async def test_index_lists_consoles_and_api(web_stack, browser, screenshots):
     await page.screenshot(path=str(screenshots / "index.png"), full_page=True,
                           animations="disabled")
     assert not page.errors, page.errors
+
+
+async def test_agent_takes_a_voice_message_plays_it_and_finishes_it(
+        web_stack, browser, screenshots, tmp_path):
+    """The card of a message a caller left: accept, play (the recording is served to this
+    agent), call back (no telephone here: said so), done: the wrap-up form follows."""
+    import wave
+
+    import numpy as np
+
+    from callcenter.voice.messages import CHANNEL
+
+    stack = web_stack
+    store = stack.deps.store
+    caller = await stack.customer("周先生", phone="13900003333")
+    message = await store.create_interaction(
+        CHANNEL, medium="voicemail", customer_id=caller, queue="sales",
+        arrived_at=stack.clock() - 600, caller_masked="13900003333")
+    path = tmp_path / f"{message.id}-message.wav"
+    samples = (np.sin(np.arange(16000) * 2 * np.pi * 440 / 8000) * 8000).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(samples.tobytes())
+    await store.add_recording(message.id, str(path), status="complete",
+                              size=path.stat().st_size)
+    page = await open_page(browser, locale="en-US")
+    await login(page, stack, "/agent", "zhangwei")
+    await page.click("#signin")
+    await page.wait_for_selector("#state-badge.st-not_ready")
+    await page.click("#go-ready")
+    await page.wait_for_selector("#state-badge.st-ready")
+
+    assert stack.deps.routing.arrive(acd.Task(
+        id=message.id, channel=CHANNEL, queue="sales", arrival=stack.clock() - 600)) is None
+    card = f"article.offer[data-task-id='{message.id}']"
+    await page.wait_for_selector(card)
+    assert "Voice message" in await page.text_content(card)
+    await page.click(f"{card} button.ok")
+    await page.wait_for_selector(f"{card} audio.message-audio")
+    served = await page.evaluate(
+        "async (src) => { const r = await fetch(src); "
+        "return [r.status, r.headers.get('content-type'), (await r.arrayBuffer()).byteLength]; }",
+        await page.get_attribute(f"{card} audio.message-audio", "src"))
+    assert served == [200, "audio/wav", path.stat().st_size]
+    await page.click(f"{card} button.message-callback")
+    await page.wait_for_selector(".toast")  # no telephone system here: the reason shows
+    await page.screenshot(path=str(screenshots / "agent-voice-message.png"))
+    await page.click(f"{card} button.message-done")
+    await page.wait_for_selector(card, state="detached")
+    await page.wait_for_selector(f"form.wrapup[data-task-id='{message.id}']")
+    assert not page.errors, page.errors
