@@ -11,7 +11,7 @@ from callcenter.voice import dialplan
 from callcenter.voice.base import VoiceDeps
 from callcenter.voice.calls import VoiceCall
 from callcenter.voice.messages import Messages
-from callcenter.voice.phrases import counted_family, phrase, sound_of
+from callcenter.voice.phrases import counted_family, digit_family, phrase, sound_of
 from ivr.fastagi import AgiCall
 from ivr.runner import IvrOutcome
 
@@ -131,6 +131,7 @@ class Intake:
                 dialplan.SOUND_POSITION: f"{where.rstrip('/')}/"
                                          f"{counted_family('position', language)}",
                 dialplan.SOUND_WAIT: f"{where.rstrip('/')}/{counted_family('wait', language)}",
+                dialplan.SOUND_DIGIT: f"{where.rstrip('/')}/{digit_family(language)}",
                 dialplan.SOUND_CALLBACK_OFFER: sound_of(phrase("callback_offer", language,
                                                                key=key), where),
                 dialplan.SOUND_CALLBACK_CONFIRM: sound_of(phrase("callback_confirm", language),

@@ -75,6 +75,26 @@ def phrase(name: str, language: str, *, key: str = "") -> PromptText:
     return PromptText(language, PHRASES[name][language].format(key=spoken))
 
 
+DIGITS = {"zh": "零幺二三四五六七八九",  # 1 is 幺 in a phone number
+          "en": ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                 "nine")}
+
+
+def digit_family(language: str) -> str:
+    """The file name of the spoken digits without their suffix (0-9)."""
+    language = language if language in VOICES else "en"
+    digest = hashlib.sha1(f"{VOICES[language]}\0{list(DIGITS[language])}".encode())
+    return f"{language}-digit-{digest.hexdigest()[:12]}"
+
+
+def digits(language: str) -> Iterator[PromptText]:
+    """Ten files, one digit each, for saying a phone number digit by digit."""
+    language = language if language in VOICES else "en"
+    family = digit_family(language)
+    for n, word in enumerate(DIGITS[language]):
+        yield PromptText(language, word, name=f"{family}-{n}")
+
+
 def spoken_count(n: int) -> str:
     """The suffix of a counted phrase's file for ``n`` (>= 1)."""
     return str(n) if n <= SAY_MAX else "more"
@@ -109,6 +129,7 @@ def phrases_in(config: Config) -> Iterator[PromptText]:
                 yield phrase(name, language, key=key)
         for name in COUNTED:
             yield from counted(name, language)
+        yield from digits(language)
 
 
 def sound_of(text: PromptText, prompts_dir: str) -> str:

@@ -9,7 +9,15 @@ import re
 import pytest
 from pyVoIP.VoIP import CallState
 
-from callcenter.voice.phrases import COUNTED, SAY_MAX, counted, counted_family, phrase
+from callcenter.simulate.phone import dtmf
+from callcenter.voice.phrases import (
+    COUNTED,
+    SAY_MAX,
+    counted,
+    counted_family,
+    digit_family,
+    phrase,
+)
 from tests.support.voice import dial_queue, queued, wait_until
 
 pytestmark = pytest.mark.asterisk
@@ -112,3 +120,28 @@ async def test_an_english_caller_goes_first_to_an_agent_who_speaks_english(
     for call in (first, second):
         if call.state != CallState.ENDED:
             await asyncio.to_thread(call.hangup)
+
+
+async def test_a_mandarin_caller_hears_the_number_to_call_back_in_mandarin(
+        voice_app, pstn, asterisk):
+    """The callback's number is read back digit by digit in the caller's language."""
+    number = "13800138000"
+    app = await voice_app(lambda queues: queues["sales"].update(
+        announce={"position": False, "expected_wait": False, "interval_seconds": 2},
+        callback={"enabled": True, "key": "*"}))
+    since = asterisk.messages_log.stat().st_size
+    caller = await dial_queue(await pstn(number), "sales", language="zh")
+    (task_id,) = await queued(app)
+    await wait_until(lambda: app.voice.calls[task_id].holding, what="the caller on hold")
+    await asyncio.to_thread(caller.play, dtmf("*"))
+    sounds = app.voice.deps.paths.prompts_dir.rstrip("/")
+    family = f"{sounds}/{digit_family('zh')}-"
+
+    def said() -> str:
+        return "".join(name.removeprefix(family) for _, name in played(asterisk, since)
+                       if name.startswith(family))
+
+    await wait_until(lambda: said() == number, timeout=25, what="the number read back")
+    assert not any(name.startswith(f"{sounds}/{digit_family('en')}")
+                   for _, name in played(asterisk, since))
+    await asyncio.to_thread(caller.hangup)
