@@ -43,7 +43,8 @@ SOUND_SURVEY_THANKS = "CC_SND_SURVEY_THANKS"
 SURVEY_SCORE = "CC_SURVEY_SCORE"  # the key the caller pressed (the dialplan's own)
 
 # ---- variables the engine sets over AMI ----------------------------------------------
-POSITION = "CC_POSITION"  # the caller's place as the suffix of SOUND_POSITION's files
+POSITION = "CC_POSITION"  # the caller's place as the suffix of SOUND_POSITION's files;
+# "0": not said (announce.position off)
 EWT_MINUTES = "CC_EWT_MINUTES"  # likewise for SOUND_WAIT; "0": no wait to say
 DIAL = "CC_DIAL"  # the agent device(s) the caller's channel dials in cc-offer
 CONNECTED = "CC_CONNECTED"  # on the caller: the bridge that follows is the conversation

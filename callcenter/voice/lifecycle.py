@@ -36,12 +36,22 @@ class Lifecycle:
         if call is None or call.ended or call.callback:
             return
         call.position = (announce.position, announce.expected_wait)
-        minutes = "0" if announce.expected_wait is None else spoken_count(
+        queue = self.deps.config().queues.get(call.queue)
+        minutes = "0" if announce.expected_wait is None or (
+            queue is not None and not queue.announce.expected_wait) else spoken_count(
             max(1, round(announce.expected_wait / 60)))
-        self.deps.post(recipes.announce(call.caller_uid, spoken_count(announce.position),
-                                        minutes), "announce")
+        self.deps.post(recipes.announce(call.caller_uid, self._said_position(call), minutes),
+                       "announce")
         self.deps.notifier.position(call.task_id, call.queue, announce.position,
                                     announce.expected_wait)
+
+    def _said_position(self, call: VoiceCall) -> str:
+        """What the holding loop says of the caller's place: "0" when the queue's
+        ``announce.position`` is off (its expected wait may still be said)."""
+        queue = self.deps.config().queues.get(call.queue)
+        if call.position is None or (queue is not None and not queue.announce.position):
+            return "0"
+        return spoken_count(call.position[0])
 
     async def leave(self, task_id: str, reason: str) -> None:
         call = self.deps.book.get(task_id)
@@ -88,7 +98,7 @@ class Lifecycle:
         if kind == dialplan.EV_WAITING:
             if call.position is not None:
                 self.deps.post([recipes.setvar(call.caller_uid, dialplan.POSITION,
-                                               spoken_count(call.position[0]))], "position")
+                                               self._said_position(call))], "position")
             await self._on_waiting(call)
         elif kind == dialplan.EV_CALLBACK and not call.connected and not call.ended:
             await self.callbacks.requested(call, event.get("Number") or call.caller_number)

@@ -127,7 +127,7 @@ async def test_a_mandarin_caller_hears_the_number_to_call_back_in_mandarin(
     """The callback's number is read back digit by digit in the caller's language."""
     number = "13800138000"
     app = await voice_app(lambda queues: queues["sales"].update(
-        announce={"position": False, "expected_wait": False, "interval_seconds": 2},
+        announce={"position": False, "expected_wait": True, "interval_seconds": 2},
         callback={"enabled": True, "key": "*"}))
     since = asterisk.messages_log.stat().st_size
     caller = await dial_queue(await pstn(number), "sales", language="zh")
@@ -142,6 +142,11 @@ async def test_a_mandarin_caller_hears_the_number_to_call_back_in_mandarin(
                        if name.startswith(family))
 
     await wait_until(lambda: said() == number, timeout=25, what="the number read back")
+    # announce.position is off: back on hold, thanked for holding, never told a place
+    hold = f"{sounds}/{phrase('hold', 'zh').stem}"
+    await wait_until(lambda: any(name == hold for _, name in played(asterisk, since)),
+                     timeout=25, what="the hold loop again")
+    assert not any("-position-" in name for _, name in played(asterisk, since))
     assert not any(name.startswith(f"{sounds}/{digit_family('en')}")
                    for _, name in played(asterisk, since))
     await asyncio.to_thread(caller.hangup)
