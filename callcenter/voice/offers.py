@@ -183,6 +183,9 @@ class Offers:
                if call.connected else None)
         if why is None and not deps.routing.accept(ring.offer_id):
             why = "offer no longer live"
+            ring.withdrawn = True  # never rung again: the engine offers the task afresh
+            if call.offer_id == ring.offer_id:
+                call.clear_agent()
         if call is None or ring is None or why is not None:
             log.info("voice.answer_refused", extra={"task": event.get("Task"),
                                                     "device": event.get("Endpoint"),
