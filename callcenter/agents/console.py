@@ -16,6 +16,7 @@ from callcenter.customers.services import CustomerService
 from callcenter.routing.services import RoutingService
 from callcenter.storage import Store
 
+from .provisioning import Provisioning, linphone_xml
 from .schemas import REASONS
 from .services import AgentError, AgentService
 
@@ -42,6 +43,7 @@ class AgentConsole:
         self.config = config
         self.clock = clock
         self._softphone = softphone  # where phones register: host, port, transport
+        self.provisioning = Provisioning(clock)
 
     def agent(self, agent_id: str | None) -> AgentConfig:
         agent = self.config().agent(agent_id) if agent_id else None
@@ -76,6 +78,31 @@ class AgentConsole:
                           "password_hint": "sip_password"},
             "reasons": list(REASONS),
             "server_time": self.clock()}
+
+    # ---- a softphone that fetches its settings (Linphone) --------------------------------
+
+    def provisioning_link(self, agent_id: str | None) -> dict[str, Any]:
+        """A one-time link Linphone fetches its account from (see provisioning.py)."""
+        agent = self.agent(agent_id)
+        if not agent.extension or agent.sip_password is None:
+            raise AgentError("you have no phone extension in agents.yaml")
+        token, expires = self.provisioning.grant(agent.id)
+        origin = self.config().callcenter.web.public_origin.rstrip("/")
+        return {"url": f"{origin}/provisioning/linphone/{token}.xml", "expires_at": expires}
+
+    def provisioning_xml(self, token: str) -> str | None:
+        """The XML for a token, once; None for an unknown, used or expired one."""
+        agent_id = self.provisioning.redeem(token)
+        agent = self.config().agent(agent_id) if agent_id else None
+        if agent is None or not agent.extension or agent.sip_password is None:
+            return None
+        sip = self._softphone()
+        prefix = self.config().callcenter.asterisk.agent_endpoint_prefix
+        return linphone_xml(name=agent.name, username=f"{prefix}{agent.extension}",
+                            password=agent.sip_password.get_secret_value(),
+                            host=str(sip.get("host", "127.0.0.1")),
+                            port=int(sip.get("port", 5060)),
+                            transport=str(sip.get("transport", "udp")))
 
     # ---- requests -------------------------------------------------------------------
 

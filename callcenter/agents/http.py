@@ -10,9 +10,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aiohttp import web
 from pydantic import BaseModel
 
-from callcenter.webkit.endpoints import AGENT_CONSOLE, Api, Call, conflict, forbidden, not_found
+from callcenter.webkit.endpoints import (
+    AGENT_CONSOLE,
+    PUBLIC,
+    Api,
+    Call,
+    conflict,
+    forbidden,
+    not_found,
+)
 
 from .console import AgentConsole, NoAgentProfile, NotYours
 from .schemas import (
@@ -20,6 +29,7 @@ from .schemas import (
     Console,
     DeviceLogin,
     Offer,
+    ProvisioningLink,
     StateRequest,
     Wrapup,
     WrapupRequest,
@@ -118,3 +128,26 @@ async def finish_wrapup(call: Call) -> AgentStatus:
     task_id = call.param("task_id")
     return await _run(call, lambda s: s.finish_wrapup(_me(call), task_id, body.disposition,
                                                       body.notes))
+
+
+@api.route("POST", "/api/agent/softphone/provisioning", roles=AGENT_CONSOLE,
+           response=ProvisioningLink, errors={409},
+           summary="A one-time link (10 minutes) Linphone fetches my SIP account from.")
+async def provisioning_link(call: Call) -> ProvisioningLink:
+    return await _run(call, lambda s: _now(s.provisioning_link(_me(call))), ProvisioningLink)
+
+
+@api.route("GET", "/provisioning/linphone/{token}.xml", roles=PUBLIC, errors={404},
+           summary="Linphone's remote provisioning: the account of the agent whose one-time "
+                   "link this is (the token is the credential; it works once).")
+async def provisioning_xml(call: Call) -> web.Response:
+    console: AgentConsole = call.service
+    text = console.provisioning_xml(call.param("token"))
+    if text is None:
+        raise not_found("this provisioning link is unknown, used or expired")
+    return web.Response(text=text, content_type="application/xml",
+                        headers={"Cache-Control": "no-store"})
+
+
+async def _now(value: Any) -> Any:
+    return value

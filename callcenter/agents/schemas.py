@@ -112,3 +112,9 @@ class Wrapup(BaseModel):
     require_disposition: bool
     summary: str | None
     customer_name: str | None = None
+
+
+class ProvisioningLink(BaseModel):
+    url: str = Field(description="paste into Linphone's 'Fetch remote configuration'; it "
+                                 "works once, for 10 minutes")
+    expires_at: float

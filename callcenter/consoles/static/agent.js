@@ -77,6 +77,20 @@ function renderConsole() {
   ];
   $("softphone").replaceChildren(...rows.flatMap(([k, v]) => [
     h("dt", { i18n: k }), h("dd", { class: "mono" }, v)]));
+  if (sp.password) {
+    const link = h("dd", { class: "mono provisioning-url" });
+    const button = h("button", { type: "button", class: "link provisioning" },
+      t("agent.softphone.linphone"));
+    button.addEventListener("click", async () => {
+      try {
+        const made = await api("POST", "/api/agent/softphone/provisioning");
+        link.textContent = made.url;
+      } catch (exc) {
+        toast(exc.message, "error");
+      }
+    });
+    $("softphone").append(h("dt", {}, button), link);
+  }
 }
 
 // The agent's own SIP password: hidden until they ask to see it (someone may look on).

@@ -221,3 +221,28 @@ async def test_summaries_of_other_agents_tasks_are_not_forwarded(web_stack):
     web_stack.deps.bus.publish("agent.offer", {"offer_id": "o", "task_id": "t"},
                                at=web_stack.clock(), agent_id="lina")
     await no_topic(ws, "interaction.summary", "agent.offer")
+
+
+async def test_linphone_fetches_the_agents_account_once_from_a_link(web_stack):
+    client = await web_stack.client("zhangwei")
+    async with client.post("/api/agent/softphone/provisioning") as response:
+        assert response.status == 200
+        link = await response.json()
+    path = link["url"].split("://", 1)[1].split("/", 1)[1]
+    assert path.startswith("provisioning/linphone/") and path.endswith(".xml")
+    anonymous = await web_stack.client(None)
+    async with anonymous.get(f"/{path}") as response:
+        assert response.status == 200
+        assert response.content_type == "application/xml"
+        xml = await response.text()
+    for expected in ('<entry name="username" overwrite="true">1001</entry>',
+                     '<entry name="passwd" overwrite="true">dev-sip-1001</entry>',
+                     "&lt;sip:127.0.0.1:5060;transport=udp&gt;"):
+        assert expected in xml, xml
+    async with anonymous.get(f"/{path}") as response:
+        assert response.status == 404  # once only
+    async with client.post("/api/agent/softphone/provisioning") as response:
+        second = await response.json()
+    web_stack.clock.advance(11 * 60)  # past its ten minutes
+    async with anonymous.get("/" + second["url"].split("://", 1)[1].split("/", 1)[1]) as r:
+        assert r.status == 404

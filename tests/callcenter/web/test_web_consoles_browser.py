@@ -58,6 +58,9 @@ async def test_agent_goes_ready_gets_the_screen_pop_and_wraps_up(web_stack, brow
     assert "dev-sip-1001" not in await page.text_content("#softphone")
     await page.click("#softphone .show-secret")
     assert "dev-sip-1001" in await page.text_content("#softphone")
+    await page.click("#softphone button.provisioning")  # Linphone's one-time set-up link
+    await page.wait_for_function("() => document.querySelector('.provisioning-url')"
+                                 ".textContent.includes('/provisioning/linphone/')")
 
     # Sign in to the phone, then go ready.
     await page.select_option("#device", "1001")

@@ -199,6 +199,11 @@ SCOPED: dict[tuple[str, str], Cases] = {
     ("POST", "/api/agent/call/dial"): one("/api/agent/call/dial", CONSOLE,
                                           {"number": "13900001111"},
                                           note="503: no telephone system here"),
+    ("POST", "/api/agent/softphone/provisioning"): one("/api/agent/softphone/provisioning",
+                                                      CONSOLE, note="sunli has no phone"),
+    # the token is the credential: anyone may try, only a live token answers (404 here)
+    ("GET", "/provisioning/linphone/{token}.xml"): one("/provisioning/linphone/nope.xml",
+                                                       EVERYONE, note="404"),
     # voice messages: only the agent who took one (no message exists in this stack)
     ("GET", "/api/agent/messages/{task_id}/audio"): lambda s: [
         Case("/api/agent/messages/no-such-task/audio", CONSOLE, note="404"),
