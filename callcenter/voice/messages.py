@@ -58,7 +58,7 @@ class Messages:
         """The IVR found the queue closed and its closed action is voicemail."""
         message = await self._new(queue, customer_id, number, arrived,
                                   {**attributes, "language": language}, ivr_choices)
-        log.info("voice.message_asked", extra={"message": message, "queue": queue,
+        log.info("voice.message_asked", extra={"voice_message": message, "queue": queue,
                                                 "caller": mask_number(number)})
         return {**self.variables(message, language), dialplan.QUEUE: queue,
                 dialplan.ROUTE: "voicemail"}
@@ -119,7 +119,7 @@ class Messages:
         if size < MIN_BYTES:
             await deps.store.update_interaction(message, ended_at=deps.clock(),
                                                 outcome="no_message")
-            log.info("voice.message_empty", extra={"message": message, "bytes": size})
+            log.info("voice.message_empty", extra={"voice_message": message, "bytes": size})
             return
         archive = deps.paths.recordings_archive
         archive.mkdir(parents=True, exist_ok=True)
@@ -130,7 +130,7 @@ class Messages:
                                        started_at=record.arrived_at, ended_at=now,
                                        size=size, duration=round((size - 44) / 16_000, 1))
         deps.notifier.recording_complete(message)
-        log.info("voice.message_recorded", extra={"message": message, "bytes": size})
+        log.info("voice.message_recorded", extra={"voice_message": message, "bytes": size})
         await self.enqueue(message)
 
     # ---- queueing (V3, V4) ----------------------------------------------------------------
@@ -146,7 +146,7 @@ class Messages:
         if queue is None:
             await deps.store.update_interaction(message, ended_at=deps.clock(),
                                                 outcome="refused")
-            log.warning("voice.message_no_queue", extra={"message": message})
+            log.warning("voice.message_no_queue", extra={"voice_message": message})
             return
         now = deps.clock()
         hours = queue.business_hours
@@ -156,7 +156,7 @@ class Messages:
             self._later[message] = asyncio.get_running_loop().call_later(
                 max(1.0, delay), lambda: deps.in_background(self.enqueue(message)))
             log.info("voice.message_waits_for_opening",
-                     extra={"message": message, "in_s": round(delay)})
+                     extra={"voice_message": message, "in_s": round(delay)})
             return
         refused = deps.routing.arrive(acd.Task(
             id=message, channel=CHANNEL, queue=record.queue or "",
@@ -165,9 +165,9 @@ class Messages:
         if refused is not None:  # nobody may take it yet: try again in a while
             self._later[message] = asyncio.get_running_loop().call_later(
                 60.0, lambda: deps.in_background(self.enqueue(message)))
-            log.info("voice.message_not_queued", extra={"message": message, "why": refused})
+            log.info("voice.message_not_queued", extra={"voice_message": message, "why": refused})
             return
-        log.info("voice.message_queued", extra={"message": message, "queue": record.queue})
+        log.info("voice.message_queued", extra={"voice_message": message, "queue": record.queue})
 
     async def resume(self) -> int:
         """Rule V4, at start: messages a previous run left behind, queued again."""
@@ -258,7 +258,7 @@ class MessageDesk:
         record = await self._own(agent_id, message, live=True)
         self.routing.end(message, by="agent")
         self.offers.wrapup(agent_id, message, record.queue)
-        log.info("voice.message_done", extra={"message": message, "agent": agent_id})
+        log.info("voice.message_done", extra={"voice_message": message, "agent": agent_id})
         return {"task_id": message, "status": "wrap_up"}
 
     async def call_back(self, agent_id: str, message: str) -> dict[str, Any]:
@@ -279,7 +279,7 @@ class MessageDesk:
                                                   origin=f"voice message {message}")
         except ValueError as exc:
             raise MessageError(409, str(exc)) from None
-        log.info("voice.message_callback", extra={"message": message, "task": task_id})
+        log.info("voice.message_callback", extra={"voice_message": message, "task": task_id})
         return {"task_id": task_id, "number": mask_number(number)}
 
 
