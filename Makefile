@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-SYSTEM_PACKAGES := debootstrap sip-tester espeak-ng sox chromium fonts-wqy-microhei
+SYSTEM_PACKAGES := debootstrap sip-tester espeak-ng sox chromium fonts-wqy-microhei openssl
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 

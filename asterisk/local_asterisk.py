@@ -112,13 +112,15 @@ def render(root: Path, name: str, params: dict[str, str],
     app_queue instance)."""
     base = instance_dir(root, name)
     inside = "/" + str(base.relative_to(root))
-    values = {"CARRIER_PORT": "5070", "SIP_BIND": "127.0.0.1", **params, "INSTANCE": inside}
+    values = {"CARRIER_PORT": "5070", "SIP_BIND": "127.0.0.1", "WS_PORT": "8088", **params,
+              "INSTANCE": inside}
     etc = base / "etc"
     if etc.exists():
         shutil.rmtree(etc)
     etc.mkdir(parents=True)
-    for sub in ("run", "spool", "log", "lib", "recordings", "sounds", "include"):
+    for sub in ("run", "spool", "log", "lib", "recordings", "sounds", "include", "keys"):
         (base / sub).mkdir(parents=True, exist_ok=True)
+    dtls_certificate(base / "keys")
     uid, gid = _asterisk_ids(root)
     # Debian's stock files for what we do not configure ourselves (tones, codecs...).
     for stock in STOCK_CONFIGS:
@@ -141,6 +143,22 @@ def render(root: Path, name: str, params: dict[str, str],
     return base
 
 
+def dtls_certificate(keys: Path) -> None:
+    """The instance's DTLS certificate for browser phones' media (DTLS-SRTP), made once:
+    self-signed (WebRTC checks it against the fingerprint in the SDP, not a CA), an EC
+    P-256 key, never committed, kept with the instance (readable by Asterisk only)."""
+    cert, key = keys / "dtls.crt", keys / "dtls.key"
+    if cert.exists() and key.exists():
+        return
+    if shutil.which("openssl") is None:
+        raise CannotRun("openssl is missing (browser phones' DTLS certificate): "
+                        "install it (sudo apt-get install openssl)")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "3650",
+                    "-subj", "/CN=callcenter-asterisk", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+
+
 def _asterisk_ids(root: Path) -> tuple[int, int]:
     """The uid and gid of the root's ``asterisk`` user (Debian's package made it)."""
     for line in (root / "etc" / "passwd").read_text().splitlines():
@@ -157,7 +175,7 @@ def _own(base: Path, uid: int, gid: int) -> None:
     for sub in ("run", "spool", "log", "lib", "recordings"):
         for path in [base / sub, *(base / sub).rglob("*")]:
             os.chown(path, uid, gid)
-    for sub in ("etc", "include", "sounds"):
+    for sub in ("etc", "include", "sounds", "keys"):
         folder = base / sub
         os.chown(folder, 0, gid)
         os.chmod(folder, 0o2750)
@@ -310,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--ami-port", type=int, default=5038)
     run.add_argument("--sip-port", type=int, default=5060)
     run.add_argument("--agi-port", type=int, default=4573)
+    run.add_argument("--ws-port", type=int, default=8088,
+                     help="SIP over WebSocket for browser phones (http.conf)")
     run.add_argument("--rtp-start", type=int, default=10000)
     run.add_argument("--rtp-end", type=int, default=10999)
     run.add_argument("--ami-user", default="callcenter")
@@ -323,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
             print(install(args.root))
         elif args.command == "start":
             params = {"AMI_PORT": str(args.ami_port), "SIP_PORT": str(args.sip_port),
-                      "AGI_PORT": str(args.agi_port), "RTP_START": str(args.rtp_start),
+                      "AGI_PORT": str(args.agi_port), "WS_PORT": str(args.ws_port),
+                      "RTP_START": str(args.rtp_start),
                       "RTP_END": str(args.rtp_end), "AMI_USER": args.ami_user,
                       "AMI_SECRET": args.ami_secret, "AGI_SECRET": args.agi_secret}
             print(json.dumps(start(args.root, args.name, params)))

@@ -187,7 +187,7 @@ class App:
             return AsteriskSite(host_root=asterisk.host_root, files_dir=asterisk.files_dir)
         ami = config.callcenter.ami
         params = {"AMI_PORT": str(ami.port), "SIP_PORT": str(asterisk.sip_port),
-                  "SIP_BIND": asterisk.sip_bind,
+                  "SIP_BIND": asterisk.sip_bind, "WS_PORT": str(asterisk.websocket_port),
                   "AGI_PORT": str(asterisk.agi_port), "RTP_START": str(asterisk.rtp_start),
                   "RTP_END": str(asterisk.rtp_end), "AMI_USER": ami.username,
                   "AMI_SECRET": self._ami_secret(config),

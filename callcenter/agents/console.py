@@ -75,9 +75,19 @@ class AgentConsole:
                           "username": f"{prefix}{agent.extension}" if agent.extension else None,
                           "password": (agent.sip_password.get_secret_value()
                                        if agent.sip_password else None),
-                          "password_hint": "sip_password"},
+                          "password_hint": "sip_password",
+                          "browser": self._browser_phone(agent, sip)},
             "reasons": list(REASONS),
             "server_time": self.clock()}
+
+    def _browser_phone(self, agent: AgentConfig, sip: dict[str, Any]) -> dict[str, Any] | None:
+        """Where the console's own phone registers (its endpoint ``<extension>-web``)."""
+        if agent.browser_device is None or agent.sip_password is None:
+            return None
+        prefix = self.config().callcenter.asterisk.agent_endpoint_prefix
+        host, port = str(sip.get("host", "127.0.0.1")), int(sip.get("websocket_port", 8088))
+        return {"device": agent.browser_device, "username": f"{prefix}{agent.browser_device}",
+                "domain": host, "websocket": f"ws://{host}:{port}/ws"}
 
     # ---- a softphone that fetches its settings (Linphone) --------------------------------
 

@@ -26,7 +26,7 @@ def load(deps: Dependencies) -> None:
     def softphone() -> dict[str, Any]:
         asterisk = deps.config().callcenter.asterisk
         return {"host": asterisk.softphone_address, "port": asterisk.sip_port,
-                "transport": "udp"}
+                "transport": "udp", "websocket_port": asterisk.websocket_port}
 
     console = AgentConsole(agents=agents, customers=customers, routing=deps.routing,
                            store=deps.store, config=deps.config, clock=deps.clock,

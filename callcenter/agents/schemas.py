@@ -17,7 +17,8 @@ Reason = Literal["break", "lunch", "training", "meeting", "other"]
 class DeviceLogin(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    device: str | None = Field(None, description="The agent's extension; null = chats only")
+    device: str | None = Field(None, description="The agent's extension (desk phone), "
+                               "<extension>-web (the console's browser phone); null = chats only")
     ready: bool = False
 
 
@@ -79,6 +80,18 @@ class Softphone(BaseModel):
     password: str | None = Field(None, description="the agent's own SIP password "
                                  "(agents.yaml sip_password): only in their own console")
     password_hint: str
+    browser: BrowserPhone | None = Field(None, description="the browser phone; null: the "
+                                         "agent has no extension")
+
+
+class BrowserPhone(BaseModel):
+    """The console's own phone (WebRTC): SIP over WebSocket to Asterisk, with the
+    agent's SIP password (``Softphone.password``)."""
+
+    device: str = Field(description="sign in with this device to take calls in the page")
+    websocket: str = Field(description="ws://host:port/ws of Asterisk's SIP over WebSocket")
+    username: str
+    domain: str
 
 
 class Console(BaseModel):

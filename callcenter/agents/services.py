@@ -1,9 +1,9 @@
 """What an agent does at the console, as engine inputs and records.
 
-An agent logs in to a device (a PJSIP endpoint, the softphone's extension);
-the device is how voice offers reach them. Device health comes from the
-voice adapter: an unregistered or unreachable device takes the agent's voice
-capacity away (they keep taking chats) until it is back.
+An agent logs in to a device (a PJSIP endpoint: the desk phone's extension, or the
+browser phone's ``<extension>-web``); the device is how voice offers reach them. Device
+health comes from the voice adapter: an unregistered or unreachable device takes the
+agent's voice capacity away (they keep taking chats) until it is back.
 
 A ready agent whose phone stops being registered is set not ready with the reason
 ``phone_offline`` (the wallboard shows it; they are not counted as ready); when the phone
@@ -81,8 +81,9 @@ class AgentService:
         agent = self.config().agent(agent_id)
         if agent is None:
             raise AgentError(f"no agent {agent_id!r} in agents.yaml")
-        if device is not None and device != agent.extension:
-            raise FieldError("device", f"device {device} is not {agent_id}'s extension")
+        if device is not None and device not in agent.devices():
+            raise FieldError("device", f"device {device} is not one of {agent_id}'s phones "
+                             f"({', '.join(agent.devices()) or 'none: no extension'})")
         for other in self.sessions.values():
             if device and other.device == device and other.agent_id != agent_id:
                 raise AgentError(f"device {device} is in use by another agent")
@@ -145,7 +146,7 @@ class AgentService:
             agent = self.config().agent(saved.agent_id)
             if agent is None or saved.agent_id in self.sessions:
                 continue
-            device = saved.device if saved.device == agent.extension else None
+            device = saved.device if saved.device in agent.devices() else None
             self.sessions[saved.agent_id] = Session(saved.agent_id, device, device_ok=False)
             ready = saved.presence == "ready"
             self.routing.login(self._model(saved.agent_id), ready=ready)

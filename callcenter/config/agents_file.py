@@ -20,6 +20,8 @@ from pydantic import (
 from .fields import Extension, Ident, Lang, Level, NonEmptyStr, Strict, config_error
 
 Role = Literal["agent", "supervisor", "admin"]
+BROWSER_SUFFIX = "-web"
+"""An agent's browser-phone device (and PJSIP endpoint) is their extension with this."""
 _SIP_PASSWORD = re.compile(r"[A-Za-z0-9\-_.!@#%^&*+=~:,/?]{8,64}")
 
 
@@ -97,6 +99,17 @@ class Agent(Strict):
                 '(e.g. "${CALLCENTER_SIP_PASSWORD_' + self.extension + '}")'
             )
         return self
+
+    @property
+    def browser_device(self) -> str | None:
+        """The device of the agent's browser phone (the console's WebRTC phone): its own
+        PJSIP endpoint beside the desk phone's, ``<extension>-web``."""
+        return f"{self.extension}{BROWSER_SUFFIX}" if self.extension else None
+
+    def devices(self) -> tuple[str, ...]:
+        """The devices the agent may sign in to: the desk phone (the extension) and the
+        browser phone."""
+        return (self.extension, f"{self.extension}{BROWSER_SUFFIX}") if self.extension else ()
 
     @property
     def takes_voice(self) -> bool:

@@ -55,6 +55,9 @@ class AsteriskConfig(Strict):
     """The address (or host name) agents' softphones register to, shown in each agent's
     console; default: sip_bind (required when sip_bind is 0.0.0.0)."""
     sip_port: Port = 5060
+    websocket_port: Port = 8088
+    """Browser phones (the agent console's, WebRTC) register over WebSocket here, at
+    ``ws://<public_address or sip_bind>:<port>/ws`` (Asterisk's HTTP server, http.conf)."""
     rtp_start: Port = 10000
     rtp_end: Port = 10999
     agi_host: NonEmptyStr = "127.0.0.1"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .agents_file import Agent, AgentsConfig, Capacity, Role, Team
+from .agents_file import BROWSER_SUFFIX, Agent, AgentsConfig, Capacity, Role, Team
 from .callcenter_file import (
     AmiConfig,
     AsteriskConfig,
@@ -116,6 +116,7 @@ class Config(Strict):
 
 
 __all__ = [
+    "BROWSER_SUFFIX",
     "HANGUP",
     "Agent",
     "AgentsConfig",

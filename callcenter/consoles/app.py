@@ -22,6 +22,7 @@ from callcenter.features import Dependencies
 from callcenter.webkit.endpoints import PRINCIPAL, PUBLIC_ORIGIN, ApiError, Endpoint, mount
 from callcenter.webkit.openapi import build_openapi
 
+from . import vendor
 from .hub import Hub
 
 log = logging.getLogger(__name__)
@@ -30,10 +31,14 @@ STATIC = Path(__file__).resolve().parent / "static"
 PAGES = {"/": "index.html", "/agent": "agent.html", "/wallboard": "wallboard.html",
          "/admin": "admin.html", "/reports": "reports.html"}
 
-VENDOR = Path(__file__).resolve().parents[2] / "node_modules"
+VENDOR = vendor.NODE_MODULES
 VENDORED = {"echarts.js": "echarts/dist/echarts.esm.min.mjs"}
 """Browser libraries from npm (``make setup`` installs them; never committed, no CDN),
-served as ``/vendor/<name>``."""
+served as ``/vendor/<name>``; JsSIP (``/vendor/jssip.js``, the browser phone) is wrapped
+as an ES module by ``vendor.py``."""
+PHONE_SOCKET = web.AppKey("phone_socket", Any)
+"""ws://host:port of Asterisk's SIP over WebSocket (browser phones): the pages may connect
+there too (Content-Security-Policy)."""
 
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
 HUB = web.AppKey("hub", Hub)
@@ -76,10 +81,11 @@ def _harden(request: web.Request, response: web.StreamResponse) -> None:
     if response.prepared:  # a WebSocket
         return
     host = request.host
+    phone = request.app[PHONE_SOCKET]() if PHONE_SOCKET in request.app else ""
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        f"connect-src 'self' ws://{host} wss://{host}; frame-ancestors 'none'; "
+        f"connect-src 'self' ws://{host} wss://{host}{phone}; frame-ancestors 'none'; "
         "base-uri 'none'; form-action 'self'")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -96,6 +102,7 @@ def make_consoles_app(deps: Dependencies) -> web.Application:
     auth = deps.need(AuthService)
     app[PRINCIPAL] = auth.principal
     app[PUBLIC_ORIGIN] = lambda: deps.config().callcenter.web.public_origin
+    app[PHONE_SOCKET] = lambda: _phone_socket(deps)
     endpoints = mount(app, deps.web.apis)
     app.router.add_routes(deps.web.routes)
     app[ENDPOINTS] = endpoints
@@ -128,7 +135,24 @@ def make_consoles_app(deps: Dependencies) -> web.Application:
     return app
 
 
+def _phone_socket(deps: Dependencies) -> str:
+    """The CSP source (`` ws://host:port``) of browser phones' SIP over WebSocket; ""
+    without Asterisk."""
+    if deps.asterisk is None:
+        return ""
+    asterisk = deps.config().callcenter.asterisk
+    return f" ws://{asterisk.softphone_address}:{asterisk.websocket_port}"
+
+
 async def _vendor(request: web.Request) -> web.StreamResponse:
+    if request.match_info["name"] == "jssip.js":
+        try:
+            text = vendor.jssip()
+        except (vendor.Missing, OSError) as exc:
+            log.error("web.vendor_missing", extra={"file": str(exc), "fix": "make setup"})
+            raise web.HTTPNotFound(text="jssip is not installed: run make setup") from None
+        return web.Response(text=text, content_type="text/javascript", charset="utf-8",
+                            headers={"Cache-Control": "max-age=86400"})
     inside = VENDORED.get(request.match_info["name"])
     if inside is None:
         raise web.HTTPNotFound()

@@ -42,7 +42,8 @@ def test_the_writer_escapes_whatever_reaches_it():
                                   sip_password=SecretStr("pw\n[evil]"), role="agent")
     text = render_endpoints((agent,))
     assert "[evil]" not in text and '"A' in text
-    assert text.count("\n[") == 3  # the endpoint, its aor and its auth: nothing else
+    # The desk phone's endpoint, aor and auth, and the browser phone's: nothing else.
+    assert text.count("\n[") == 6
 
 
 def test_a_prompt_is_never_read_as_espeak_options(tmp_path):

@@ -44,6 +44,8 @@ class AsteriskInstance:
     rtp_start: int
     rtp_end: int
     carrier_port: int = 5070
+    ws_port: int = 8088
+    """SIP over WebSocket (Asterisk's HTTP server): browser phones register here."""
     """Where the carrier trunk (127.0.0.2) is called: a test's PSTN phone listens here."""
 
     @property
@@ -99,7 +101,8 @@ def start_instance(name: str) -> AsteriskInstance:
     # RTP ranges per process so parallel runs never collide.
     rtp_start = 20000 + (os.getpid() % 50) * 400
     params = {"AMI_PORT": str(free_port()), "SIP_PORT": str(free_port(socket.SOCK_DGRAM)),
-              "AGI_PORT": str(free_port()), "RTP_START": str(rtp_start),
+              "AGI_PORT": str(free_port()), "WS_PORT": str(free_port()),
+              "RTP_START": str(rtp_start),
               "RTP_END": str(rtp_start + 199), "AMI_USER": "cc-test",
               "AMI_SECRET": "cc-test-secret", "AGI_SECRET": "cc-test-agi-key",
               "CARRIER_PORT": str(free_port(socket.SOCK_DGRAM, "127.0.0.2"))}
@@ -114,7 +117,7 @@ def start_instance(name: str) -> AsteriskInstance:
         sip_port=int(params["SIP_PORT"]), agi_port=int(params["AGI_PORT"]),
         ami_user=params["AMI_USER"], ami_secret=params["AMI_SECRET"],
         agi_secret=params["AGI_SECRET"], rtp_start=rtp_start, rtp_end=rtp_start + 199,
-        carrier_port=int(params["CARRIER_PORT"]))
+        carrier_port=int(params["CARRIER_PORT"]), ws_port=int(params["WS_PORT"]))
 
 
 class PortPool:

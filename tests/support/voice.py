@@ -41,6 +41,7 @@ def make_config(tmp_path: Path, asterisk, queue_changes: Callable[[dict], None] 
         data["asterisk"].update(managed=False, host_root=str(asterisk.root),
                                 agi_secret=asterisk.agi_secret,
                                 files_dir=asterisk.instance_inside, sip_port=asterisk.sip_port,
+                                websocket_port=asterisk.ws_port,
                                 agi_port=asterisk.agi_port)
         data["web"].update(port=0)
         data["storage"] = {"path": str(tmp_path / "cc.sqlite3")}

@@ -1,5 +1,5 @@
 // The agent console: device, ready / not ready, screen-pop cards (a connected call's
-// controls in its card: callcontrols.js), wrap-up forms.
+// controls in its card: callcontrols.js), wrap-up forms; the browser phone (phone.js).
 import {
   ago, api, applyI18n, connectLive, duration, frame, h, icon, liveBadge, loc, onLang,
   serverNow, setServerTime, t, toast,
@@ -9,6 +9,7 @@ import {
 } from "./callcontrols.js";
 import { mountAgentChat, onLive as chatLive } from "./chat.js";
 import { mountCustomers } from "./customers.js";
+import { answerCall, mountPhonePanel, phoneState, startPhone, stopPhone } from "./phone.js";
 import { mountAgentSpeech } from "./speech.js";
 
 const state = {
@@ -59,6 +60,9 @@ function renderConsole() {
   if (c.profile.extension) {
     device.append(h("option", { value: c.profile.extension },
       t("agent.device.ext", { ext: c.profile.extension })));
+  }
+  if (c.softphone.browser) {
+    device.append(h("option", { value: c.softphone.browser.device }, t("agent.device.browser")));
   }
   device.append(h("option", { value: "" }, t("agent.device.none")));
   if (current !== undefined && current !== null) device.value = current;
@@ -137,10 +141,28 @@ async function act(fn) {
   }
 }
 
+// The browser phone runs while the agent is signed in with it (a reload starts it again).
+function browserPhone() {
+  const c = state.console;
+  const browser = c && c.softphone.browser;
+  const s = state.status;
+  if (browser && s && s.state !== "logged_out" && s.device === browser.device) {
+    startPhone(browser, c.softphone.password);
+  } else if (phoneState().state !== "off") {
+    stopPhone();
+  }
+}
+
 function bindControls() {
-  $("signin").addEventListener("click", () => act(() => api("POST", "/api/agent/login",
-    { device: $("device").value || null, ready: false })));
-  $("signout").addEventListener("click", () => act(() => api("POST", "/api/agent/logout")));
+  $("signin").addEventListener("click", async () => {
+    await act(() => api("POST", "/api/agent/login",
+      { device: $("device").value || null, ready: false }));
+    browserPhone();
+  });
+  $("signout").addEventListener("click", async () => {
+    await act(() => api("POST", "/api/agent/logout"));
+    browserPhone();
+  });
   $("go-ready").addEventListener("click", () => act(() => api("POST", "/api/agent/state",
     { state: "ready" })));
   $("go-not-ready").addEventListener("click", () => act(() => api("POST", "/api/agent/state",
@@ -277,6 +299,9 @@ function offerCard(data) {
   } else if (data.connected) {
     actions.append(h("span", { class: "answer" }, icon("check"), t("offer.connected")));
     if (data.channel === "voice") actions.append(callBar(data.task_id));
+  } else if (data.channel === "voice" && phoneState().state === "ringing") {
+    actions.append(h("button", { class: "ok", dataset: { action: "answer-call" },
+      onclick: answerCall }, icon("phone"), t("offer.answer")));
   } else if (data.channel === "voice") {
     actions.append(h("span", { class: "answer" }, icon("phone"), t("offer.answer_phone")));
   } else {
@@ -522,6 +547,7 @@ async function refresh() {
     }
     for (const offer of offers) if (!state.offers.has(offer.offer_id)) addOffer(offer);
     for (const w of wrapups) addWrapup(w);
+    browserPhone();
     if ((state.status.connected || []).length) showCall();
     renderIdle();
   } catch (exc) {
@@ -544,6 +570,12 @@ function rerender() {
 bindControls();
 await frame();
 mountDialer($("dialer"));
+onLang(mountPhonePanel($("browser-phone")));
+document.addEventListener("cc:phone", () => { // ringing: the offer's card gets its button
+  for (const { data } of [...state.offers.values()]) {
+    if (data.channel === "voice" && !data.connected) addOffer(data);
+  }
+});
 mountAgentChat();  // not awaited: the console renders first
 await refresh();
 mountAgentSpeech();  // speech: call search

@@ -42,7 +42,10 @@ async def test_console_shows_softphone_settings(web_stack):
     assert console["profile"]["extension"] == "1001"
     assert console["softphone"] == {"server": "127.0.0.1", "port": 5060, "transport": "UDP",
                                     "username": "1001", "password": "dev-sip-1001",
-                                    "password_hint": "sip_password"}
+                                    "password_hint": "sip_password",
+                                    "browser": {"device": "1001-web", "username": "1001-web",
+                                                "domain": "127.0.0.1",
+                                                "websocket": "ws://127.0.0.1:8088/ws"}}
     assert console["reasons"] == ["break", "lunch", "training", "meeting", "other"]
     assert console["status"]["state"] == "logged_out"
 
@@ -50,13 +53,17 @@ async def test_console_shows_softphone_settings(web_stack):
 async def test_console_tells_softphones_the_public_address(make_stack):
     """asterisk.public_address is what a softphone on another machine registers to."""
     def public(data: dict) -> None:
-        data["asterisk"].update(public_address="pbx.example.com", sip_port=5080)
+        data["asterisk"].update(public_address="pbx.example.com", sip_port=5080,
+                                websocket_port=8443)
     stack = await make_stack(callcenter=public)
     client = await stack.client("wangfang")
     async with client.get("/api/agent/console") as response:
         softphone = (await response.json())["softphone"]
     assert (softphone["server"], softphone["port"], softphone["username"],
             softphone["password"]) == ("pbx.example.com", 5080, "1003", "dev-sip-1003")
+    # The browser phone registers over WebSocket there too (asterisk.websocket_port).
+    assert softphone["browser"]["websocket"] == "ws://pbx.example.com:8443/ws"
+    assert softphone["browser"]["domain"] == "pbx.example.com"
 
 
 async def test_agent_goes_ready_and_not_ready_in_the_engine(web_stack):
@@ -83,9 +90,10 @@ async def test_agent_goes_ready_and_not_ready_in_the_engine(web_stack):
 
 async def test_bad_state_requests_are_refused(web_stack):
     client = await web_stack.client("zhangwei")
-    async with client.post("/api/agent/login", json={"device": "1002"}) as response:
-        assert response.status == 422  # not his extension: the field is named
-        assert (await response.json())["details"][0]["loc"] == ["device"]
+    for device in ("1002", "1002-web", "1001-webx"):  # not his phones: the field is named
+        async with client.post("/api/agent/login", json={"device": device}) as response:
+            assert response.status == 422, device
+            assert (await response.json())["details"][0]["loc"] == ["device"]
     async with client.post("/api/agent/state", json={"state": "ready"}) as response:
         assert response.status == 409  # not logged in
     async with client.post("/api/agent/state", json={"state": "not_ready"}) as response:

@@ -1,0 +1,197 @@
+"""The browser phone, end to end: the real Asterisk, a pyVoIP caller, headless Chromium with
+its fake microphone (a 1 kHz tone from a WAV file) and the console's own WebRTC phone.
+
+zhangwei signs in with the browser phone (JsSIP over WebSocket to Asterisk, DTLS-SRTP, ICE
+on loopback). A caller reaches her through the IVR; her page rings and she answers from the
+offer's card. Audio is measured both ways: the caller hears the browser's tone, and the
+browser's WebRTC statistics count the caller's packets and their energy growing while the
+caller speaks. She holds (the caller hears music, not her) and resumes from the console,
+then hangs up; the history has each step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+
+import numpy as np
+import pytest
+from pyVoIP.VoIP import CallState
+
+from callcenter.app import App, AsteriskSite
+from callcenter.config import ConfigStore
+from callcenter.consoles.vendor import NODE_MODULES
+from callcenter.simulate.phone import energy, tone
+from tests.support import voice
+from tests.support import webstack as ws
+from tests.support.audio import share_near
+
+pytestmark = [pytest.mark.asterisk, pytest.mark.browser]
+
+MIC_TONE = 1000  # Hz: what the browser's fake microphone says
+
+
+def microphone_file(path, frequency: float = MIC_TONE, seconds: float = 4.0) -> str:
+    """A WAV file Chromium plays as its microphone (in a loop)."""
+    rate = 48000
+    t = np.arange(int(rate * seconds)) / rate
+    samples = (0.5 * 32767 * np.sin(2 * np.pi * frequency * t)).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+    return str(path)
+
+
+@pytest.fixture
+async def chromium_with_microphone(tmp_path):
+    from playwright.async_api import async_playwright
+
+    wav = microphone_file(tmp_path / "microphone.wav")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[*ws.CHROMIUM_ARGS, "--use-fake-device-for-media-stream",
+                  "--use-fake-ui-for-media-stream", f"--use-file-for-fake-audio-capture={wav}",
+                  "--allow-loopback-in-peer-connection",  # ICE on loopback
+                  "--autoplay-policy=no-user-gesture-required"])
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def phone_state(page, wanted: str, timeout: float = 10) -> None:
+    """Wait for the browser phone's panel to show ``wanted``; say where it is if not."""
+    try:
+        await page.wait_for_selector(f".browser-phone-state[data-state={wanted}]",
+                                     timeout=timeout * 1000)
+    except Exception:
+        seen = await page.evaluate("[window.__ccPhone.state, window.__ccPhone.why]")
+        raise AssertionError(f"the browser phone is {seen}, not {wanted}") from None
+
+
+async def stats(page) -> dict:
+    return await page.evaluate("window.__ccPhone.stats()") or {}
+
+
+async def test_an_agent_answers_in_the_browser_holds_resumes_and_hangs_up(
+        tmp_path, asterisk, phones, chromium_with_microphone, screenshots, monkeypatch):
+    assert (NODE_MODULES / "jssip" / "package.json").exists(), \
+        "the browser phone's SIP library is not installed: run make setup (npm ci)"
+    for name in ("CALLCENTER_INITIAL_PASSWORD", "CALLCENTER_ADMIN_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)  # the sample's fallback passwords
+    app = App(ConfigStore.open(voice.make_config(tmp_path, asterisk)), web=True, demo=True,
+              site=AsteriskSite(host_root=str(asterisk.root),
+                                files_dir=asterisk.instance_inside, cli=asterisk.cli))
+    await app.start()
+    try:
+        base = f"http://127.0.0.1:{app.web_port}"
+        await voice.wait_until(lambda: app.link.is_up, what="AMI link")
+        context = await chromium_with_microphone.new_context(
+            locale="en-US", viewport={"width": 1440, "height": 900})
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        await page.goto(base + "/agent")
+        await page.fill("#login input[name=username]", "zhangwei")
+        await page.fill("#login input[name=password]", ws.PASSWORDS["zhangwei"])
+        await page.click("#login button[type=submit]")
+        await page.wait_for_selector("#app:not([hidden])")
+
+        # Sign in with the browser phone: it registers, and Asterisk says so.
+        await page.select_option("#device", "1001-web")
+        await page.click("#signin")
+        await phone_state(page, "registered", timeout=15)
+        await page.wait_for_selector("#phone-status.st-ready", timeout=15000)
+        assert app.agents.device_of("zhangwei") == "1001-web"
+        await page.click("#go-ready")
+        await page.wait_for_selector("#state-badge.st-ready")
+
+        # A caller through the IVR: the page rings; she answers from the offer's card.
+        caller = await phones("caller", "caller")
+        call = await voice.dial_queue(caller, "sales")
+        (task_id,) = await voice.queued(app)
+        answer = page.locator(f"article.offer[data-task-id='{task_id}'] "
+                              "button[data-action=answer-call]")
+        await answer.wait_for(timeout=15000)
+        assert await page.evaluate("window.__ccPhone.ringing()")
+        await page.screenshot(path=str(screenshots / "browser-phone-ringing.png"),
+                              full_page=True, animations="disabled")
+        await answer.click()
+        await phone_state(page, "talking")
+        assert not await page.evaluate("window.__ccPhone.ringing()")
+        await voice.wait_until(lambda: task_id in app.voice.calls
+                               and app.voice.calls[task_id].connected, timeout=15,
+                               what="the bridge")
+        bar = page.locator(f".call-bar[data-call-task='{task_id}']")
+        await bar.wait_for(timeout=10000)
+
+        # Both ways: the caller hears the browser's microphone; the browser receives the
+        # caller's packets, and their energy grows while the caller plays a tone.
+        await voice.eventually(lambda: _receiving(page), what="RTP at the browser")
+        heard = await asyncio.to_thread(call.listen, 1.2)
+        print(f"\nthe caller hears {energy(heard):.3f} RMS, "
+              f"{share_near(heard, MIC_TONE):.2f} of it the browser's {MIC_TONE} Hz")
+        # (Chromium's noise suppression turns a steady tone down: its share is the proof.)
+        assert energy(heard) > 0.01 and share_near(heard, MIC_TONE) > 0.5
+        before = await stats(page)
+        await asyncio.to_thread(call.play, tone(440, 1.2))
+        after = await stats(page)
+        print(f"the browser received {after['packetsReceived'] - before['packetsReceived']} "
+              f"packets ({after['bytesReceived'] - before['bytesReceived']} bytes), audio "
+              f"energy +{after['totalAudioEnergy'] - before['totalAudioEnergy']:.4f}; sent "
+              f"{after['packetsSent']} packets in all, over {after['path']} "
+              f"(DTLS {after['dtls']})")
+        assert after["packetsReceived"] - before["packetsReceived"] >= 40  # 20 ms packets
+        assert after["totalAudioEnergy"] - before["totalAudioEnergy"] > 0.01
+        assert after["dtls"] == "connected"  # DTLS-SRTP
+        await page.screenshot(path=str(screenshots / "browser-phone-talking.png"),
+                              full_page=True, animations="disabled")
+
+        # Hold from the console: music for the caller, not the agent; then resume.
+        hold = bar.locator("button[data-action=hold]")
+        await hold.click()
+        await bar.locator(".call-held:not([hidden])").wait_for(timeout=5000)
+        await asyncio.sleep(0.5)  # the music starts
+        on_hold = await asyncio.to_thread(call.listen, 1.2)
+        print(f"on hold: the caller hears {energy(on_hold):.3f} RMS, "
+              f"{share_near(on_hold, MIC_TONE):.2f} of it the browser's tone")
+        assert energy(on_hold) > 0.02 and share_near(on_hold, MIC_TONE) < 0.2
+        await hold.click()
+        await bar.locator(".call-held[hidden]").wait_for(state="attached", timeout=5000)
+        await asyncio.sleep(0.5)  # the bridge is made again
+        back = await asyncio.to_thread(call.listen, 1.2)
+        assert energy(back) > 0.01 and share_near(back, MIC_TONE) > 0.5
+
+        # Hang up from the console: the caller's call ends, the browser phone is free.
+        await bar.locator("button[data-action=hangup]").click()
+        assert await asyncio.to_thread(call.wait_state, CallState.ENDED, 5)
+        await phone_state(page, "registered")
+        await page.locator(f"form.wrapup[data-task-id='{task_id}']").wait_for(timeout=10000)
+        await voice.wait_until(lambda: task_id not in app.voice.calls, what="the end")
+        await app.routing.flush()
+        steps = [e.event for e in await app.store.events_between(0, 2e9,
+                                                                 interaction_id=task_id)]
+        print("history:", " ".join(steps))
+        wanted = ["CONNECT", "HOLD", "UNHOLD", "HANGUP", "COMPLETEAGENT"]
+        assert [s for s in steps if s in wanted] == wanted
+
+        # Signing out unregisters the browser phone.
+        await page.click("#signout")
+        await page.wait_for_selector("#state-badge.st-logged_out")
+        await voice.wait_until(lambda: not page.is_closed(), what="page")
+        assert await page.evaluate("window.__ccPhone.state") == "off"
+        assert not errors, errors
+        await context.close()
+    finally:
+        await app.stop()
+
+
+async def _receiving(page) -> bool:
+    first = await stats(page)
+    await asyncio.sleep(0.3)
+    second = await stats(page)
+    return bool(first and second and second.get("packetsReceived", 0)
+                > first.get("packetsReceived", 0))
