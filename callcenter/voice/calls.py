@@ -8,6 +8,7 @@ hold, matched to the agent's leg by the device it rings.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 
@@ -22,6 +23,7 @@ class Ring:
     leg_uid: str | None = None  # the agent's leg, once Asterisk has created it
     channel: str | None = None
     withdrawn: bool = False  # the engine took it back; the leg is hung up when seen
+    answered: bool = False  # the device answered (DialEnd ANSWER); its verdict may follow
 
 
 @dataclass
@@ -42,6 +44,10 @@ class VoiceCall:
     agent_uid: str | None = None  # the agent's leg
     agent_channel: str | None = None
     connected: bool = False
+    bridge_formed: asyncio.Event = field(default_factory=asyncio.Event, repr=False, compare=False)
+    """Set when the connected agent's leg joined a bridge: caller and agent hear each
+    other. Between the engine's accept and this the agent's leg still waits in the
+    pre-bridge handler, where nothing may be done to it (a Redirect ends it)."""
     ended: bool = False
     hung_up_by: str | None = None  # "agent" from the console: whichever leg's Hangup comes first
     recordings: list[int] = field(default_factory=list)
@@ -60,8 +66,13 @@ class VoiceCall:
     def connect(self, ring: Ring) -> None:
         self.rings.pop(ring.offer_id, None)
         self.connected = True
+        self.bridge_formed.clear()
         self.offer_id, self.agent_id = ring.offer_id, ring.agent_id
         self.agent_uid, self.agent_channel = ring.leg_uid, ring.channel
+
+    @property
+    def bridged(self) -> bool:
+        return self.connected and self.bridge_formed.is_set()
 
     def clear_agent(self) -> None:
         self.offer_id = self.agent_id = self.agent_uid = self.agent_channel = None

@@ -33,6 +33,9 @@ from callcenter.voice.calls import VoiceCall
 from callcenter.voice.lifecycle import Lifecycle
 
 log = logging.getLogger(__name__)
+BRIDGE_WAIT_SECONDS = 3.0
+"""How long a control waits for a just-accepted call's bridge: the dialplan's verdict wait
+(``CC_VERDICT_WAIT``), after which an answered leg still unbridged is gone anyway."""
 
 
 @dataclass
@@ -81,7 +84,7 @@ class Controls:
                            if a.takes_voice and a.id != agent_id]}
 
     async def hold(self, agent_id: str) -> dict[str, Any]:
-        call, done = self._own(agent_id)
+        call, done = await self._own(agent_id)
         if done.held:
             raise VoiceError("the call is on hold already")
         if done.conference:
@@ -93,7 +96,7 @@ class Controls:
         return self._changed(done)
 
     async def resume(self, agent_id: str) -> dict[str, Any]:
-        call, done = self._own(agent_id)
+        call, done = await self._own(agent_id)
         if not done.held:
             raise VoiceError("the call is not on hold")
         if done.consult is not None:
@@ -105,7 +108,7 @@ class Controls:
         return self._changed(done)
 
     async def mute(self, agent_id: str, on: bool) -> dict[str, Any]:
-        call, done = self._own(agent_id)
+        call, done = await self._own(agent_id)
         await self._send([recipes.mute(done.agent_uid, on)], "mute")
         done.muted = on
         await self._step(done, "MUTE" if on else "UNMUTE", call.queue)
@@ -113,7 +116,7 @@ class Controls:
 
     async def hangup(self, agent_id: str) -> dict[str, Any]:
         """End the call from the console, as if the agent hung up their phone."""
-        call, done = self._own(agent_id)
+        call, done = await self._own(agent_id)
         if done.consult is not None and not done.conference:
             raise VoiceError("you are consulting: hand the caller over or return first")
         await self._step(done, "HANGUP", call.queue)
@@ -128,6 +131,8 @@ class Controls:
                        to_agent: str | None = None) -> dict[str, str]:
         """The engine's blind transfer (queue and/or agent), from hold as well."""
         call = self.deps.book.of_agent(agent_id)
+        if call is not None:
+            await self._bridged(call)
         done = self._calls.get(call.task_id) if call is not None else None
         result = await self.lifecycle.transfer(agent_id, queue=queue, to_agent=to_agent)
         if done is not None:  # only once the transfer is under way: a refused one stays held
@@ -142,7 +147,7 @@ class Controls:
         string): the engine's part of the call is over, the interaction keeps its record.
         """
         deps = self.deps
-        call, done = self._own(agent_id)
+        call, done = await self._own(agent_id)
         dial = deps.config().callcenter.asterisk.callback_dial.format(number=number)
         # The agent's leg may hang up before Asterisk has answered the actions: that
         # hang-up must end nothing else (the caller goes on).
@@ -171,7 +176,7 @@ class Controls:
         """Attended transfer, step 1: the caller hears music (counted as hold) while the
         agent's own leg calls a colleague's phone or a number through the trunk."""
         deps = self.deps
-        call, done = self._own(agent_id)
+        call, done = await self._own(agent_id)
         if done.consult is not None or done.conference:
             raise VoiceError("you are consulting already")
         config = deps.config()
@@ -209,7 +214,7 @@ class Controls:
         (the agent goes to wrap-up), ``conference`` puts all three together, ``return``
         hangs the consulted party up and takes the caller back."""
         deps = self.deps
-        call, done = self._own(agent_id)
+        call, done = await self._own(agent_id)
         if done.consult is None or done.conference:
             raise VoiceError("you are not consulting anyone")
         if then == "return":
@@ -303,15 +308,29 @@ class Controls:
 
     # ---- inside -------------------------------------------------------------------------
 
-    def _own(self, agent_id: str) -> tuple[VoiceCall, Controlled]:
+    async def _own(self, agent_id: str) -> tuple[VoiceCall, Controlled]:
         call = self.deps.book.of_agent(agent_id)
         if call is None or not call.agent_uid:
             raise VoiceError(f"{agent_id} is not on a call")
+        await self._bridged(call)
         done = self._calls.get(call.task_id)
         if done is None or done.agent_uid != call.agent_uid:  # new (or a transferred) leg
             done = self._calls[call.task_id] = Controlled(call.task_id, agent_id,
                                                           call.caller_uid, call.agent_uid)
         return call, done
+
+    async def _bridged(self, call: VoiceCall) -> None:
+        """Controls act on the conversation. For a few milliseconds after the engine's
+        accept the agent's leg still waits in the pre-bridge handler, where a Redirect
+        would end it: wait for the bridge (a console click, or a script, can be that
+        quick)."""
+        if not call.bridged:
+            try:
+                await asyncio.wait_for(call.bridge_formed.wait(), BRIDGE_WAIT_SECONDS)
+            except TimeoutError:
+                raise VoiceError("the call is still being connected: try again") from None
+        if not call.bridged or call.ended:
+            raise VoiceError(f"{call.agent_id} is not on a call")
 
     async def _send(self, actions: list[dict[str, Any]], what: str) -> None:
         if not await self.deps.send(actions, what):

@@ -28,6 +28,10 @@ class Lifecycle:
         self.messages = messages
         self._on_waiting = on_waiting
         self._on_finished = on_finished  # recordings are archived from here
+        # Callers whose agent hung up, until their own hang-up. Had the agent's leg ended
+        # before the accept reached Asterisk, the dialplan sent them back to hold, not to
+        # cc-end; their call is over all the same, so they go on to cc-end when seen there.
+        self._over: set[str] = set()
 
     # ---- decisions from the engine ---------------------------------------------
 
@@ -86,6 +90,8 @@ class Lifecycle:
             return
         call = self.deps.book.get(event.get("Task"))
         if call is None:
+            if kind == dialplan.EV_WAITING and event.get("Uniqueid") in self._over:
+                self._let_go(event.get("Uniqueid"))
             return
         if call.callback:  # from the agent's leg (cc-callback) or the customer's
             if kind == dialplan.EV_CALLBACK_ANSWERED:
@@ -95,7 +101,12 @@ class Lifecycle:
             return
         if call.caller_uid != event.get("Uniqueid"):
             return
-        if kind == dialplan.EV_WAITING:
+        if kind == dialplan.EV_WAITING and call.connected:
+            # back on hold after the accept: the agent's leg ended before the accept
+            # reached it (its Hangup is still to come)
+            await self._end(call, by="agent", cause="before the bridge")
+            self._let_go(call.caller_uid)
+        elif kind == dialplan.EV_WAITING:
             if call.position is not None:
                 self.deps.post([recipes.setvar(call.caller_uid, dialplan.POSITION,
                                                self._said_position(call))], "position")
@@ -105,6 +116,7 @@ class Lifecycle:
 
     async def on_hangup(self, event: AmiEvent) -> None:
         uid = event.get("Uniqueid")
+        self._over.discard(uid)
         book = self.deps.book
         call = book.by_caller(uid)
         if call is not None:
@@ -115,9 +127,15 @@ class Lifecycle:
             return
         book.drop_leg(uid)
         if uid == call.agent_uid and call.connected:
-            await self._end(call, by="agent", cause=_cause(event))
+            await self._agent_left(call, cause=_cause(event))
         elif uid == call.agent_uid and call.callback_dialling:  # gave up before the customer
             await self.callbacks.unreached(call, "CANCEL")
+
+    def _let_go(self, caller_uid: str) -> None:
+        """The caller's conversation ended before it began: on to cc-end (the survey, if
+        on, or goodbye), as after any agent's hang-up."""
+        self._over.discard(caller_uid)
+        self.deps.post([recipes.redirect(caller_uid, dialplan.END)], "end after the agent left")
 
     async def caller_gone(self, call: VoiceCall, cause: str = "") -> None:
         if call.callback and not call.connected:
@@ -137,7 +155,12 @@ class Lifecycle:
     async def agent_gone(self, call: VoiceCall) -> None:
         """The agent's leg vanished while we were not looking (reconcile)."""
         if call.connected:
-            await self._end(call, by="agent")
+            await self._agent_left(call)
+
+    async def _agent_left(self, call: VoiceCall, cause: str = "") -> None:
+        if not call.callback:
+            self._over.add(call.caller_uid)
+        await self._end(call, by="agent", cause=cause)
 
     # ---- agents' requests ---------------------------------------------------------------
 

@@ -128,6 +128,9 @@ class Offers:
         """The caller is on hold (again): rings that ended are over; dial what is live."""
         call.holding, call.dialling = True, False
         for ring in list(call.rings.values()):
+            if ring.answered:  # its Hangup may come later still
+                self._answered_and_gone(call, ring)
+                continue
             self.deps.book.drop_leg(ring.leg_uid)
             if ring.withdrawn:
                 call.rings.pop(ring.offer_id, None)
@@ -156,11 +159,14 @@ class Offers:
     async def on_dial_end(self, event: AmiEvent) -> None:
         call = self.deps.book.by_leg(event.get("DestUniqueid"))
         status = event.get("DialStatus")
-        if call is None or status not in _REJECTING_STATUSES:
+        if call is None or (status not in _REJECTING_STATUSES and status != "ANSWER"):
             return
         ring = next((r for r in call.rings.values()
                      if r.leg_uid == event.get("DestUniqueid")), None)
         if ring is None:
+            return
+        if status == "ANSWER":
+            ring.answered = True
             return
         call.rings.pop(ring.offer_id, None)
         self.deps.book.drop_leg(ring.leg_uid)
@@ -169,6 +175,28 @@ class Offers:
         if not ring.withdrawn:  # a withdrawn ring's end was logged when it was withdrawn
             self.deps.in_background(self._log_miss(call, ring, status,
                                                    event.get("DestChannel")))
+            self._reject(ring.offer_id)
+
+    async def on_leg_hangup(self, event: AmiEvent) -> None:
+        uid = event.get("Uniqueid")
+        call = self.deps.book.by_leg(uid)
+        if call is None or call.callback or (call.connected and call.agent_uid == uid):
+            return
+        ring = next((r for r in call.rings.values() if r.leg_uid == uid), None)
+        if ring is not None and ring.answered:
+            self._answered_and_gone(call, ring)
+
+    def _answered_and_gone(self, call: VoiceCall, ring: Ring) -> None:
+        """A device that answered and hung up before its answer reached the engine (the
+        pre-bridge handler had not asked yet): it did not take the call, as if it had
+        refused it. The caller keeps their place and is offered afresh, never rung again
+        and again by a phone that drops every call."""
+        call.rings.pop(ring.offer_id, None)
+        self.deps.book.drop_leg(ring.leg_uid)
+        if call.offer_id == ring.offer_id and not call.connected:
+            call.clear_agent()
+        if not ring.withdrawn:
+            self.deps.in_background(self._log_miss(call, ring, "HANGUP", ring.channel or ""))
             self._reject(ring.offer_id)
 
     async def on_answer(self, event: AmiEvent) -> None:
@@ -219,9 +247,10 @@ class Offers:
                 self.deps.offers.ringing(ring.agent_id, call.task_id, ring.offer_id)
 
     async def on_bridge_enter(self, event: AmiEvent) -> None:
-        """The agent's leg joined the caller's bridge: they talk (logged only)."""
+        """The agent's leg joined the caller's bridge: they talk; the controls may act."""
         call = self.deps.book.by_leg(event.get("Uniqueid"))
         if call is not None and call.connected and call.agent_uid == event.get("Uniqueid"):
+            call.bridge_formed.set()
             log.info("voice.bridged", extra={"interaction": call.task_id,
                                              "agent": call.agent_id,
                                              "device": endpoint_of(call.agent_channel or ""),

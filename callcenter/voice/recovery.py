@@ -211,6 +211,8 @@ class Recovery:
                 repaired("agent's leg gone, call ended", call.task_id, call.agent_id)
                 await self.lifecycle.agent_gone(call)
                 continue
+            if call.connected and rows.get(call.agent_uid, {}).get("BridgeId"):
+                call.bridge_formed.set()  # its BridgeEnter may have passed while we were blind
             if call.callback:
                 continue
             row = rows.get(call.caller_uid)

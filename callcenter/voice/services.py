@@ -73,7 +73,7 @@ class VoiceService:
             "Newstate": [self.offers.on_ringing],
             "OriginateResponse": [self.offers.on_originate_response,
                                   self.dialout.on_originate_response],
-            "Hangup": [self.lifecycle.on_hangup, self.recovery.on_hangup,
+            "Hangup": [self.offers.on_leg_hangup, self.lifecycle.on_hangup, self.recovery.on_hangup,
                        self.supervisor.on_hangup, self.controls.on_hangup,
                        self.dialout.on_hangup],
             "UserEvent": [self._on_user_event],

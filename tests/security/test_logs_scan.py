@@ -153,7 +153,7 @@ async def test_a_whole_call_leaves_no_secret_and_no_whole_number_in_the_logs(
         task_id = offer["data"]["task_id"]
         assert NUMBER not in str(offer)
         await wait_until(lambda: task_id in app.voice.calls
-                         and app.voice.calls[task_id].connected, timeout=15,
+                         and app.voice.calls[task_id].bridged, timeout=15,
                          what="the bridge")
         await asyncio.sleep(1.0)
         await asyncio.to_thread(call.hangup)

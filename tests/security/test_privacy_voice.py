@@ -23,7 +23,7 @@ async def test_the_agents_phone_never_gets_the_callers_whole_number(voice_app, p
     await app.link.action({"Action": "Setvar", "Channel": app.voice.calls[task_id].caller_uid,
                            "Variable": "CALLERID(num)", "Value": NUMBER})
     app.agents.set_state("zhangwei", "ready")
-    await wait_until(lambda: app.voice.calls[task_id].connected, timeout=15,
+    await wait_until(lambda: app.voice.calls[task_id].bridged, timeout=15,
                      what="the call to connect")
     await asyncio.sleep(2.0)  # time for any connected-line update after the answer
     seen = b"".join(agent_phone.received)

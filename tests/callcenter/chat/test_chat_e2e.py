@@ -88,7 +88,7 @@ async def test_wechat_and_web_chats_reach_an_agent_on_a_call_and_the_wallboard_c
             calls.append(await voice.dial_queue(await phones("caller", "caller"), "sales"))
         await voice.wait_until(lambda: holding(app, "lina", "voice") == 1
                                and holding(app, "zhangwei", "voice") == 1
-                               and all(c.connected for c in app.voice.calls.values()),
+                               and all(c.bridged for c in app.voice.calls.values()),
                                timeout=30, what="both agents talking")
 
         # A WeChat text (secure mode), accepted from the card on the agent's page.

@@ -55,7 +55,7 @@ async def test_speech_in_a_real_call_reaches_the_agents_wrapup(
         caller = await phones("caller", "caller")
         call = await voice.dial_queue(caller, "sales")
         [task_id] = await voice.queued(app)
-        await voice.wait_until(lambda: app.voice.calls[task_id].connected
+        await voice.wait_until(lambda: app.voice.calls[task_id].bridged
                                and agent_phone.incoming, timeout=20, what="the bridge")
         await asyncio.sleep(1.0)
         # The caller speaks, then the agent answers; then the caller hangs up.

@@ -23,7 +23,7 @@ async def test_no_call_drops_and_waiting_callers_keep_their_order(voice_app, pho
     app.agents.login("zhangwei", device="1001", ready=True)
     talking = await dial_queue(await phones("caller", "caller"), "sales")
     (talking_task,) = await queued(app)
-    await wait_until(lambda: app.voice.calls[talking_task].connected, timeout=15,
+    await wait_until(lambda: app.voice.calls[talking_task].bridged, timeout=15,
                      what="the first call to connect")
     second = await dial_queue(await phones("caller", "caller"), "sales")
     await queued(app, 2)
@@ -55,7 +55,7 @@ async def test_no_call_drops_and_waiting_callers_keep_their_order(voice_app, pho
     assert second.state == CallState.ANSWERED
     app.agents.login("lina", device="1002", ready=True)
     await wait_until(lambda: second_agent.incoming, timeout=10, what="the next offer")
-    await wait_until(lambda: app.voice.calls[second_task].connected, what="the second caller")
+    await wait_until(lambda: app.voice.calls[second_task].bridged, what="the second caller")
     assert app.voice.calls[second_task].agent_id == "lina"
     for call in (talking, second):
         await asyncio.to_thread(call.hangup)
@@ -80,7 +80,7 @@ async def test_a_restarted_engine_adopts_waiting_callers_in_their_order(voice_ap
     agent_phone = await phones("1001", "dev-sip-1001", auto_answer=True)
     second_run.agents.login("zhangwei", device="1001", ready=True)
     await wait_until(lambda: agent_phone.incoming, timeout=10, what="the first offer")
-    await wait_until(lambda: second_run.voice.calls[first_task].connected, what="first caller")
+    await wait_until(lambda: second_run.voice.calls[first_task].bridged, what="first caller")
     assert second.state == CallState.ANSWERED  # still waiting, not dropped
     for call in (first, second):
         await asyncio.to_thread(call.hangup)
@@ -93,7 +93,7 @@ async def test_a_call_in_progress_across_an_engine_restart_is_closed_when_it_end
     first_run.agents.login("zhangwei", device="1001", ready=True)
     call = await dial_queue(await phones("caller", "caller"), "sales")
     (task_id,) = await queued(first_run)
-    await wait_until(lambda: first_run.voice.calls[task_id].connected, timeout=15,
+    await wait_until(lambda: first_run.voice.calls[task_id].bridged, timeout=15,
                      what="the call to connect")
 
     async def talking() -> bool:  # the engine's verdict has reached Asterisk

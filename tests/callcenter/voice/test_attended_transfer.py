@@ -26,7 +26,7 @@ async def three_phones(voice_app, phones):
     app.agents.login("zhangwei", device="1001", ready=True)
     call = await dial_queue(await phones("caller", "caller"), "sales")
     (task_id,) = await queued(app)
-    await wait_until(lambda: app.voice.calls[task_id].connected, timeout=15, what="the bridge")
+    await wait_until(lambda: app.voice.calls[task_id].bridged, timeout=15, what="the bridge")
     await wait_until(lambda: zhangwei.incoming, what="zhangwei's leg")
     await asyncio.sleep(0.5)
     return app, call, zhangwei.incoming[0], lina, task_id

@@ -26,7 +26,7 @@ async def connected_call(voice_app, phones, *, extension="1001", agent="zhangwei
     caller = await phones("caller", "caller")
     call = await dial_queue(caller, "sales")
     (task_id,) = await queued(app)
-    await wait_until(lambda: app.voice.calls[task_id].connected, timeout=15, what="the bridge")
+    await wait_until(lambda: app.voice.calls[task_id].bridged, timeout=15, what="the bridge")
     await wait_until(lambda: phone.incoming, what="the agent's leg")
     leg = phone.incoming[0]
     await asyncio.sleep(0.5)

@@ -32,7 +32,7 @@ async def test_caller_is_queued_by_skill_and_talks_to_the_agent(voice_app, phone
     agent_call = agent_phone.incoming[0]
     assert await asyncio.to_thread(agent_call.wait_state, CallState.ANSWERED, 5)
     task_id = next(iter(app.voice.calls))
-    await wait_until(lambda: app.voice.calls[task_id].connected, what="the bridge")
+    await wait_until(lambda: app.voice.calls[task_id].bridged, what="the bridge")
     await asyncio.sleep(0.5)
 
     # Both directions carry audio: each side plays a tone while the other listens.

@@ -21,7 +21,7 @@ async def test_supervisor_listens_then_barges(voice_app, phones):
     caller = await phones("caller", "caller")
     call = await dial_queue(caller, "sales")
     (task_id,) = await queued(app)
-    await wait_until(lambda: app.voice.calls[task_id].connected, timeout=15, what="the bridge")
+    await wait_until(lambda: app.voice.calls[task_id].bridged, timeout=15, what="the bridge")
     await wait_until(lambda: app.voice.calls[task_id].agent_channel, what="the agent channel")
 
     with pytest.raises(ValueError):

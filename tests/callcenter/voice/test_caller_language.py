@@ -104,13 +104,13 @@ async def test_an_english_caller_goes_first_to_an_agent_who_speaks_english(
 
     first = await dial_queue(await phones("caller", "caller"), "sales", language="en")
     (first_task,) = await queued(app)
-    await wait_until(lambda: app.voice.calls[first_task].connected, timeout=15,
+    await wait_until(lambda: app.voice.calls[first_task].bridged, timeout=15,
                      what="the first English caller connected")
     assert app.voice.calls[first_task].agent_id == "zhangwei" and not lina.incoming
 
     second = await dial_queue(await pstn("13800138000"), "sales", language="en")
     second_task = (await queued(app, 2))[1]
-    await wait_until(lambda: app.voice.calls[second_task].connected, timeout=30,
+    await wait_until(lambda: app.voice.calls[second_task].bridged, timeout=30,
                      what="the second English caller connected")
     assert app.voice.calls[second_task].agent_id == "lina"
     await app.routing.flush()

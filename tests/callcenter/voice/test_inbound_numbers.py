@@ -53,7 +53,7 @@ async def test_a_call_to_the_vip_line_reaches_its_queue_with_no_key_pressed(
     assert interaction["ivr_choices"] == []  # no language, no menu: no step at all
     record = await app.store.get_interaction(task_id)
     assert record.queue == "vip" and record.attributes["dialed"] == VIP_LINE
-    await wait_until(lambda: app.voice.calls[task_id].connected, timeout=15,
+    await wait_until(lambda: app.voice.calls[task_id].bridged, timeout=15,
                      what="wangfang to answer")
     await app.routing.flush()
     events = await app.store.events_between(0, 2e9, interaction_id=task_id)

@@ -50,14 +50,15 @@ def drop_hangups_of(app, call) -> list[str]:
 
 
 async def stuck_agent(app, phones):
-    """zhangwei talks to a caller; the call ends in Asterisk, unseen by the engine."""
+    """zhangwei talks to a caller; the call ends in Asterisk, unseen by the engine (only
+    a reconcile can end it now)."""
     await phones("1001", "dev-sip-1001", auto_answer=True)
     app.agents.login("zhangwei", device="1001", ready=True)
     caller = await phones("caller", "caller")
     call = await dial_queue(caller, "sales")
     (task_id,) = await queued(app)
     voice_call = app.voice.calls[task_id]
-    await wait_until(lambda: voice_call.connected and voice_call.agent_uid, timeout=15,
+    await wait_until(lambda: voice_call.bridged and voice_call.agent_uid, timeout=15,
                      what="the bridge")
     dropped = drop_hangups_of(app, voice_call)
     await asyncio.to_thread(call.hangup)
@@ -65,7 +66,6 @@ async def stuck_agent(app, phones):
                      what="both Hangup events (dropped)")
     channels = await app.link.event_list({"Action": "CoreShowChannels"})
     assert not {c.get("Uniqueid") for c in channels} & set(dropped), "Asterisk ended the call"
-    assert agent_state(app, "zhangwei") == "busy"  # the engine did not see it end
     return task_id, time.monotonic()
 
 
@@ -75,7 +75,8 @@ async def test_a_periodic_reconcile_frees_an_agent_whose_hangup_was_lost(
     reconcile_every(tmp_path, asterisk, 5)
     app = await voice_app()
     task_id, ended = await stuck_agent(app, phones)
-
+    # Not asserted "busy" here: a periodic pass may already be under way. That it was the
+    # reconcile, not the engine, that ended the call is what the repair's log line shows.
     await wait_until(lambda: agent_state(app, "zhangwei") == "ready", timeout=30,
                      what="the agent to be ready again")
     freed_after = time.monotonic() - ended

@@ -76,7 +76,7 @@ async def test_the_only_agent_who_missed_the_first_ring_is_offered_the_caller_ag
                      what="the second ring, to the same agent")
     rung_again = time.monotonic()
     assert rung_again - failed_at >= PAUSE - 0.5  # not at once: after the pause
-    await wait_until(lambda: voice_call.connected, timeout=10, what="the bridge")
+    await wait_until(lambda: voice_call.bridged, timeout=10, what="the bridge")
     served_after = time.monotonic() - queued_at
     print(f"\n{first_ring} first ring: re-offered {rung_again - failed_at:.1f} s after it failed "
           f"(pause {PAUSE} s); served {served_after:.1f} s after queueing "

@@ -33,7 +33,7 @@ async def test_an_agent_phone_registered_from_another_address_receives_a_call(
         call = await dial_queue(await phones("caller", "caller"), "sales")
         (task_id,) = await queued(app)
         await wait_until(lambda: agent_phone.incoming, timeout=15, what="the agent rung")
-        await wait_until(lambda: app.voice.calls[task_id].connected, what="the bridge")
+        await wait_until(lambda: app.voice.calls[task_id].bridged, what="the bridge")
         leg = agent_phone.incoming[0]
         heard, _ = await asyncio.gather(asyncio.to_thread(leg.listen, 1.2),
                                         asyncio.to_thread(call.play, tone(660, 1.2)))
@@ -62,7 +62,7 @@ async def test_a_phone_that_vanished_without_unregistering_gets_no_calls(
     app.agents.set_state("lina", "ready")
     call = await dial_queue(await phones("caller", "caller"), "sales")
     (task_id,) = await queued(app)
-    await wait_until(lambda: app.voice.calls[task_id].connected, timeout=20,
+    await wait_until(lambda: app.voice.calls[task_id].bridged, timeout=20,
                      what="the call served by the reachable agent")
     assert app.voice.calls[task_id].agent_id == "lina" and not gone.incoming
     await asyncio.to_thread(call.hangup)

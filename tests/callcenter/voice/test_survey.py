@@ -41,19 +41,25 @@ async def start(voice_app, phones, tmp_path, asterisk, *, on: bool):
     return app, agent_phone, await phones("caller", "caller")
 
 
-async def talk(app, caller: Phone, agent_phone: Phone, language: str) -> tuple[str, Call, Call]:
-    """Dial sales in ``language``; the agent answers. Returns the task and both calls."""
-    rung = len(agent_phone.incoming)
+async def dial_sales(app, caller: Phone, language: str) -> tuple[str, Call]:
+    """Dial sales in ``language``; returns the queued task and the caller's call."""
     call = await asyncio.to_thread(caller.call, "4008001234")
     assert await asyncio.to_thread(call.wait_state, CallState.ANSWERED, 10), call.state
     await asyncio.sleep(1.0)
     await asyncio.to_thread(call.play, dtmf(LANGUAGE_KEY[language]) + silence(1.2) + dtmf("1"))
     (task_id,) = await queued(app)
+    return task_id, call
+
+
+async def talk(app, caller: Phone, agent_phone: Phone, language: str) -> tuple[str, Call, Call]:
+    """Dial sales in ``language``; the agent answers. Returns the task and both calls."""
+    rung = len(agent_phone.incoming)
+    task_id, call = await dial_sales(app, caller, language)
     await wait_until(lambda: len(agent_phone.incoming) > rung, timeout=15,
                      what="the agent's phone to ring")
     agent_call = agent_phone.incoming[-1]
     assert await asyncio.to_thread(agent_call.wait_state, CallState.ANSWERED, 5)
-    await wait_until(lambda: task_id in app.voice.calls and app.voice.calls[task_id].connected,
+    await wait_until(lambda: task_id in app.voice.calls and app.voice.calls[task_id].bridged,
                      what="the bridge")
     return task_id, call, agent_call
 
@@ -148,3 +154,76 @@ async def test_without_the_survey_the_caller_is_let_go_with_the_agent(
     assert await asyncio.to_thread(call.wait_state, CallState.ENDED, 5), "still on the line"
     await wait_until(lambda: task_id not in app.voice.calls, what="the call to end")
     assert await app.store.csat_between(0, time.time() + 60) == []
+
+
+
+async def answering_agent(app, phones, answer) -> Phone:
+    phone = await phones("1001", "dev-sip-1001", on_incoming=answer)
+    await wait_until(lambda: app.link.is_up, what="AMI link")
+    app.agents.login("zhangwei", device="1001", ready=True)
+    return phone
+
+
+async def test_an_agent_who_hangs_up_before_the_bridge_lets_the_caller_go(
+        voice_app, phones, tmp_path, asterisk):
+    """The agent answers and hangs up while the engine's accept is still on its way (the
+    recording's rows are slow to store): the dialplan, not told yet, sends the caller back
+    to hold, but the call is over, answered and ended by the agent. The caller is let go,
+    not left on hold and not offered a second time."""
+    edit_yaml(make_config(tmp_path, asterisk) / "callcenter.yaml", survey(False))
+    app = await voice_app()
+    recorder = app.voice.offers.recorder
+    plan = recorder.plan
+
+    async def slow_plan(call):
+        await asyncio.sleep(1.0)
+        return await plan(call)
+
+    recorder.plan = slow_plan
+
+    def answer_then_hang_up(agent_call: Call) -> None:
+        agent_call.voip.answer()
+        time.sleep(0.3)
+        agent_call.hangup()
+
+    agent_phone = await answering_agent(app, phones, answer_then_hang_up)
+    task_id, call = await dial_sales(app, await phones("caller", "caller"), "zh")
+    assert await asyncio.to_thread(call.wait_state, CallState.ENDED, 10), "left on hold"
+    await wait_until(lambda: task_id not in app.voice.calls, what="the call to end")
+    await app.routing.flush()
+    record = await app.store.get_interaction(task_id)
+    assert (record.outcome, record.agent_id) == ("answered", "zhangwei")
+    assert len(agent_phone.incoming) == 1, "offered again"
+
+
+async def test_a_phone_that_answers_and_drops_at_once_is_not_rung_in_a_loop(
+        voice_app, phones, tmp_path, asterisk):
+    """A phone that answers and drops the call at once. Asterisk usually sees the hang-up
+    before the engine is asked: the agent did not take the call (a reject), the caller
+    keeps their place and a colleague serves them. Should the engine's accept win the
+    race, the call is over as in the test above. Either way the phone rings once."""
+    edit_yaml(make_config(tmp_path, asterisk) / "callcenter.yaml", survey(False))
+    app = await voice_app()
+
+    def answer_and_drop(agent_call: Call) -> None:
+        agent_call.voip.answer()
+        agent_call.hangup()
+
+    agent_phone = await answering_agent(app, phones, answer_and_drop)
+    task_id, call = await dial_sales(app, await phones("caller", "caller"), "zh")
+    await wait_until(lambda: agent_phone.incoming, timeout=15, what="the agent's phone to ring")
+    await asyncio.sleep(3)
+    assert len(agent_phone.incoming) == 1, "rung again and again"
+    await app.routing.flush()
+    events = [e.event for e in await app.store.events_between(0, 2e9, interaction_id=task_id)]
+    if call.state == CallState.ENDED:  # the accept won: answered, ended by the agent
+        assert "CONNECT" in events and (await app.store.get_interaction(task_id)).outcome \
+            == "answered", events
+        return
+    assert events == ["ENTERQUEUE", "OFFER", "REJECT"], events
+    colleague = await phones("1002", "dev-sip-1002", auto_answer=True)
+    app.agents.login("lina", device="1002", ready=True)
+    await wait_until(lambda: task_id in app.voice.calls and app.voice.calls[task_id].bridged,
+                     timeout=15, what="the colleague to take the caller")
+    assert app.voice.calls[task_id].agent_id == "lina" and colleague.incoming
+    await asyncio.to_thread(call.hangup)

@@ -21,12 +21,12 @@ async def test_blind_transfer_to_another_queue_keeps_the_interaction(voice_app, 
     caller = await phones("caller", "caller")
     call = await dial_queue(caller, "sales")
     (task_id,) = await queued(app)
-    await wait_until(lambda: app.voice.calls[task_id].connected, timeout=15, what="sales")
+    await wait_until(lambda: app.voice.calls[task_id].bridged, timeout=15, what="sales")
     assert app.voice.calls[task_id].agent_id == "lina"
 
     await app.voice.transfer("lina", queue="support")
     await wait_until(lambda: support_phone.incoming, timeout=10, what="support to ring")
-    await wait_until(lambda: app.voice.calls[task_id].connected, what="support to answer")
+    await wait_until(lambda: app.voice.calls[task_id].bridged, what="support to answer")
     assert app.voice.calls[task_id].agent_id == "liuyang"
     assert agent_state(app, "lina") in ("wrap_up", "ready")
     agent_leg = support_phone.incoming[0]
@@ -59,7 +59,7 @@ async def test_an_unregistered_phone_takes_no_calls_until_it_registers(voice_app
 
     phone = await phones("1004", "dev-sip-1004", auto_answer=True)
     await wait_until(lambda: phone.incoming, timeout=10, what="the call once it registers")
-    await wait_until(lambda: app.voice.calls[task_id].connected, what="the bridge")
+    await wait_until(lambda: app.voice.calls[task_id].bridged, what="the bridge")
     await asyncio.to_thread(call.hangup)
 
 
@@ -78,5 +78,5 @@ async def test_an_agent_busy_on_a_personal_call_gets_no_queue_call(voice_app, ph
 
     await asyncio.to_thread(personal.hangup)
     await wait_until(lambda: phone.incoming, timeout=10, what="the queue call after hanging up")
-    await wait_until(lambda: app.voice.calls[task_id].connected, what="the bridge")
+    await wait_until(lambda: app.voice.calls[task_id].bridged, what="the bridge")
     await asyncio.to_thread(call.hangup)

@@ -43,7 +43,7 @@ async def test_waiting_caller_hears_position_then_gets_the_agent_who_goes_ready(
 
     app.agents.set_state("zhangwei", "ready")
     await wait_until(lambda: agent_phone.incoming, timeout=10, what="the offer to ring")
-    await wait_until(lambda: voice_call.connected, what="the bridge")
+    await wait_until(lambda: voice_call.bridged, what="the bridge")
     await asyncio.to_thread(call.hangup)
     await wait_until(lambda: agent_state(app, "zhangwei") == "wrap_up", what="wrap-up")
 
@@ -61,7 +61,7 @@ async def test_unanswered_offer_goes_to_the_next_agent_and_marks_the_first(voice
 
     await wait_until(lambda: silent.incoming, timeout=10, what="the first agent's phone")
     await wait_until(lambda: answering.incoming, timeout=15, what="the second agent's phone")
-    await wait_until(lambda: app.voice.calls[task_id].connected, what="the bridge")
+    await wait_until(lambda: app.voice.calls[task_id].bridged, what="the bridge")
     assert app.voice.calls[task_id].agent_id == "lina"
     assert agent_state(app, "zhangwei") == "not_ready"
     assert app.routing.agent("zhangwei").reason == "missed offers"
@@ -142,7 +142,7 @@ async def test_an_answer_the_engine_no_longer_wants_is_refused_and_the_caller_wa
 
     await asyncio.to_thread(slow.incoming[0].voip.answer)  # the late answer
     await wait_until(lambda: other.incoming, timeout=10, what="the next agent's phone")
-    await wait_until(lambda: app.voice.calls[task_id].connected, what="the next agent")
+    await wait_until(lambda: app.voice.calls[task_id].bridged, what="the next agent")
     assert app.voice.calls[task_id].agent_id == "lina"
     assert await asyncio.to_thread(slow.incoming[0].wait_state, CallState.ENDED, 5)
     assert call.state == CallState.ANSWERED  # the caller never dropped
@@ -191,7 +191,7 @@ async def test_a_queued_caller_sent_back_to_the_ivr_keeps_their_one_task(
     assert list(app.voice.calls) == [task_id]
 
     app.agents.set_state("zhangwei", "ready")
-    await wait_until(lambda: voice_call.connected, timeout=15, what="the bridge")
+    await wait_until(lambda: voice_call.bridged, timeout=15, what="the bridge")
     assert len(agent_phone.incoming) == 1
     assert [r.id for r in await app.store.open_interactions(channel="voice")] == [task_id]
     await asyncio.to_thread(call.hangup)

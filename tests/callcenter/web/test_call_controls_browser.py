@@ -62,7 +62,7 @@ async def test_hold_mute_transfer_and_hang_up_from_the_agents_page(
         call = await voice.dial_queue(caller, "sales")
         (task_id,) = await voice.queued(app)
         await voice.wait_until(lambda: task_id in app.voice.calls
-                               and app.voice.calls[task_id].connected, timeout=15,
+                               and app.voice.calls[task_id].bridged, timeout=15,
                                what="the bridge")
         await voice.wait_until(lambda: zhangwei_phone.incoming, what="the agent's leg")
         leg = zhangwei_phone.incoming[0]

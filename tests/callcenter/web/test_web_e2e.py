@@ -111,7 +111,7 @@ async def test_ivr_call_pops_the_card_and_the_supervisor_listens(
 
         # The agent's phone answers; the supervisor listens from the wallboard.
         await voice.wait_until(lambda: task_id in app.voice.calls
-                               and app.voice.calls[task_id].connected
+                               and app.voice.calls[task_id].bridged
                                and app.voice.calls[task_id].agent_channel,
                                timeout=15, what="the bridge")
         await agent_page.wait_for_selector(f"article.offer[data-task-id='{task_id}'].connected")
