@@ -30,6 +30,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,6 +75,17 @@ class RunResult:
     engine_log: str
     leaked_channels: list[str] = field(default_factory=list)
     callers: list[Caller] = field(default_factory=list)
+    engine_log_path: Path | None = None
+
+    def log_about(self, words: Iterable[str], limit: int = 60) -> str:
+        """The engine's log lines that name any of ``words`` (a caller's task), with the
+        AMI link's own: what the engine did for the callers a check picked out."""
+        if self.engine_log_path is None or not self.engine_log_path.exists():
+            return ""
+        keys = [w for w in words if w] + ["callcenter.ami.link", "voice.reconciled"]
+        lines = [line for line in self.engine_log_path.read_text(errors="replace").splitlines()
+                 if any(key in line for key in keys)]
+        return "\n".join(lines[:limit])
 
     def line(self) -> str:
         t = self.tally
@@ -265,7 +277,8 @@ async def run(plan: LoadPlan, work: Path) -> RunResult:
         await _settle(observer)
         leaked = await observer.live_channels()
         tally = observer.tally(leaked=len(leaked), outage=outage, resumed_at=resumed_at)
-        return RunResult(plan, tally, engine.tail(), leaked, list(observer.callers.values()))
+        return RunResult(plan, tally, engine.tail(), leaked, list(observer.callers.values()),
+                         engine.log_path)
     finally:
         for proc in (callers, agents_proc):
             if proc is not None and proc.poll() is None:

@@ -30,6 +30,7 @@ class Caller:
     uid: str
     arrived: float
     queue: str | None = None
+    task: str | None = None  # the engine's interaction id (CC_TASK), to find it in its log
     held: float | None = None  # first CallCenterWaiting
     standby: bool = False  # waited for an absent engine
     first_dial: float | None = None
@@ -157,6 +158,7 @@ class AmiObserver:
             kind = event.get("UserEvent")
             if kind == "CallCenterWaiting":
                 caller.queue = caller.queue or event.get("Queue")
+                caller.task = caller.task or event.get("Task")
                 caller.held = caller.held or at
             elif kind == "CallCenterStandby":
                 caller.standby = True
@@ -241,7 +243,8 @@ def out_of_order(callers: list[Caller], tolerance: float = 0.5) -> list[str]:
             if latest is not None and latest.first_dial is not None \
                     and caller.first_dial + tolerance < latest.first_dial:
                 lines.append(
-                    f"{queue} {latest.uid} joined {_joined(latest) - start:.2f} dialled "
+                    f"{queue} {latest.uid} (task {latest.task}) joined "
+                    f"{_joined(latest) - start:.2f} dialled "
                     f"{latest.first_dial - start:.2f}, after {caller.uid} (arrived "
                     f"{caller.arrived - start:.2f} joined {_joined(caller) - start:.2f} "
                     f"standby={caller.standby} dialled {caller.first_dial - start:.2f})")

@@ -20,8 +20,12 @@ async def test_every_caller_is_served_once_through_the_fault(fault, tmp_path):
     plan = LoadPlan(fault=fault)
     result = await run(plan, tmp_path)
     t = result.tally
+    late = out_of_order(result.callers)
     story = (f"{result.line()}\nleft behind: {result.leaked_channels[:5]}\n"
-             f"out of order: {out_of_order(result.callers)[:10]}\n{result.engine_log}")
+             f"out of order: {late[:10]}\n{result.engine_log}\n"
+             "the late callers in the engine's log:\n"
+             + result.log_about(c.task for c in result.callers
+                                if c.task and any(c.uid in line for line in late[:10])))
     # Calls placed while Asterisk itself restarts never reach it (SIPp sees no answer).
     reached = 0.8 if fault == "asterisk_restart" else 0.95
     assert t.callers >= plan.rate * plan.arrivals_s * reached, story
