@@ -159,6 +159,11 @@ export function answerCall() {
   });
 }
 
+/** Hang up the browser phone's call (the call's card hangs up through the engine). */
+export function hangUpCall() {
+  if (phone.session) phone.session.terminate();
+}
+
 /** What the browser receives and sends on the call (WebRTC statistics), for tests. */
 phone.stats = async () => {
   const pc = phone.session && phone.session.connection;
@@ -186,13 +191,23 @@ phone.stats = async () => {
 
 // ------------------------------------------------------------------ the panel
 
-/** The browser phone's line in the phone card: its state and the microphone. */
+/** The browser phone's line in the phone card: its state, answer and hang-up (for calls
+ * without an offer's card too: dialling out and calling back ring this phone first), and
+ * the microphone. */
 export function mountPhonePanel(node) {
   const status = h("span", { class: "pill browser-phone-state" });
+  const answer = h("button", { class: "ok small", dataset: { action: "phone-answer" },
+    onclick: answerCall }, t("offer.answer"));
+  const hangup = h("button", { class: "danger small", dataset: { action: "phone-hangup" },
+    onclick: hangUpCall }, t("browser.hangup"));
   const mic = h("select", { "aria-label": t("browser.mic"), class: "browser-mic" });
   mic.addEventListener("change", () => { phone.mic = mic.value; });
   const render = async () => {
     node.hidden = phone.state === "off";
+    answer.hidden = phone.state !== "ringing";
+    hangup.hidden = !["ringing", "talking"].includes(phone.state);
+    answer.textContent = t("offer.answer");
+    hangup.textContent = t("browser.hangup");
     status.className = `pill browser-phone-state st-${{ registered: "ready", talking: "busy",
       ringing: "reserved", failed: "offline" }[phone.state] || "not_ready"}`;
     status.dataset.state = phone.state;
@@ -204,8 +219,8 @@ export function mountPhonePanel(node) {
       ...inputs.map((d, i) => h("option", { value: d.deviceId }, d.label || `#${i + 1}`)));
     mic.value = phone.mic;
   };
-  node.replaceChildren(status, h("label", { class: "field" }, h("span", {}, t("browser.mic")),
-    mic));
+  node.replaceChildren(h("div", { class: "row" }, status, answer, hangup),
+    h("label", { class: "field" }, h("span", { i18n: "browser.mic" }), mic));
   document.addEventListener("cc:phone", render);
   render();
   return render;

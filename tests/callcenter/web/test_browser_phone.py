@@ -6,7 +6,8 @@ on loopback). A caller reaches her through the IVR; her page rings and she answe
 offer's card. Audio is measured both ways: the caller hears the browser's tone, and the
 browser's WebRTC statistics count the caller's packets and their energy growing while the
 caller speaks. She holds (the caller hears music, not her) and resumes from the console,
-then hangs up; the history has each step.
+then hangs up. A second caller she answers from the phone card and transfers blind to
+lina's desk phone. The history has each step.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from callcenter.consoles.vendor import NODE_MODULES
 from callcenter.simulate.phone import energy, tone
 from tests.support import voice
 from tests.support import webstack as ws
-from tests.support.audio import share_near
+from tests.support.audio import heard, share_near
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.browser]
 
@@ -76,7 +77,7 @@ async def stats(page) -> dict:
     return await page.evaluate("window.__ccPhone.stats()") or {}
 
 
-async def test_an_agent_answers_in_the_browser_holds_resumes_and_hangs_up(
+async def test_an_agent_answers_in_the_browser_holds_resumes_hangs_up_transfers(
         tmp_path, asterisk, phones, chromium_with_microphone, screenshots, monkeypatch):
     assert (NODE_MODULES / "jssip" / "package.json").exists(), \
         "the browser phone's SIP library is not installed: run make setup (npm ci)"
@@ -131,11 +132,11 @@ async def test_an_agent_answers_in_the_browser_holds_resumes_and_hangs_up(
         # Both ways: the caller hears the browser's microphone; the browser receives the
         # caller's packets, and their energy grows while the caller plays a tone.
         await voice.eventually(lambda: _receiving(page), what="RTP at the browser")
-        heard = await asyncio.to_thread(call.listen, 1.2)
-        print(f"\nthe caller hears {energy(heard):.3f} RMS, "
-              f"{share_near(heard, MIC_TONE):.2f} of it the browser's {MIC_TONE} Hz")
+        hears = await asyncio.to_thread(call.listen, 1.2)
+        print(f"\nthe caller hears {energy(hears):.3f} RMS, "
+              f"{share_near(hears, MIC_TONE):.2f} of it the browser's {MIC_TONE} Hz")
         # (Chromium's noise suppression turns a steady tone down: its share is the proof.)
-        assert energy(heard) > 0.01 and share_near(heard, MIC_TONE) > 0.5
+        assert energy(hears) > 0.01 and share_near(hears, MIC_TONE) > 0.5
         before = await stats(page)
         await asyncio.to_thread(call.play, tone(440, 1.2))
         after = await stats(page)
@@ -177,6 +178,42 @@ async def test_an_agent_answers_in_the_browser_holds_resumes_and_hangs_up(
         print("history:", " ".join(steps))
         wanted = ["CONNECT", "HOLD", "UNHOLD", "HANGUP", "COMPLETEAGENT"]
         assert [s for s in steps if s in wanted] == wanted
+
+        # A second caller: answered from the phone card this time, then transferred blind
+        # to lina's desk phone; the browser's call ends, lina talks with the caller.
+        form = page.locator(f"form.wrapup[data-task-id='{task_id}']")
+        await form.locator("input[name=disposition]").first.check()
+        await form.locator("button[type=submit]").click()
+        await form.wait_for(state="detached", timeout=5000)
+        await page.wait_for_selector("#state-badge.st-ready", timeout=10000)
+        second = await voice.dial_queue(caller, "sales")
+        await voice.wait_until(lambda: len(app.voice.calls) == 1, timeout=15,
+                               what="the second call")
+        (task2,) = app.voice.calls
+        await phone_state(page, "ringing", timeout=15)
+        await page.click("#browser-phone button[data-action=phone-answer]")
+        await phone_state(page, "talking")
+        lina_phone = await phones("1002", "dev-sip-1002", auto_answer=True)
+        app.agents.login("lina", "1002", ready=True)
+        bar = page.locator(f".call-bar[data-call-task='{task2}']")
+        await bar.locator("select[data-action=transfer] option[value='agent:lina']").wait_for(
+            state="attached", timeout=10000)
+        await bar.locator("select[data-action=transfer]").select_option("agent:lina")
+        await page.locator(f"form.wrapup[data-task-id='{task2}']").wait_for(timeout=10000)
+        await phone_state(page, "registered")  # the browser's leg is over
+        await voice.wait_until(lambda: lina_phone.incoming, timeout=15, what="lina's phone")
+        lina_leg = lina_phone.incoming[0]
+        await voice.wait_until(lambda: app.voice.calls[task2].connected, what="lina's bridge")
+        assert share_near(await heard(second, lina_leg, 880), 880) > 0.5
+        await asyncio.to_thread(lina_leg.hangup)
+        assert await asyncio.to_thread(second.wait_state, CallState.ENDED, 5)
+        await voice.wait_until(lambda: task2 not in app.voice.calls, what="the end")
+        await app.routing.flush()
+        steps = [e.event for e in await app.store.events_between(0, 2e9,
+                                                                 interaction_id=task2)]
+        print("history:", " ".join(steps))
+        assert [s for s in steps if s in ("CONNECT", "TRANSFER")] == [
+            "CONNECT", "TRANSFER", "CONNECT"]
 
         # Signing out unregisters the browser phone.
         await page.click("#signout")
