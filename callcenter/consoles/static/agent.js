@@ -56,6 +56,7 @@ function renderConsole() {
   if (!c) return;
   const device = $("device");
   const current = state.status && state.status.device;
+  const picked = device.value; // what the agent chose before this render (kept)
   device.replaceChildren();
   if (c.profile.extension) {
     device.append(h("option", { value: c.profile.extension },
@@ -66,6 +67,7 @@ function renderConsole() {
   }
   device.append(h("option", { value: "" }, t("agent.device.none")));
   if (current !== undefined && current !== null) device.value = current;
+  else if (picked && [...device.options].some((o) => o.value === picked)) device.value = picked;
   const reason = $("reason");
   const chosen = reason.value;
   reason.replaceChildren(...c.reasons.map((r) => h("option", { value: r }, t(`reason.${r}`))));
@@ -141,15 +143,15 @@ async function act(fn) {
   }
 }
 
-// The browser phone runs while the agent is signed in with it (a reload starts it again).
+// The browser phone runs while the agent is signed in with it: started by signing in
+// with it (or a reload that finds them so), stopped by signing out (here or elsewhere:
+// the agent.state event). A status read that crossed the sign-in never stops it.
 function browserPhone() {
   const c = state.console;
   const browser = c && c.softphone.browser;
   const s = state.status;
   if (browser && s && s.state !== "logged_out" && s.device === browser.device) {
     startPhone(browser, c.softphone.password);
-  } else if (phoneState().state !== "off") {
-    stopPhone();
   }
 }
 
@@ -161,7 +163,7 @@ function bindControls() {
   });
   $("signout").addEventListener("click", async () => {
     await act(() => api("POST", "/api/agent/logout"));
-    browserPhone();
+    if (state.status && state.status.state === "logged_out") stopPhone();
   });
   $("go-ready").addEventListener("click", () => act(() => api("POST", "/api/agent/state",
     { state: "ready" })));
@@ -495,6 +497,7 @@ function onMessage(msg) {
       break;
     }
     case "agent.state":
+      if (data.state === "logged_out") stopPhone();
       if (state.status) {
         state.status.state = data.state;
         state.status.reason = data.reason;

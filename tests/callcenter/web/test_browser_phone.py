@@ -110,6 +110,12 @@ async def test_an_agent_answers_in_the_browser_holds_resumes_hangs_up_transfers(
         await page.click("#go-ready")
         await page.wait_for_selector("#state-badge.st-ready")
 
+        # lina, on her desk phone, takes a transfer later.
+        lina_phone = await phones("1002", "dev-sip-1002", auto_answer=True)
+        app.agents.login("lina", "1002")
+        await voice.wait_until(lambda: app.agents.status("lina")["phone_registered"],
+                               what="lina's phone, as Asterisk says")
+
         # A caller through the IVR: the page rings; she answers from the offer's card.
         caller = await phones("caller", "caller")
         call = await voice.dial_queue(caller, "sales")
@@ -193,13 +199,23 @@ async def test_an_agent_answers_in_the_browser_holds_resumes_hangs_up_transfers(
         await phone_state(page, "ringing", timeout=15)
         await page.click("#browser-phone button[data-action=phone-answer]")
         await phone_state(page, "talking")
-        lina_phone = await phones("1002", "dev-sip-1002", auto_answer=True)
-        app.agents.login("lina", "1002", ready=True)
+        app.agents.set_state("lina", "ready")
         bar = page.locator(f".call-bar[data-call-task='{task2}']")
         await bar.locator("select[data-action=transfer] option[value='agent:lina']").wait_for(
             state="attached", timeout=10000)
-        await bar.locator("select[data-action=transfer]").select_option("agent:lina")
-        await page.locator(f"form.wrapup[data-task-id='{task2}']").wait_for(timeout=10000)
+        async with page.expect_response("**/api/agent/call/transfer") as answered:
+            await bar.locator("select[data-action=transfer]").select_option("agent:lina")
+        response = await answered.value
+        assert response.ok, (response.status, await response.text())
+        try:
+            await page.locator(f"form.wrapup[data-task-id='{task2}']").wait_for(timeout=10000)
+        except Exception:
+            await app.routing.flush()
+            steps = [(e.event, e.data) for e in await app.store.events_between(
+                0, 2e9, interaction_id=task2)]
+            raise AssertionError(f"no wrap-up after the transfer; {steps}, "
+                                 f"{app.agents.status('zhangwei')}, "
+                                 f"{app.agents.status('lina')}") from None
         await phone_state(page, "registered")  # the browser's leg is over
         await voice.wait_until(lambda: lina_phone.incoming, timeout=15, what="lina's phone")
         lina_leg = lina_phone.incoming[0]
