@@ -29,7 +29,7 @@ def _file(path: Path) -> Path:
                       path.with_name(path.name + ".json"), path / "index.js"):
         if candidate.is_file():
             return candidate
-    raise Missing(str(path.relative_to(NODE_MODULES)))
+    raise Missing(str(path))
 
 
 def _package_entry(name: str, root: Path) -> Path:
@@ -48,6 +48,7 @@ def _resolve(name: str, importer: Path, root: Path) -> Path:
 def commonjs_module(package: str, root: Path = NODE_MODULES) -> str:
     """``package`` (and what it requires) as one ES module whose default export is what
     ``require(package)`` gives in Node."""
+    root = root.resolve()  # files are resolved (``require("./x")``): so is the folder
     ids: dict[Path, int] = {}
     order: list[Path] = []
 
