@@ -108,6 +108,10 @@ export async function startPhone(settings, password) {
   ua.start();
 }
 
+// Leaving the page (reload, close) hangs up and unregisters at once; a page that dies
+// without this is cut by Asterisk after 10 s without media (pjsip.conf's cc-webrtc).
+window.addEventListener("pagehide", () => stopPhone());
+
 export function stopPhone() {
   const ua = phone.ua;
   phone.ua = null;
