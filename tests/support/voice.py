@@ -74,6 +74,12 @@ async def wait_until(predicate: Callable[[], object], timeout: float = 10.0,
         await asyncio.sleep(0.05)
 
 
+async def history(app, task_id: str) -> list[str]:
+    """The interaction's queue-log events by name, in order, once the outbox is written."""
+    await app.routing.flush()
+    return [e.event for e in await app.store.events_between(0, 2e9, interaction_id=task_id)]
+
+
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0,
                      what: str = "condition") -> None:
     """Like wait_until, for checks that must await (the store)."""

@@ -13,7 +13,7 @@ from callcenter.errors import FieldError
 from callcenter.simulate.phone import energy
 from callcenter.voice.base import VoiceError
 from tests.support.audio import heard, share_near
-from tests.support.voice import agent_state, dial_queue, queued, wait_until
+from tests.support.voice import agent_state, dial_queue, history, queued, wait_until
 
 pytestmark = pytest.mark.asterisk
 
@@ -73,8 +73,7 @@ async def test_hold_plays_music_resume_and_mute_and_hang_up_from_the_console(
     await wait_until(lambda: task_id not in app.voice.calls, what="the end of the call")
     await wait_until(lambda: agent_state(app, "zhangwei") in ("wrap_up", "ready"),
                      what="wrap-up")
-    await app.routing.flush()
-    steps = [e.event for e in await app.store.events_between(0, 2e9, interaction_id=task_id)]
+    steps = await history(app, task_id)
     assert [s for s in steps if s in ("HOLD", "UNHOLD", "MUTE", "UNMUTE", "HANGUP")] == [
         "HOLD", "UNHOLD", "MUTE", "UNMUTE", "HANGUP"]
     assert steps.index("HANGUP") < steps.index("COMPLETEAGENT")  # the agent ended it

@@ -17,7 +17,7 @@ from pyVoIP.VoIP import CallState
 
 from callcenter.simulate.phone import Call
 from callcenter.wallboard.services import WallboardService
-from tests.support.voice import agent_state, dial_queue, queued, wait_until
+from tests.support.voice import agent_state, dial_queue, history, queued, wait_until
 
 pytestmark = pytest.mark.asterisk
 
@@ -88,8 +88,7 @@ async def test_the_only_agent_who_missed_the_first_ring_is_offered_the_caller_ag
                 if q["id"] == "sales")
     assert tile["no_eligible"] == 0
 
-    await app.routing.flush()
-    events = [e.event for e in await app.store.events_between(0, 2e9, interaction_id=task_id)]
+    events = await history(app, task_id)
     missed = "RINGNOANSWER" if first_ring == "missed" else "REJECT"
     assert events[:5] == ["ENTERQUEUE", "OFFER", missed, "OFFER", "CONNECT"], events
 

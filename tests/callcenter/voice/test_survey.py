@@ -18,7 +18,7 @@ from pyVoIP.VoIP import CallState
 
 from callcenter.simulate.phone import Call, Phone, dtmf, silence
 from callcenter.voice.phrases import phrase
-from tests.support.voice import agent_state, edit_yaml, make_config, queued, wait_until
+from tests.support.voice import agent_state, edit_yaml, history, make_config, queued, wait_until
 
 pytestmark = pytest.mark.asterisk
 
@@ -214,8 +214,7 @@ async def test_a_phone_that_answers_and_drops_at_once_is_not_rung_in_a_loop(
     await wait_until(lambda: agent_phone.incoming, timeout=15, what="the agent's phone to ring")
     await asyncio.sleep(3)
     assert len(agent_phone.incoming) == 1, "rung again and again"
-    await app.routing.flush()
-    events = [e.event for e in await app.store.events_between(0, 2e9, interaction_id=task_id)]
+    events = await history(app, task_id)
     if call.state == CallState.ENDED:  # the accept won: answered, ended by the agent
         assert "CONNECT" in events and (await app.store.get_interaction(task_id)).outcome \
             == "answered", events

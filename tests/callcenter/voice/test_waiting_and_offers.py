@@ -10,7 +10,7 @@ from pyVoIP.VoIP import CallState
 
 from callcenter.simulate.phone import energy, tone
 from callcenter.voice.phrases import counted_family
-from tests.support.voice import agent_state, dial_queue, eventually, queued, wait_until
+from tests.support.voice import agent_state, dial_queue, eventually, history, queued, wait_until
 
 pytestmark = pytest.mark.asterisk
 
@@ -66,8 +66,7 @@ async def test_unanswered_offer_goes_to_the_next_agent_and_marks_the_first(voice
     assert agent_state(app, "zhangwei") == "not_ready"
     assert app.routing.agent("zhangwei").reason == "missed offers"
     assert silent.incoming[0].state == CallState.ENDED  # stopped ringing
-    await app.routing.flush()
-    events = [e.event for e in await app.store.events_between(0, 2e9, interaction_id=task_id)]
+    events = await history(app, task_id)
     assert events[:4] == ["ENTERQUEUE", "OFFER", "RINGNOANSWER", "OFFER"]
     assert "CONNECT" in events
     await asyncio.to_thread(call.hangup)

@@ -186,9 +186,7 @@ async def test_an_agent_answers_in_the_browser_holds_resumes_hangs_up_transfers(
         await phone_state(page, "registered")
         await page.locator(f"form.wrapup[data-task-id='{task_id}']").wait_for(timeout=10000)
         await voice.wait_until(lambda: task_id not in app.voice.calls, what="the end")
-        await app.routing.flush()
-        steps = [e.event for e in await app.store.events_between(0, 2e9,
-                                                                 interaction_id=task_id)]
+        steps = await voice.history(app, task_id)
         print("history:", " ".join(steps))
         wanted = ["CONNECT", "HOLD", "UNHOLD", "HANGUP", "COMPLETEAGENT"]
         assert [s for s in steps if s in wanted] == wanted
@@ -241,9 +239,7 @@ async def test_an_agent_answers_in_the_browser_holds_resumes_hangs_up_transfers(
         await asyncio.to_thread(lina_leg.hangup)
         assert await asyncio.to_thread(second.wait_state, CallState.ENDED, 5)
         await voice.wait_until(lambda: task2 not in app.voice.calls, what="the end")
-        await app.routing.flush()
-        steps = [e.event for e in await app.store.events_between(0, 2e9,
-                                                                 interaction_id=task2)]
+        steps = await voice.history(app, task2)
         print("history:", " ".join(steps))
         assert [s for s in steps if s in ("CONNECT", "TRANSFER")] == [
             "CONNECT", "TRANSFER", "CONNECT"]

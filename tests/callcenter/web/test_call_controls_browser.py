@@ -116,9 +116,7 @@ async def test_hold_mute_transfer_and_hang_up_from_the_agents_page(
         assert await asyncio.to_thread(call.wait_state, CallState.ENDED, 5)
         await lina.locator(f"form.wrapup[data-task-id='{task_id}']").wait_for(timeout=10000)
         await voice.wait_until(lambda: task_id not in app.voice.calls, what="the end")
-        await app.routing.flush()
-        steps = [e.event for e in await app.store.events_between(0, 2e9,
-                                                                 interaction_id=task_id)]
+        steps = await voice.history(app, task_id)
         print("history:", " ".join(steps))
         wanted = ["HOLD", "UNHOLD", "MUTE", "UNMUTE", "TRANSFER", "HANGUP", "COMPLETEAGENT"]
         assert [s for s in steps if s in wanted] == wanted
