@@ -218,16 +218,19 @@ class AmiObserver:
             outage_served=sum(c.served for c in outage_callers))
 
 
-def out_of_order(callers: list[Caller], tolerance: float = 0.5) -> list[str]:
-    """Callers dialled clearly before someone who joined their queue earlier, one line
-    each (queue, uid, arrived/joined/dialled, and the earlier joiner's dial), in seconds
-    from the first arrival.
+def out_of_order(callers: list[Caller], tolerance: float = 0.5,
+                 same_moment: float = 0.25) -> list[str]:
+    """Callers dialled clearly before someone who joined their queue clearly earlier, one
+    line each (queue, uid, arrived/joined/dialled, and the earlier joiner's dial), in
+    seconds from the first arrival.
 
     A caller joins the queue when the IVR is done (their first hold), as with any ACD:
     a quicker IVR gets ahead of a slower one who dialled in a moment earlier. A caller
-    who had to wait for an absent engine joins with the time they called. Offers of
-    one instant go out together and Asterisk runs each caller's Dial in its own thread,
-    so a ``tolerance`` covers their order among themselves.
+    who had to wait for an absent engine joins with the time they called. The engine
+    learns of a caller by FastAGI a moment before the hold is seen here, each caller on
+    its own Asterisk thread, so holds less than ``same_moment`` apart may be queued in
+    either order. Offers of one instant go out together and Asterisk runs each caller's
+    Dial in its own thread, so a ``tolerance`` covers the order of their dials.
     """
     by_queue: dict[str, list[Caller]] = defaultdict(list)
     for caller in callers:
@@ -237,20 +240,27 @@ def out_of_order(callers: list[Caller], tolerance: float = 0.5) -> list[str]:
     lines: list[str] = []
     for queue, members in by_queue.items():
         members.sort(key=_joined)
-        latest: Caller | None = None  # the latest-dialled of those who joined earlier
+        earlier = 0  # members[:earlier] joined clearly before the caller in hand
+        latest: Caller | None = None  # the latest-dialled of those
         for caller in members:
-            assert caller.first_dial is not None
-            if latest is not None and latest.first_dial is not None \
-                    and caller.first_dial + tolerance < latest.first_dial:
+            while _joined(members[earlier]) + same_moment < _joined(caller):
+                candidate = members[earlier]
+                if latest is None or _dialled(candidate) > _dialled(latest):
+                    latest = candidate
+                earlier += 1
+            if latest is not None and _dialled(caller) + tolerance < _dialled(latest):
                 lines.append(
                     f"{queue} {latest.uid} (task {latest.task}) joined "
                     f"{_joined(latest) - start:.2f} dialled "
-                    f"{latest.first_dial - start:.2f}, after {caller.uid} (arrived "
+                    f"{_dialled(latest) - start:.2f}, after {caller.uid} (arrived "
                     f"{caller.arrived - start:.2f} joined {_joined(caller) - start:.2f} "
-                    f"standby={caller.standby} dialled {caller.first_dial - start:.2f})")
-            if latest is None or caller.first_dial > (latest.first_dial or 0.0):
-                latest = caller
+                    f"standby={caller.standby} dialled {_dialled(caller) - start:.2f})")
     return lines
+
+
+def _dialled(caller: Caller) -> float:
+    assert caller.first_dial is not None
+    return caller.first_dial
 
 
 def _joined(caller: Caller) -> float:
