@@ -202,7 +202,8 @@ class AgentConsole:
         interaction = await self.store.get_interaction(task_id)
         if interaction is None:
             raise LookupError("no such interaction")
-        if interaction.agent_id != agent.id:
+        if interaction.agent_id != agent.id and not await self.agents.handed_on(agent.id,
+                                                                                 task_id):
             raise NotYours("that interaction is not yours")
         await self.agents.finish_wrapup(agent.id, task_id, disposition,
                                         (notes or "").strip() or None)

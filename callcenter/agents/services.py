@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -265,7 +266,9 @@ class AgentService:
     async def finish_wrapup(self, agent_id: str, task_id: str, disposition: str | None,
                             notes: str | None) -> None:
         interaction = await self.store.get_interaction(task_id)
-        if interaction is None or interaction.agent_id != agent_id:
+        handed_on = (interaction is not None and interaction.agent_id != agent_id
+                     and await self.handed_on(agent_id, task_id))
+        if interaction is None or (interaction.agent_id != agent_id and not handed_on):
             raise AgentError("that interaction is not yours")
         queue = self.config().queues.get(interaction.queue or "")
         codes = [d.code for d in queue.dispositions] if queue else []
@@ -273,5 +276,21 @@ class AgentService:
             raise FieldError("disposition", f"disposition must be one of {', '.join(codes)}")
         if disposition is None and queue is not None and queue.require_disposition:
             raise FieldError("disposition", "this queue requires a disposition")
-        await self.store.update_interaction(task_id, disposition=disposition, notes=notes)
+        if handed_on:
+            # Transferred on: the contact's own disposition is its last agent's to set;
+            # this agent's part is kept in its history.
+            await self.store.log_event(
+                "DISPOSITION", interaction_id=task_id, queue=interaction.queue,
+                agent=agent_id, data={"disposition": disposition, "notes": notes},
+                at=self.routing.clock())
+        else:
+            await self.store.update_interaction(task_id, disposition=disposition, notes=notes)
         self.routing.finish_wrapup(agent_id, task_id)
+
+    async def handed_on(self, agent_id: str, task_id: str) -> bool:
+        """The agent transferred this contact to a queue or a colleague and has not given
+        their part a disposition yet (it is given once)."""
+        await self.routing.flush()  # its TRANSFER may still be on its way to the store
+        history = await self.store.events_between(0, math.inf, interaction_id=task_id)
+        mine = {e.event for e in history if e.agent == agent_id}
+        return "TRANSFER" in mine and "DISPOSITION" not in mine

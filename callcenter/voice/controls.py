@@ -184,7 +184,9 @@ class Controls:
             target = config.agent(to_agent)
             if target is None or target.extension is None or to_agent == agent_id:
                 raise FieldError("agent", f"{to_agent!r} is not a colleague with a phone")
-            dial, label = f"PJSIP/{deps.endpoint(target.extension)}", to_agent
+            # Where the colleague signed in (the browser phone, say), else their desk.
+            device = deps.agents.device_of(to_agent) or target.extension
+            dial, label = f"PJSIP/{deps.endpoint(device)}", to_agent
         else:
             digits = dialable(number or "")
             if digits is None:

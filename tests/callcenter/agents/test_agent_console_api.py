@@ -254,3 +254,41 @@ async def test_linphone_fetches_the_agents_account_once_from_a_link(web_stack):
     web_stack.clock.advance(11 * 60)  # past its ten minutes
     async with anonymous.get("/" + second["url"].split("://", 1)[1].split("/", 1)[1]) as r:
         assert r.status == 404
+
+
+async def test_an_agent_who_transferred_a_contact_wraps_up_their_part_once(web_stack):
+    stack = web_stack
+    zhang, lina = await stack.client("zhangwei"), await stack.client("lina")
+    zhang_ws, lina_ws = await zhang.ws_connect("/api/ws"), await lina.ws_connect("/api/ws")
+    async with zhang.post("/api/agent/login", json={"device": "1001", "ready": True}):
+        pass
+    task = await stack.chat_arrives("sales", None)
+    offer = (await next_topic(zhang_ws, "agent.offer"))["data"]
+    async with zhang.post(f"/api/agent/offers/{offer['offer_id']}/accept"):
+        pass
+    async with lina.post("/api/agent/login", json={"device": "1002", "ready": True}):
+        pass
+    await stack.deps.routing.flush()
+    assert stack.deps.routing.transfer(task, queue="sales", agent_id="lina") is None
+    assert stack.deps.routing.agent("zhangwei").wrapping == (task,)
+    offer = (await next_topic(lina_ws, "agent.offer"))["data"]
+    async with lina.post(f"/api/agent/offers/{offer['offer_id']}/accept"):
+        pass
+    await stack.deps.routing.flush()
+    assert (await stack.deps.store.get_interaction(task)).agent_id == "lina"
+
+    async with zhang.post(f"/api/agent/wrapups/{task}", json={
+            "disposition": "quote_sent", "notes": "passed to lina"}) as response:
+        assert response.status == 200, await response.text()
+    # The contact's own disposition stays lina's to give; zhangwei's part is in its history.
+    assert (await stack.deps.store.get_interaction(task)).disposition is None
+    history = await stack.deps.store.events_between(0, 2e9, interaction_id=task)
+    assert [(e.agent, e.data) for e in history if e.event == "DISPOSITION"] == [
+        ("zhangwei", {"disposition": "quote_sent", "notes": "passed to lina"})]
+    assert stack.deps.routing.agent("zhangwei").wrapping == ()
+    # Once: a second one is refused, and so is anyone who never had the contact.
+    async with zhang.post(f"/api/agent/wrapups/{task}", json={"disposition": "x"}) as r:
+        assert r.status == 403
+    wang = await stack.client("wangfang")
+    async with wang.post(f"/api/agent/wrapups/{task}", json={"disposition": "quote_sent"}) as r:
+        assert r.status == 403

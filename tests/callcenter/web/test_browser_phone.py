@@ -7,7 +7,8 @@ offer's card. Audio is measured both ways: the caller hears the browser's tone, 
 browser's WebRTC statistics count the caller's packets and their energy growing while the
 caller speaks. She holds (the caller hears music, not her) and resumes from the console,
 then hangs up. A second caller she answers from the phone card and transfers blind to
-lina's desk phone. The history has each step.
+lina's desk phone; lina consults her back (the browser rings, not her desk extension) and
+hands the caller over. The history has each step.
 
 A tab that crashes mid-call (no BYE) never leaves the caller in dead air: Asterisk ends
 the browser's leg after 10 s without its media, and the caller's call with it.
@@ -236,13 +237,40 @@ async def test_an_agent_answers_in_the_browser_holds_resumes_hangs_up_transfers(
         lina_leg = lina_phone.incoming[0]
         await voice.wait_until(lambda: app.voice.calls[task2].connected, what="lina's bridge")
         assert share_near(await heard(second, lina_leg, 880), 880) > 0.5
-        await asyncio.to_thread(lina_leg.hangup)
-        assert await asyncio.to_thread(second.wait_state, CallState.ENDED, 5)
+
+        # zhangwei finishes the wrap-up of her part (the call is lina's now). lina consults
+        # her: the browser rings, not her desk extension; she answers on the phone card
+        # and lina hands the caller over.
+        form = page.locator(f"form.wrapup[data-task-id='{task2}']")
+        await form.locator("input[name=disposition]").first.check()
+        await form.locator("button[type=submit]").click()
+        try:
+            await form.wait_for(state="detached", timeout=5000)
+        except Exception:
+            raise AssertionError(await form.inner_text()) from None
+        lina_bar = lina.locator(f".call-bar[data-call-task='{task2}']")
+        await lina_bar.locator("select[data-action=consult] option[value='agent:zhangwei']"
+                               ).wait_for(state="attached", timeout=10000)
+        await lina_bar.locator("select[data-action=consult]").select_option("agent:zhangwei")
+        await phone_state(page, "ringing", timeout=15)
+        await page.click("#browser-phone button[data-action=phone-answer]")
+        await phone_state(page, "talking")
+        hand_over = lina_bar.locator("button[data-then=transfer]:not([disabled])")
+        await hand_over.wait_for(timeout=10000)
+        await hand_over.click()
+        await lina.locator(f"form.wrapup[data-task-id='{task2}']").wait_for(timeout=10000)
+        await asyncio.sleep(0.5)  # the caller is bridged with the browser
+        hears = await asyncio.to_thread(second.listen, 1.2)
+        assert energy(hears) > 0.01 and share_near(hears, MIC_TONE) > 0.5
+        await asyncio.to_thread(second.hangup)
+        await phone_state(page, "registered")
         await voice.wait_until(lambda: task2 not in app.voice.calls, what="the end")
         steps = await voice.history(app, task2)
         print("history:", " ".join(steps))
-        assert [s for s in steps if s in ("CONNECT", "TRANSFER")] == [
-            "CONNECT", "TRANSFER", "CONNECT"]
+        # zhangwei's wrap-up of her part, after it went on to lina, is in the history.
+        assert [s for s in steps if s in ("CONNECT", "TRANSFER", "DISPOSITION", "CONSULT",
+                                          "TRANSFEROUT")] == [
+            "CONNECT", "TRANSFER", "CONNECT", "DISPOSITION", "CONSULT", "TRANSFEROUT"]
 
         # Signing out unregisters the browser phone.
         await page.click("#signout")
