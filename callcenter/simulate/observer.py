@@ -32,12 +32,16 @@ class Caller:
     queue: str | None = None
     task: str | None = None  # the engine's interaction id (CC_TASK), to find it in its log
     held: float | None = None  # first CallCenterWaiting
-    standby: bool = False  # waited for an absent engine
+    standby_at: float | None = None  # first waited for an absent engine (its IVR failed)
     first_dial: float | None = None
     agents: set[str] = field(default_factory=set)  # agent legs bridged with this caller
     ended: float | None = None
     cause: str = ""
     lost_with_asterisk: bool = False  # alive when Asterisk itself restarted
+
+    @property
+    def standby(self) -> bool:
+        return self.standby_at is not None
 
     @property
     def served(self) -> bool:
@@ -161,7 +165,7 @@ class AmiObserver:
                 caller.task = caller.task or event.get("Task")
                 caller.held = caller.held or at
             elif kind == "CallCenterStandby":
-                caller.standby = True
+                caller.standby_at = caller.standby_at or at
         elif name == "DialBegin":
             device = event.get("DestChannel", "").partition("/")[2].rpartition("-")[0]
             self.dials.append((at, device))
@@ -220,17 +224,19 @@ class AmiObserver:
 
 def out_of_order(callers: list[Caller], tolerance: float = 0.5,
                  same_moment: float = 0.25) -> list[str]:
-    """Callers dialled clearly before someone who joined their queue clearly earlier, one
-    line each (queue, uid, arrived/joined/dialled, and the earlier joiner's dial), in
-    seconds from the first arrival.
+    """Callers dialled clearly before someone who joined their queue clearly earlier and
+    was on hold by then, one line each (queue, uid, arrived/joined/dialled, and the
+    earlier joiner's dial), in seconds from the first arrival.
 
     A caller joins the queue when the IVR is done (their first hold), as with any ACD:
     a quicker IVR gets ahead of a slower one who dialled in a moment earlier. A caller
-    who had to wait for an absent engine joins with the time they called. The engine
-    learns of a caller by FastAGI a moment before the hold is seen here, each caller on
-    its own Asterisk thread, so holds less than ``same_moment`` apart may be queued in
-    either order. Offers of one instant go out together and Asterisk runs each caller's
-    Dial in its own thread, so a ``tolerance`` covers the order of their dials.
+    who had to wait for an absent engine joins with the time they called, and is overtaken
+    only by someone dialled after their wait began (an engine that died during their IVR
+    may have dialled others first). The engine learns of a caller by FastAGI a moment
+    before the hold is seen here, each caller on its own Asterisk thread, so holds less
+    than ``same_moment`` apart may be queued in either order. Offers of one instant go
+    out together and Asterisk runs each caller's Dial in its own thread, so a
+    ``tolerance`` covers the order of their dials.
     """
     by_queue: dict[str, list[Caller]] = defaultdict(list)
     for caller in callers:
@@ -240,22 +246,28 @@ def out_of_order(callers: list[Caller], tolerance: float = 0.5,
     lines: list[str] = []
     for queue, members in by_queue.items():
         members.sort(key=_joined)
-        earlier = 0  # members[:earlier] joined clearly before the caller in hand
-        latest: Caller | None = None  # the latest-dialled of those
         for caller in members:
-            while _joined(members[earlier]) + same_moment < _joined(caller):
-                candidate = members[earlier]
-                if latest is None or _dialled(candidate) > _dialled(latest):
-                    latest = candidate
-                earlier += 1
-            if latest is not None and _dialled(caller) + tolerance < _dialled(latest):
+            dialled = _dialled(caller)
+            overtaken = [e for e in members
+                         if _joined(e) + same_moment < _joined(caller)
+                         and dialled + tolerance < _dialled(e)
+                         and _waiting_since(e) <= dialled]
+            if overtaken:
+                latest = max(overtaken, key=_dialled)
                 lines.append(
                     f"{queue} {latest.uid} (task {latest.task}) joined "
                     f"{_joined(latest) - start:.2f} dialled "
                     f"{_dialled(latest) - start:.2f}, after {caller.uid} (arrived "
                     f"{caller.arrived - start:.2f} joined {_joined(caller) - start:.2f} "
-                    f"standby={caller.standby} dialled {_dialled(caller) - start:.2f})")
+                    f"standby={caller.standby} dialled {dialled - start:.2f})")
     return lines
+
+
+def _waiting_since(caller: Caller) -> float:
+    """Since when the caller could have been dialled: their hold, or their standby."""
+    if caller.standby_at is not None:
+        return caller.standby_at
+    return caller.held if caller.held is not None else caller.arrived
 
 
 def _dialled(caller: Caller) -> float:
