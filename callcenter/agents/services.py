@@ -148,8 +148,11 @@ class AgentService:
             if agent is None or saved.agent_id in self.sessions:
                 continue
             device = saved.device if saved.device in agent.devices() else None
-            self.sessions[saved.agent_id] = Session(saved.agent_id, device, device_ok=False)
+            session = self.sessions[saved.agent_id] = Session(saved.agent_id, device,
+                                                              device_ok=False)
             ready = saved.presence == "ready"
+            # Set away by the engine when the phone dropped: ready again once it registers.
+            session.set_away = not ready and saved.reason == PHONE_OFFLINE
             self.routing.login(self._model(saved.agent_id), ready=ready)
             if not ready and saved.reason and saved.reason != "login":
                 self.routing.set_state(saved.agent_id, "not_ready", saved.reason)

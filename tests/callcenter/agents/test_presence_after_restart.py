@@ -1,0 +1,38 @@
+"""Agents come back from an engine restart as they were, including the engine's own
+"phone offline": an agent it set away because the phone dropped is ready again when the
+phone registers, after a restart as before one (under load, a crash in that moment left
+whole queues with nobody ready)."""
+
+from __future__ import annotations
+
+from callcenter.agents.services import PHONE_OFFLINE, AgentService
+from tests.support.webstack import start_stack
+
+
+async def test_an_agent_set_away_for_a_dropped_phone_is_ready_again_after_a_restart(tmp_path):
+    first = await start_stack(tmp_path / "first")
+    try:
+        agents = first.need(AgentService)
+        agents.login("zhangwei", "1001", ready=True)
+        agents.login("lina", "1002", ready=False)
+        agents.device_health("1001", False, registered=False)  # the phone dropped
+        agents.device_health("1002", False, registered=False)
+        assert first.deps.routing.agent("zhangwei").reason == PHONE_OFFLINE
+        await agents.saved()
+    finally:
+        await first.close()
+
+    database = str(tmp_path / "first" / "cc.sqlite3")
+    second = await start_stack(tmp_path / "second",
+                               callcenter=lambda data: data["storage"].update(path=database))
+    try:
+        agents = second.need(AgentService)
+        view = second.deps.routing.agent("zhangwei")
+        assert (view.presence.value, view.reason) == ("not_ready", PHONE_OFFLINE)
+        agents.device_health("1001", True, registered=True)  # Asterisk: registered again
+        agents.device_health("1002", True, registered=True)
+        assert second.deps.routing.agent("zhangwei").presence.value == "ready"
+        # lina chose not ready herself: her phone coming back does not change that.
+        assert second.deps.routing.agent("lina").presence.value == "not_ready"
+    finally:
+        await second.close()
