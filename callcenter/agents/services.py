@@ -56,7 +56,8 @@ class AgentService:
         self.bus = bus
         self.sessions: dict[str, Session] = {}
         self._offers: dict[str, acd.Offer] = {}
-        self._saving: asyncio.Task[None] | None = None  # presence writes, in order
+        self._saving: asyncio.Task[None] | None = None  # the presence write under way
+        self._pending: dict[str, dict[str, Any]] = {}  # agent -> presence not yet written
         # Set by the composition root: asks the voice side whether a device is reachable.
         self.device_probe: Callable[[str], None] | None = None
         # Set by the plugin (the notifier): an agent's phone registered or dropped.
@@ -167,18 +168,26 @@ class AgentService:
 
     def _save(self, agent_id: str, presence: str, reason: str | None,
               **device: str | None) -> None:
-        previous = self._saving
+        """Store the agent's presence for the next run. Changes made while a write is on
+        its way go in the next one, together: a shift signing in, or a burst of phones
+        coming back, is a few writes rather than hundreds in a row, so a crash loses at
+        most the last moment (one at a time, a crash lost seconds of them)."""
+        earlier = self._pending.get(agent_id, {})
+        self._pending[agent_id] = {**earlier, "presence": presence, "reason": reason,
+                                   "at": self.routing.clock(), **device}
+        if self._saving is None or self._saving.done():
+            self._saving = asyncio.get_running_loop().create_task(self._write_pending())
 
-        async def write() -> None:
-            if previous is not None:
-                await asyncio.gather(previous, return_exceptions=True)
+    async def _write_pending(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, {}
             try:
-                await self.store.save_presence(agent_id, presence, reason=reason,
-                                               at=self.routing.clock(), **device)
+                async with self.store.transaction():
+                    for agent_id, change in batch.items():
+                        await self.store.save_presence(agent_id, change.pop("presence"),
+                                                       **change)
             except Exception:
-                log.exception("agents.presence_not_saved", extra={"agent": agent_id})
-
-        self._saving = asyncio.get_running_loop().create_task(write())
+                log.exception("agents.presence_not_saved", extra={"agents": sorted(batch)})
 
     def device_health(self, device: str, ok: bool, registered: bool | None = None) -> None:
         """From the voice adapter: the device is usable or not (``ok``), and whether it is

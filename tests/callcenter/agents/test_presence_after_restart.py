@@ -36,3 +36,19 @@ async def test_an_agent_set_away_for_a_dropped_phone_is_ready_again_after_a_rest
         assert second.deps.routing.agent("lina").presence.value == "not_ready"
     finally:
         await second.close()
+
+
+async def test_a_burst_of_presence_changes_is_stored_as_it_ended(web_stack):
+    agents = web_stack.need(AgentService)
+    store = web_stack.deps.store
+    agents.login("zhangwei", "1001", ready=True)
+    agents.login("lina", "1002", ready=False)
+    agents.login("wangfang", "1003", ready=True)
+    agents.set_state("zhangwei", "not_ready", "lunch")  # no device given: 1001 is kept
+    agents.set_state("lina", "ready")
+    agents.logout("wangfang")
+    await agents.saved()
+    saved = {p.agent_id: (p.presence, p.reason, p.device)
+             for p in await store.logged_in_agents()}
+    assert saved == {"zhangwei": ("not_ready", "lunch", "1001"),
+                     "lina": ("ready", None, "1002")}
