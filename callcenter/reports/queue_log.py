@@ -33,9 +33,10 @@ CONFIGRELOAD       (empty)                                       CONFIGRELOAD
 =================  ============================================  ==========================
 
 TRANSFER is the name app_queue used until Asterisk 12 (today's BLINDTRANSFER, same
-fields); readers know both. The engine's own kinds (OFFER, ESCALATE, WRAPUP, HOLD) and
-refusals (FULL, JOINEMPTY, REFUSED: app_queue logs no line, the caller never entered) are
-left out. The uniqueid is the interaction id; times are whole seconds like app_queue's.
+fields); readers know both. The engine's own kinds (OFFER, ESCALATE, WRAPUP, HOLD,
+CONSULT, DISPOSITION...) and refusals (FULL, JOINEMPTY, REFUSED: app_queue logs no line,
+the caller never entered) are left out. The uniqueid is the interaction id; times are
+whole seconds like app_queue's.
 """
 
 from __future__ import annotations
