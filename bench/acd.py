@@ -1,6 +1,6 @@
 """Cost of one ACD routing decision at 1,000 and 10,000 agents.
 
-Run: ``python bench/acd.py`` (10-20 s). The engine never reads a clock;
+Run: ``.venv/bin/python -m bench.acd`` (10-20 s). The engine never reads a clock;
 this script does, with ``time.perf_counter_ns`` around single engine calls.
 
 Scenario: 50 skills, one voice queue per skill (strategies mixed across

