@@ -18,7 +18,7 @@ from callcenter.storage import Store
 
 from .provisioning import Provisioning, linphone_xml
 from .schemas import REASONS
-from .services import AgentError, AgentService
+from .services import AgentError, AgentService, NotYours
 
 PENDING_WRAPUP_WINDOW = 4 * 3600.0
 """Calls that ended this recently without disposition or notes still show the form."""
@@ -26,10 +26,6 @@ PENDING_WRAPUP_WINDOW = 4 * 3600.0
 
 class NoAgentProfile(AgentError):
     """The account has no agent in agents.yaml."""
-
-
-class NotYours(AgentError):
-    """An offer or interaction of another agent."""
 
 
 class AgentConsole:
@@ -202,9 +198,6 @@ class AgentConsole:
         interaction = await self.store.get_interaction(task_id)
         if interaction is None:
             raise LookupError("no such interaction")
-        if interaction.agent_id != agent.id and not await self.agents.handed_on(agent.id,
-                                                                                 task_id):
-            raise NotYours("that interaction is not yours")
         await self.agents.finish_wrapup(agent.id, task_id, disposition,
                                         (notes or "").strip() or None)
         return await self.status(agent.id)

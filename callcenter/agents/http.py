@@ -23,7 +23,7 @@ from callcenter.webkit.endpoints import (
     not_found,
 )
 
-from .console import AgentConsole, NoAgentProfile, NotYours
+from .console import AgentConsole, NoAgentProfile
 from .schemas import (
     AgentStatus,
     Console,
@@ -34,7 +34,7 @@ from .schemas import (
     Wrapup,
     WrapupRequest,
 )
-from .services import AgentError
+from .services import AgentError, NotYours
 
 api = Api("agent", "The agent console: device, presence, offers (screen-pop), wrap-up.")
 

@@ -35,6 +35,10 @@ class AgentError(ValueError):
     """The request makes no sense for this agent now; the message says why."""
 
 
+class NotYours(AgentError):
+    """An offer or interaction of another agent."""
+
+
 PHONE_OFFLINE = "phone_offline"  # the not-ready reason the engine sets when a phone drops
 
 
@@ -281,7 +285,7 @@ class AgentService:
         handed_on = (interaction is not None and interaction.agent_id != agent_id
                      and await self.handed_on(agent_id, task_id))
         if interaction is None or (interaction.agent_id != agent_id and not handed_on):
-            raise AgentError("that interaction is not yours")
+            raise NotYours("that interaction is not yours")
         queue = self.config().queues.get(interaction.queue or "")
         codes = [d.code for d in queue.dispositions] if queue else []
         if disposition is not None and codes and disposition not in codes:
