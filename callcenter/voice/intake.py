@@ -12,6 +12,7 @@ from callcenter.voice.base import VoiceDeps
 from callcenter.voice.calls import VoiceCall
 from callcenter.voice.messages import Messages
 from callcenter.voice.phrases import counted_family, digit_family, phrase, sound_of
+from callcenter.voice.turns import Turns
 from ivr.fastagi import AgiCall
 from ivr.runner import IvrOutcome
 
@@ -27,8 +28,9 @@ def ring_seconds(offer_timeout: float) -> str:
 
 
 class Intake:
-    def __init__(self, deps: VoiceDeps, messages: Messages | None = None) -> None:
+    def __init__(self, deps: VoiceDeps, turns: Turns, messages: Messages | None = None) -> None:
         self.deps = deps
+        self.turns = turns
         self.messages = messages
 
     async def requeue(self, call: AgiCall) -> dict[str, str] | None:
@@ -52,9 +54,16 @@ class Intake:
         """The IVR has finished: queue the call (or not) and tell the dialplan.
 
         A caller who had to wait for an absent engine (``standby_since``) keeps the
-        time they called as their arrival, so callers who came in during an outage
-        are served in the order they called.
+        time they called as their arrival, and joins once those woken with them who
+        called earlier have (``Turns``), so callers who came in during an outage are
+        served in the order they called.
         """
+        try:
+            return await self._route(call, outcome)
+        finally:
+            self.turns.left(call.uniqueid)  # whatever the route: nobody waits for them
+
+    async def _route(self, call: AgiCall, outcome: IvrOutcome) -> dict[str, str]:
         again = await self.requeue(call)  # queued by another walk meanwhile
         if again is not None:
             return again
@@ -103,6 +112,11 @@ class Intake:
         log.info("voice.queued", extra={"task": task.id, "queue": task.queue,
                                         "caller": mask_number(number)})
         sounds = self._sounds(outcome.language, queue.callback.key)
+        await self.turns.turn(call.uniqueid)  # after restart: those who called first
+        if voice_call.ended:  # hung up meanwhile (the book has forgotten the call)
+            await deps.store.update_interaction(interaction.id, ended_at=deps.clock(),
+                                                outcome="abandoned")
+            return {dialplan.ROUTE: "hangup"}
         if deps.routing.arrive(task) is not None:  # refused: full, nobody to answer...
             voice_call.ended = True
             deps.book.remove(voice_call)

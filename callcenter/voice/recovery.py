@@ -4,9 +4,11 @@
   hold, or ringing an agent, are queued again with their original arrival
   time, oldest first, so they keep their place; a ring the previous run began
   is stopped (this run never made that offer); calls already talking finish
-  in Asterisk and their record is closed when the caller hangs up; records of
-  calls that ended while no engine was running are closed; then callbacks are
-  queued again (``Callbacks.resume``).
+  in Asterisk and their record is closed when the caller hangs up; callers who
+  waited in standby are sent to the IVR again, oldest first, and whoever called
+  earlier is queued first (``Turns``); agents' phones are read, and service
+  resumes; then records of calls that ended while no engine was running are
+  closed, and callbacks are queued again (``Callbacks.resume``).
 * ``reconcile`` (the AMI link came back; and every ``asterisk.reconcile_seconds``,
   and when an agent asks why no calls come): live channels are compared with
   what we track; whatever ended unseen (a Hangup lost, or while we were blind)
@@ -35,6 +37,7 @@ from callcenter.voice.calls import VoiceCall
 from callcenter.voice.devices import Devices
 from callcenter.voice.lifecycle import Lifecycle
 from callcenter.voice.offers import Offers
+from callcenter.voice.turns import Turns, creation_order
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +45,11 @@ _CALLER_CONTEXTS = {dialplan.HOLD, dialplan.OFFER}
 READ_AHEAD = 32  # channel-variable reads in flight at once while adopting
 
 
-def _creation_order(channel: AmiEvent) -> tuple[int, int]:
-    """Uniqueids are ``<epoch>.<counter>``: Asterisk's counter orders channel creation."""
-    epoch, _, counter = channel.get("Uniqueid").partition(".")
-    return (int(epoch) if epoch.isdigit() else 0, int(counter) if counter.isdigit() else 0)
-
-
 class Recovery:
     def __init__(self, deps: VoiceDeps, *, offers: Offers, lifecycle: Lifecycle,
-                 devices: Devices, callbacks: Callbacks) -> None:
+                 devices: Devices, callbacks: Callbacks, turns: Turns) -> None:
         self.deps = deps
+        self.turns = turns
         self.callbacks = callbacks
         self.offers = offers
         self.lifecycle = lifecycle
@@ -68,6 +66,7 @@ class Recovery:
             await self.reconcile()
 
     async def on_hangup(self, event: AmiEvent) -> None:
+        self.turns.left(event.get("Uniqueid"))
         orphan = self.orphans.pop(event.get("Uniqueid"), None)
         if orphan is not None:
             await self._orphan_ended(orphan)
@@ -98,6 +97,10 @@ class Recovery:
 
     async def adopt(self) -> None:
         deps = self.deps
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        # Read before asking Asterisk: a record opened after this is this run's own.
+        was_open = {r.id: r for r in await deps.store.open_interactions(channel=acd.VOICE)}
         channels = await self._channels()
         if channels is None:
             return
@@ -105,12 +108,13 @@ class Recovery:
         adopted: set[str] = set()
         callers = [c for c in channels if c.get("Context") in _CALLER_CONTEXTS]
         variables = await self._read_all(callers, (dialplan.TASK, dialplan.CONNECTED))
+        read_s = loop.time() - began
         for channel, (task_id, connected) in zip(callers, variables, strict=True):
             uid = channel.get("Uniqueid")
             number = channel.get("CallerIDNum").removeprefix("<unknown>")  # AMI: none
-            record = await deps.store.get_interaction(task_id) if task_id else None
-            if record is None or record.ended_at is not None or record.queue is None:
-                continue
+            record = was_open.get(task_id)
+            if record is None or record.queue is None or deps.book.get(record.id) is not None:
+                continue  # not ours, not queued, or queued by this run already
             adopted.add(record.id)
             if connected:
                 self.orphans[uid] = record.id  # talking: Asterisk finishes the call
@@ -129,21 +133,33 @@ class Recovery:
                 for leg in channels:
                     if leg.get("Linkedid") == channel.get("Linkedid") and \
                             leg.get("Uniqueid") != uid:
-                        await deps.send([recipes.hangup(leg.get("Uniqueid"))], "adopt ring")
+                        deps.post([recipes.hangup(leg.get("Uniqueid"))], "adopt ring")
+        # Callers cut off mid-IVR by the crash called before some of those on hold.
+        self.turns.expect(c.get("Uniqueid") for c in self._in_standby(channels))
         for arrived, call, skills in sorted(waiting, key=lambda w: w[0]):
             deps.book.add(call)
-            deps.routing.arrive(acd.Task(id=call.task_id, channel=acd.VOICE, queue=call.queue,
-                                         arrival=arrived, skills=skills))
+            deps.in_background(self._queue_adopted(call, arrived, skills))
         await self._wake_standby()
-        for record in await deps.store.open_interactions(channel=acd.VOICE):
-            if record.id not in adopted:  # it ended while no engine was running
-                await deps.store.update_interaction(
-                    record.id, ended_at=deps.clock(),
-                    outcome="answered" if record.answered_at is not None else "lost")
+        self.devices.resync()  # restored agents count as unavailable until this is read
+        # Bookkeeping, after service has resumed.
+        unseen = [i for i in was_open if i not in adopted and deps.book.get(i) is None]
+        closed = await deps.store.close_unseen(unseen, deps.clock())
         resumed = await self.callbacks.resume()
-        self.devices.resync()
         log.info("voice.adopted", extra={"waiting": len(waiting), "talking": len(self.orphans),
-                                         "callbacks": resumed, "channels": len(channels)})
+                                         "callbacks": resumed, "channels": len(channels),
+                                         "closed": closed, "read_s": round(read_s, 3),
+                                         "took_s": round(loop.time() - began, 3)})
+
+    async def _queue_adopted(self, call: VoiceCall, arrived: float,
+                             skills: dict[str, int]) -> None:
+        deps = self.deps
+        await self.turns.turn(call.caller_uid)
+        if call.ended:  # hung up while a caller who called earlier was woken and queued
+            await deps.store.update_interaction(call.task_id, ended_at=deps.clock(),
+                                                outcome="abandoned")
+            return
+        deps.routing.arrive(acd.Task(id=call.task_id, channel=acd.VOICE, queue=call.queue,
+                                     arrival=arrived, skills=skills))
 
     async def _read_all(self, channels: list[AmiEvent],
                         names: tuple[str, ...]) -> list[tuple[str, ...]]:
@@ -158,6 +174,13 @@ class Recovery:
 
         return list(await asyncio.gather(*(read(c) for c in channels)))
 
+    def _in_standby(self, channels: list[AmiEvent]) -> list[AmiEvent]:
+        """Callers waiting for an engine (cc-ivr's standby), oldest first."""
+        return sorted((c for c in channels if c.get("Context") == dialplan.IVR
+                       and c.get("Application") in dialplan.STANDBY_APPLICATIONS
+                       and self.deps.book.by_caller(c.get("Uniqueid")) is None),
+                      key=lambda c: creation_order(c.get("Uniqueid")))
+
     async def _wake_standby(self) -> None:
         """Callers who waited for this engine try the IVR now, oldest first (not at their
         next retry), so they keep their place against callers arriving from now on.
@@ -167,12 +190,10 @@ class Recovery:
         channels = await self._channels()
         if channels is None:
             return
-        standby = [c for c in channels if c.get("Context") == dialplan.IVR
-                   and c.get("Application") in dialplan.STANDBY_APPLICATIONS
-                   and self.deps.book.by_caller(c.get("Uniqueid")) is None]
-        for channel in sorted(standby, key=_creation_order):
-            await self.deps.send([recipes.redirect(channel.get("Uniqueid"), dialplan.IVR,
-                                                   channel.get("Exten"))], "wake standby")
+        standby = self._in_standby(channels)
+        self.turns.expect(c.get("Uniqueid") for c in standby)
+        self.deps.post([recipes.redirect(c.get("Uniqueid"), dialplan.IVR, c.get("Exten"))
+                        for c in standby], "wake standby")
 
     async def reconcile(self, why: str = "link") -> list[dict[str, str | None]]:
         """Compare what the engine and the call book hold with Asterisk's live channels;

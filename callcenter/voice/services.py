@@ -10,6 +10,7 @@ The parts, one job each (read ``recipes.py`` first: it is the AMI recipe):
 * ``recordings`` where an accepted call is recorded; archive the files when it ends;
 * ``devices``    agents' phones registered and free;
 * ``recovery``   adopt callers after a restart; reconcile after a blind spot;
+* ``turns``      callers woken after a restart are queued in the order they called;
 * ``supervisor`` ChanSpy listen / whisper / barge;
 * ``controls``   the agent's own call from the console: hang up, hold, mute, transfer;
 * ``survey``     the caller's keypress rating after the agent hung up.
@@ -41,6 +42,7 @@ from callcenter.voice.recordings import Recorder
 from callcenter.voice.recovery import Recovery
 from callcenter.voice.supervisor import Supervisor
 from callcenter.voice.survey import Survey
+from callcenter.voice.turns import Turns
 from callcenter.webkit.principal import Principal
 from ivr.fastagi import AgiCall
 from ivr.runner import IvrOutcome
@@ -52,7 +54,8 @@ class VoiceService:
     def __init__(self, deps: VoiceDeps) -> None:
         self.deps = deps
         self.messages = Messages(deps)
-        self.intake = Intake(deps, self.messages)
+        self.turns = Turns()
+        self.intake = Intake(deps, self.turns, self.messages)
         self.recorder = Recorder(deps)
         self.callbacks = Callbacks(deps)
         self.offers = Offers(deps, self.recorder, self.callbacks)
@@ -61,7 +64,8 @@ class VoiceService:
                                    callbacks=self.callbacks, messages=self.messages)
         self.devices = Devices(deps)
         self.recovery = Recovery(deps, offers=self.offers, lifecycle=self.lifecycle,
-                                 devices=self.devices, callbacks=self.callbacks)
+                                 devices=self.devices, callbacks=self.callbacks,
+                                 turns=self.turns)
         self.supervisor = Supervisor(deps)
         self.controls = Controls(deps, self.lifecycle)
         self.dialout = Dialout(deps)

@@ -65,6 +65,24 @@ async def test_transfer_chain_and_open_interactions(store: Store) -> None:
         await store.create_interaction("voice", transfer_of="no-such-call")
 
 
+async def test_close_unseen_ends_only_open_ones_each_by_what_happened(store: Store) -> None:
+    talked = await store.create_interaction("voice", arrived_at=1.0)
+    await store.update_interaction(talked.id, answered_at=2.0)
+    waited = await store.create_interaction("voice", arrived_at=1.5)
+    ended = await store.create_interaction("voice", arrived_at=1.7)
+    await store.update_interaction(ended.id, ended_at=3.0, outcome="abandoned")
+    untouched = await store.create_interaction("voice", arrived_at=1.8)
+
+    closed = await store.close_unseen([talked.id, waited.id, ended.id, "no-such"], 9.0)
+
+    assert closed == 2
+    got = {i: await store.get_interaction(i) for i in (talked.id, waited.id, ended.id)}
+    assert (got[talked.id].outcome, got[talked.id].ended_at) == ("answered", 9.0)
+    assert (got[waited.id].outcome, got[waited.id].ended_at) == ("lost", 9.0)
+    assert (got[ended.id].outcome, got[ended.id].ended_at) == ("abandoned", 3.0)
+    assert [i.id for i in await store.open_interactions()] == [untouched.id]
+
+
 async def test_interactions_survive_close_and_reopen(tmp_path: Path) -> None:
     db = tmp_path / "cc.db"
     store = await Store.open(db)
