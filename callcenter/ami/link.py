@@ -4,8 +4,10 @@ panoramisk gives us the wire protocol; the production behaviour around it is
 ours, because its own has gaps a contact center cannot live with:
 
 * actions have no timeout                    -> every action is awaited with one;
-* ``ping()`` never checks the answer         -> a watchdog pings and, with no answer,
-                                                treats the link as half-open and drops it;
+* ``ping()`` never checks the answer         -> a watchdog pings and, with no answer and
+                                                nothing else heard meanwhile, treats the
+                                                link as half-open and drops it (a busy
+                                                Asterisk answers late, but still talks);
 * an async Originate's OriginateResponse is  -> actions take exactly one answer unless
   taken as part of the action's answer          they are event lists, so it stays an event;
 * unanswered actions are re-sent after a     -> never: a late Originate or Bridge would
@@ -30,11 +32,13 @@ import contextlib
 import enum
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from panoramisk import Manager
+from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
 log = logging.getLogger(__name__)
@@ -79,6 +83,16 @@ class AmiEvent:
 
 LINK_UP = "LinkUp"
 LINK_DOWN = "LinkDown"
+
+
+class _Protocol(AMIProtocol):
+    """Notes when Asterisk last said anything (an answer, an event)."""
+
+    heard_at = 0.0
+
+    def data_received(self, data: bytes) -> None:
+        self.heard_at = time.monotonic()
+        super().data_received(data)
 
 
 class _Manager(Manager):
@@ -193,6 +207,10 @@ class AmiLink:
         return [AmiEvent.from_message(m) for m in messages if m.get("Event")
                 and not m.get("Event", "").endswith("Complete")]
 
+    def _heard_since(self, moment: float) -> bool:
+        protocol = self._manager.protocol if self._manager is not None else None
+        return isinstance(protocol, _Protocol) and protocol.heard_at > moment
+
     def drop(self) -> None:
         """Close the current connection as if the network had failed (and reconnect)."""
         if self._manager is not None and self._manager.protocol is not None:
@@ -230,6 +248,7 @@ class AmiLink:
 
     async def _connect_once(self) -> _Manager:
         manager = _Manager(self, **self._config, ping_delay=0, reconnect_timeout=0,
+                           protocol_factory=_Protocol,
                            loop=asyncio.get_running_loop())
         self._manager = manager  # from now on only this manager's events are delivered
         try:
@@ -275,16 +294,21 @@ class AmiLink:
                 self._manager.close()
 
     async def _watch(self) -> None:
-        """Ping while up; no answer means a half-open link: drop it and reconnect."""
+        """Ping while up; no answer, and nothing else heard, means a half-open link: drop
+        it and reconnect."""
         while self.state is not LinkState.CLOSED:
             with contextlib.suppress(TimeoutError):  # asyncio.timeout: see routing._timer
                 async with asyncio.timeout(self.ping_interval):
                     await self._lost_signal.wait()
             if self._lost_signal.is_set() or self.state is LinkState.CLOSED:
                 return
+            sent = time.monotonic()
             try:
                 await self.action({"Action": "Ping"}, timeout=max(1.0, self.ping_interval))
-            except AmiError:
+            except AmiError as exc:
+                if isinstance(exc, AmiTimeout) and self._heard_since(sent):
+                    log.info("ami.ping_late")  # busy, not gone: ping again
+                    continue
                 log.warning("ami.ping_unanswered")
                 self.drop()
                 return

@@ -144,12 +144,14 @@ class PortPool:
 
 
 class TcpProxy:
-    """A loopback TCP relay a test can cut (RST both ways) or freeze (a half-open link)."""
+    """A loopback TCP relay a test can cut (RST both ways), freeze (a half-open link) or
+    make swallow AMI pings (an Asterisk too busy to answer them, still talking)."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
         self.port = 0
         self.frozen = False
+        self.swallow_pings = False
         self._server = None
         self._pairs: list[tuple[object, object]] = []
 
@@ -166,9 +168,14 @@ class TcpProxy:
             return
         self._pairs.append((writer, up_writer))
 
-        async def pump(src, dst) -> None:
+        async def pump(src, dst, upstream: bool) -> None:
+            pending = b""
             try:
                 while data := await src.read(65536):
+                    if upstream and self.swallow_pings:  # whole actions only
+                        *actions, pending = (pending + data).split(b"\r\n\r\n")
+                        data = b"".join(a + b"\r\n\r\n" for a in actions
+                                        if b"Action: Ping" not in a)
                     if not self.frozen:  # frozen: bytes vanish, nothing is closed
                         dst.write(data)
                         await dst.drain()
@@ -177,7 +184,7 @@ class TcpProxy:
             finally:
                 dst.close()
 
-        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+        await asyncio.gather(pump(reader, up_writer, True), pump(up_reader, writer, False))
 
     def cut(self) -> None:
         for client, upstream in self._pairs:

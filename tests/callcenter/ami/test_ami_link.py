@@ -110,6 +110,26 @@ async def test_half_open_link_is_detected_by_the_watchdog(asterisk, tcp_proxy):
         await link.close()
 
 
+async def test_a_busy_asterisk_answering_pings_late_keeps_its_link(asterisk, tcp_proxy):
+    """Under load a Ping waits behind hundreds of actions; Asterisk still talks, so the
+    link is alive: dropping it would cut every action in flight."""
+    proxy = await tcp_proxy(asterisk.ami_port)
+    link = make_link(asterisk, proxy.port, ping_interval=0.3)
+    markers: list[str] = []
+    link.on_event(lambda e: markers.append(e.name) if e.name in (LINK_UP, LINK_DOWN) else None)
+    await link.start()
+    await link.wait_up(5)
+    try:
+        proxy.swallow_pings = True  # no ping is answered; everything else is
+        until = time.monotonic() + 2.0
+        while time.monotonic() < until:
+            await link.action({"Action": "UserEvent", "UserEvent": "CcBusy"})
+            await asyncio.sleep(0.05)
+        assert markers == [LINK_UP]
+    finally:
+        await link.close()
+
+
 async def test_an_unanswered_action_is_never_replayed_after_reconnect(asterisk, tcp_proxy):
     """A late Originate would ring an agent for a caller long gone: no replay, ever."""
     proxy = await tcp_proxy(asterisk.ami_port)
