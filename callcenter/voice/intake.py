@@ -112,7 +112,7 @@ class Intake:
         log.info("voice.queued", extra={"task": task.id, "queue": task.queue,
                                         "caller": mask_number(number)})
         sounds = self._sounds(outcome.language, queue.callback.key)
-        await self.turns.turn(call.uniqueid)  # after restart: those who called first
+        await self.turns.turn(call.uniqueid, arrived)  # after a restart: earlier first
         if voice_call.ended:  # hung up meanwhile (the book has forgotten the call)
             await deps.store.update_interaction(interaction.id, ended_at=deps.clock(),
                                                 outcome="abandoned")

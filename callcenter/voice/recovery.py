@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -37,7 +38,7 @@ from callcenter.voice.calls import VoiceCall
 from callcenter.voice.devices import Devices
 from callcenter.voice.lifecycle import Lifecycle
 from callcenter.voice.offers import Offers
-from callcenter.voice.turns import Turns, creation_order
+from callcenter.voice.turns import Turns
 
 log = logging.getLogger(__name__)
 
@@ -134,12 +135,13 @@ class Recovery:
                     if leg.get("Linkedid") == channel.get("Linkedid") and \
                             leg.get("Uniqueid") != uid:
                         deps.post([recipes.hangup(leg.get("Uniqueid"))], "adopt ring")
-        # Callers cut off mid-IVR by the crash called before some of those on hold.
-        self.turns.expect(c.get("Uniqueid") for c in self._in_standby(channels))
+        # Callers cut off mid-IVR by the crash may have called before some of those on hold.
+        standby_since: dict[str, float] = {}
+        self.turns.expect(await self._waiting_for_engine(channels, standby_since))
         for arrived, call, skills in sorted(waiting, key=lambda w: w[0]):
             deps.book.add(call)
             deps.in_background(self._queue_adopted(call, arrived, skills))
-        await self._wake_standby()
+        await self._wake_standby(standby_since)
         self.devices.resync()  # restored agents count as unavailable until this is read
         # Bookkeeping, after service has resumed.
         unseen = [i for i in was_open if i not in adopted and deps.book.get(i) is None]
@@ -153,7 +155,7 @@ class Recovery:
     async def _queue_adopted(self, call: VoiceCall, arrived: float,
                              skills: dict[str, int]) -> None:
         deps = self.deps
-        await self.turns.turn(call.caller_uid)
+        await self.turns.turn(call.caller_uid, arrived)
         if call.ended:  # hung up while a caller who called earlier was woken and queued
             await deps.store.update_interaction(call.task_id, ended_at=deps.clock(),
                                                 outcome="abandoned")
@@ -174,14 +176,22 @@ class Recovery:
 
         return list(await asyncio.gather(*(read(c) for c in channels)))
 
-    def _in_standby(self, channels: list[AmiEvent]) -> list[AmiEvent]:
-        """Callers waiting for an engine (cc-ivr's standby), oldest first."""
-        return sorted((c for c in channels if c.get("Context") == dialplan.IVR
-                       and c.get("Application") in dialplan.STANDBY_APPLICATIONS
-                       and self.deps.book.by_caller(c.get("Uniqueid")) is None),
-                      key=lambda c: creation_order(c.get("Uniqueid")))
+    async def _waiting_for_engine(self, channels: list[AmiEvent],
+                                  standby_since: dict[str, float]) -> dict[str, float]:
+        """Callers in the IVR who waited for an engine, in standby or retrying now, not
+        queued yet: uid -> the time they called (``CC_STANDBY``, read into
+        ``standby_since`` for channels not read before)."""
+        book = self.deps.book
+        unread = [c for c in channels if c.get("Context") == dialplan.IVR
+                  and c.get("Uniqueid") not in standby_since]
+        for channel, (since,) in zip(unread, await self._read_all(unread, (dialplan.STANDBY,)),
+                                     strict=True):
+            with contextlib.suppress(ValueError):
+                standby_since[channel.get("Uniqueid")] = float(since)
+        return {uid: standby_since[uid] for uid in (c.get("Uniqueid") for c in channels)
+                if uid in standby_since and book.by_caller(uid) is None}
 
-    async def _wake_standby(self) -> None:
+    async def _wake_standby(self, standby_since: dict[str, float]) -> None:
         """Callers who waited for this engine try the IVR now, oldest first (not at their
         next retry), so they keep their place against callers arriving from now on.
 
@@ -190,10 +200,13 @@ class Recovery:
         channels = await self._channels()
         if channels is None:
             return
-        standby = self._in_standby(channels)
-        self.turns.expect(c.get("Uniqueid") for c in standby)
-        self.deps.post([recipes.redirect(c.get("Uniqueid"), dialplan.IVR, c.get("Exten"))
-                        for c in standby], "wake standby")
+        waiting = await self._waiting_for_engine(channels, standby_since)
+        self.turns.expect(waiting)
+        rows = {c.get("Uniqueid"): c for c in channels}
+        standby = [uid for uid in sorted(waiting, key=lambda uid: waiting[uid])
+                   if rows[uid].get("Application") in dialplan.STANDBY_APPLICATIONS]
+        self.deps.post([recipes.redirect(uid, dialplan.IVR, rows[uid].get("Exten"))
+                        for uid in standby], "wake standby")
 
     async def reconcile(self, why: str = "link") -> list[dict[str, str | None]]:
         """Compare what the engine and the call book hold with Asterisk's live channels;

@@ -2,13 +2,12 @@
 
 A returning engine wakes the callers who waited in standby (``Recovery``) and
 they walk the IVR again, all at once: the walks end in any order. Each keeps the
-time they called, so the queue orders them right, but an agent free meanwhile
-takes whoever is queued first. ``Turns`` holds a caller back while someone who
-called earlier is still on their way (woken, not yet queued, not gone), for at
-most ``WAIT_SECONDS`` after the wake: then every caller goes on.
-
-Who called first is read from Asterisk's Uniqueid (``<epoch>.<counter>``), the
-order in which it created the callers' channels.
+time they called as their arrival, so the queue orders them right, but an agent
+free meanwhile takes whoever is queued first. ``Turns`` holds a caller back while
+someone who arrived earlier is still on their way (waited for the engine, not yet
+queued, not gone), for at most ``WAIT_SECONDS`` after the wake: then every caller
+goes on. Arrival times are the queue's own: the time called for a caller who
+waited in standby, the end of the IVR for any other.
 """
 
 from __future__ import annotations
@@ -16,31 +15,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Mapping
 
 log = logging.getLogger(__name__)
 
 WAIT_SECONDS = 5.0
 
 
-def creation_order(uid: str) -> tuple[int, int]:
-    """Uniqueids are ``<epoch>.<counter>``: Asterisk's counter orders channel creation."""
-    epoch, _, counter = uid.partition(".")
-    return (int(epoch) if epoch.isdigit() else 0, int(counter) if counter.isdigit() else 0)
-
-
 class Turns:
     def __init__(self, wait_seconds: float = WAIT_SECONDS) -> None:
         self.wait_seconds = wait_seconds
-        self._on_the_way: dict[str, tuple[int, int]] = {}  # caller uid -> creation order
+        self._on_the_way: dict[str, float] = {}  # caller uid -> arrival
         self._until = 0.0
         self._changed = asyncio.Event()
 
-    def expect(self, uids: Iterable[str]) -> None:
-        """These callers were woken: younger ones wait for them from now on."""
-        loop = asyncio.get_running_loop()
-        self._on_the_way.update({uid: creation_order(uid) for uid in uids})
-        self._until = loop.time() + self.wait_seconds
+    def expect(self, arrivals: Mapping[str, float]) -> None:
+        """These callers (uid -> arrival) are on their way: later ones wait for them."""
+        self._on_the_way.update(arrivals)
+        self._until = asyncio.get_running_loop().time() + self.wait_seconds
 
     def left(self, uid: str) -> None:
         """The caller is queued, or gone: nobody waits for them any more."""
@@ -48,12 +40,11 @@ class Turns:
             self._changed.set()
             self._changed = asyncio.Event()
 
-    async def turn(self, uid: str) -> None:
-        """Return when nobody who called before ``uid`` is still on the way (at once,
+    async def turn(self, uid: str, arrived: float) -> None:
+        """Return when nobody who arrived before ``arrived`` is still on the way (at once,
         without yielding, when nobody is)."""
-        order = creation_order(uid)
         loop = asyncio.get_running_loop()
-        while any(other < order for caller, other in self._on_the_way.items()
+        while any(other < arrived for caller, other in self._on_the_way.items()
                   if caller != uid):
             remaining = self._until - loop.time()
             if remaining <= 0:

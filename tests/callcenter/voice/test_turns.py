@@ -1,60 +1,55 @@
-"""After a restart, woken callers are queued in the order they called (``Turns``)."""
+"""After a restart, woken callers are queued in the order they arrived (``Turns``)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from callcenter.voice.turns import Turns, creation_order
+from callcenter.voice.turns import Turns
 
 
-async def _queue(turns: Turns, uid: str, queued: list[str]) -> None:
-    await turns.turn(uid)
+async def _queue(turns: Turns, uid: str, arrived: float, queued: list[str]) -> None:
+    await turns.turn(uid, arrived)
     queued.append(uid)
 
 
-def test_creation_order_reads_asterisks_counter_not_the_text() -> None:
-    assert creation_order("1764555000.99") < creation_order("1764555000.100")
-    assert creation_order("1764555000.100") < creation_order("1764555001.3")
-
-
-async def test_a_younger_caller_waits_for_an_older_one_still_on_the_way() -> None:
+async def test_a_later_caller_waits_for_an_earlier_one_still_on_the_way() -> None:
     turns = Turns(wait_seconds=5.0)
-    turns.expect(["1700000000.10", "1700000000.11"])
+    turns.expect({"a": 10.0, "b": 11.0})
     queued: list[str] = []
-    younger = asyncio.create_task(_queue(turns, "1700000000.11", queued))
-    newcomer = asyncio.create_task(_queue(turns, "1700000000.50", queued))
+    later = asyncio.create_task(_queue(turns, "b", 11.0, queued))
+    newcomer = asyncio.create_task(_queue(turns, "n", 50.0, queued))
     await asyncio.sleep(0.05)
-    assert queued == []  # both wait for .10
-    await _queue(turns, "1700000000.10", queued)
-    await asyncio.gather(younger, newcomer)
-    assert queued[0] == "1700000000.10"
-    assert sorted(queued[1:]) == ["1700000000.11", "1700000000.50"]
+    assert queued == []  # both wait for a
+    await _queue(turns, "a", 10.0, queued)
+    await asyncio.gather(later, newcomer)
+    assert queued[0] == "a"
+    assert sorted(queued[1:]) == ["b", "n"]
 
 
-async def test_an_older_caller_who_hangs_up_holds_nobody() -> None:
+async def test_an_earlier_caller_who_hangs_up_holds_nobody() -> None:
     turns = Turns(wait_seconds=5.0)
-    turns.expect(["1700000000.10"])
+    turns.expect({"a": 10.0})
     queued: list[str] = []
-    younger = asyncio.create_task(_queue(turns, "1700000000.11", queued))
+    later = asyncio.create_task(_queue(turns, "b", 11.0, queued))
     await asyncio.sleep(0.05)
     assert queued == []
-    turns.left("1700000000.10")  # its Hangup
-    await asyncio.wait_for(younger, 1.0)
-    assert queued == ["1700000000.11"]
+    turns.left("a")  # its Hangup
+    await asyncio.wait_for(later, 1.0)
+    assert queued == ["b"]
 
 
 async def test_nobody_waits_longer_than_the_limit() -> None:
     turns = Turns(wait_seconds=0.2)
-    turns.expect(["1700000000.10"])
+    turns.expect({"a": 10.0})
     loop = asyncio.get_running_loop()
     began = loop.time()
-    await asyncio.wait_for(turns.turn("1700000000.11"), 2.0)
+    await asyncio.wait_for(turns.turn("b", 11.0), 2.0)
     assert 0.15 <= loop.time() - began < 1.0
-    await asyncio.wait_for(turns.turn("1700000000.12"), 0.05)  # the limit passed: at once
+    await asyncio.wait_for(turns.turn("c", 12.0), 0.05)  # the limit passed: at once
 
 
-async def test_an_older_caller_never_waits_for_younger_ones() -> None:
+async def test_an_earlier_caller_never_waits_for_later_ones() -> None:
     turns = Turns(wait_seconds=5.0)
-    turns.expect(["1700000000.11", "1700000000.12"])
-    await asyncio.wait_for(turns.turn("1700000000.10"), 0.05)
-    await asyncio.wait_for(turns.turn("1700000000.11"), 0.05)
+    turns.expect({"b": 11.0, "c": 12.0})
+    await asyncio.wait_for(turns.turn("a", 10.0), 0.05)
+    await asyncio.wait_for(turns.turn("b", 11.0), 0.05)
