@@ -31,6 +31,7 @@ import acd
 from callcenter.ami import AmiError
 from callcenter.ami.link import AmiEvent
 from callcenter.routing.mapping import language_skill
+from callcenter.storage.models import Interaction
 from callcenter.voice import dialplan, recipes
 from callcenter.voice.base import VoiceDeps
 from callcenter.voice.callbacks import Callbacks
@@ -98,8 +99,7 @@ class Recovery:
 
     async def adopt(self) -> None:
         deps = self.deps
-        loop = asyncio.get_running_loop()
-        began = loop.time()
+        began = asyncio.get_running_loop().time()
         # Read before asking Asterisk: a record opened after this is this run's own.
         was_open = {r.id: r for r in await deps.store.open_interactions(channel=acd.VOICE)}
         channels = await self._channels()
@@ -109,7 +109,6 @@ class Recovery:
         adopted: set[str] = set()
         callers = [c for c in channels if c.get("Context") in _CALLER_CONTEXTS]
         variables = await self._read_all(callers, (dialplan.TASK, dialplan.CONNECTED))
-        read_s = loop.time() - began
         for channel, (task_id, connected) in zip(callers, variables, strict=True):
             uid = channel.get("Uniqueid")
             number = channel.get("CallerIDNum").removeprefix("<unknown>")  # AMI: none
@@ -135,21 +134,34 @@ class Recovery:
                     if leg.get("Linkedid") == channel.get("Linkedid") and \
                             leg.get("Uniqueid") != uid:
                         deps.post([recipes.hangup(leg.get("Uniqueid"))], "adopt ring")
-        # Callers cut off mid-IVR by the crash may have called before some of those on hold.
-        standby_since: dict[str, float] = {}
-        self.turns.expect(await self._waiting_for_engine(channels, standby_since))
-        for arrived, call, skills in sorted(waiting, key=lambda w: w[0]):
+        for _, call, _ in waiting:
             deps.book.add(call)
-            deps.in_background(self._queue_adopted(call, arrived, skills))
-        await self._wake_standby(standby_since)
-        self.devices.resync()  # restored agents count as unavailable until this is read
-        # Bookkeeping, after service has resumed.
-        unseen = [i for i in was_open if i not in adopted and deps.book.get(i) is None]
-        closed = await deps.store.close_unseen(unseen, deps.clock())
-        resumed = await self.callbacks.resume()
+        # The rest goes on beside the event stream: events of the calls booked above
+        # (a hang-up) must not wait behind hundreds of reads for the callers below.
+        deps.in_background(self._resume(channels, waiting, was_open, adopted, began))
+
+    async def _resume(self, channels: list[AmiEvent],
+                      waiting: list[tuple[float, VoiceCall, dict[str, int]]],
+                      was_open: dict[str, Interaction], adopted: set[str], began: float) -> None:
+        """Queue the adopted callers and wake those in standby, each in their turn; then
+        read the phones (service resumes) and do the bookkeeping."""
+        deps = self.deps
+        loop = asyncio.get_running_loop()
+        async with self._reconciling:
+            # Callers cut off mid-IVR by the crash may have called before some on hold.
+            standby_since: dict[str, float] = {}
+            self.turns.expect(await self._waiting_for_engine(channels, standby_since))
+            for arrived, call, skills in sorted(waiting, key=lambda w: w[0]):
+                deps.in_background(self._queue_adopted(call, arrived, skills))
+            await self._wake_standby(standby_since)
+            self.devices.resync()  # restored agents count as unavailable until this is read
+            resumed_s = loop.time() - began
+            unseen = [i for i in was_open if i not in adopted and deps.book.get(i) is None]
+            closed = await deps.store.close_unseen(unseen, deps.clock())
+            callbacks = await self.callbacks.resume()
         log.info("voice.adopted", extra={"waiting": len(waiting), "talking": len(self.orphans),
-                                         "callbacks": resumed, "channels": len(channels),
-                                         "closed": closed, "read_s": round(read_s, 3),
+                                         "callbacks": callbacks, "channels": len(channels),
+                                         "closed": closed, "resumed_s": round(resumed_s, 3),
                                          "took_s": round(loop.time() - began, 3)})
 
     async def _queue_adopted(self, call: VoiceCall, arrived: float,
