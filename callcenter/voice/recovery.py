@@ -151,6 +151,8 @@ class Recovery:
             # Callers cut off mid-IVR by the crash may have called before some on hold.
             standby_since: dict[str, float] = {}
             self.turns.expect(await self._waiting_for_engine(channels, standby_since))
+            log.info("voice.adopting", extra={"waiting": len(waiting),
+                                              "standby": len(standby_since)})
             for arrived, call, skills in sorted(waiting, key=lambda w: w[0]):
                 deps.in_background(self._queue_adopted(call, arrived, skills))
             await self._wake_standby(standby_since)
