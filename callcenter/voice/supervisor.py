@@ -33,8 +33,11 @@ class Supervisor:
             raise VoiceError(f"mode must be one of {', '.join(SPY_OPTIONS)}")
         deps = self.deps
         supervisor = deps.config().agent(supervisor_id)
-        if supervisor is None or not supervisor.extension:
-            raise VoiceError("the supervisor has no phone (extension) in agents.yaml")
+        # The phone they signed in with (the browser's, say), else their desk extension.
+        device = deps.agents.device_of(supervisor_id) or (supervisor and supervisor.extension)
+        if supervisor is None or not device:
+            raise VoiceError("the supervisor has no phone: sign in with one, or give them "
+                             "an extension in agents.yaml")
         call = deps.book.of_agent(agent_id)
         if call is None or not call.agent_channel:
             raise VoiceError(f"{agent_id} is not on a call")
@@ -47,7 +50,7 @@ class Supervisor:
         uid = uuid.uuid4().hex
         self._spies[supervisor_id] = SpySession(supervisor_id, agent_id, uid, mode)
         await deps.link.action(recipes.originate_spy(
-            endpoint=deps.endpoint(supervisor.extension), uid=uid,
+            endpoint=deps.endpoint(device), uid=uid,
             target_channel=call.agent_channel, options=options,
             caller_id=f'"{mode} {agent_id}" <spy>'))
         log.info("voice.spy", extra={"supervisor": supervisor_id, "agent": agent_id,

@@ -94,22 +94,23 @@ def engine(tmp_path, asterisk, monkeypatch) -> App:
                                  files_dir=asterisk.instance_inside, cli=asterisk.cli))
 
 
-async def browser_agent(browser, app: App, errors: list[str]):
-    """zhangwei's console, signed in with the browser phone (registered, as Asterisk says)
-    and ready."""
+async def browser_agent(browser, app: App, errors: list[str], agent_id: str = "zhangwei",
+                        device: str = "1001-web"):
+    """The agent's console (zhangwei's), signed in with the browser phone (registered, as
+    Asterisk says) and ready."""
     context = await browser.new_context(locale="en-US", viewport={"width": 1440, "height": 900})
     page = await context.new_page()
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     await page.goto(f"http://127.0.0.1:{app.web_port}/agent")
-    await page.fill("#login input[name=username]", "zhangwei")
-    await page.fill("#login input[name=password]", ws.PASSWORDS["zhangwei"])
+    await page.fill("#login input[name=username]", agent_id)
+    await page.fill("#login input[name=password]", ws.PASSWORDS[agent_id])
     await page.click("#login button[type=submit]")
     await page.wait_for_selector("#app:not([hidden])")
-    await page.select_option("#device", "1001-web")
+    await page.select_option("#device", device)
     await page.click("#signin")
     await phone_state(page, "registered", timeout=15)
     await page.wait_for_selector("#phone-status.st-ready", timeout=15000)
-    assert app.agents.device_of("zhangwei") == "1001-web"
+    assert app.agents.device_of(agent_id) == device
     await page.click("#go-ready")
     await page.wait_for_selector("#state-badge.st-ready")
     return context, page
@@ -306,6 +307,46 @@ async def test_a_page_closed_mid_call_never_leaves_the_caller_in_dead_air(
               "later")
         await voice.wait_until(lambda: task_id not in app.voice.calls, what="the end")
         await asyncio.wait_for(context.close(), 10)
+    finally:
+        await app.stop()
+
+
+async def test_a_supervisor_listens_on_the_browser_phone(
+        tmp_path, asterisk, phones, chromium_with_microphone, monkeypatch):
+    """zhaolei, signed in with the browser phone, listens to lina's call: his browser rings,
+    not his desk extension, and receives the call's audio."""
+    app = engine(tmp_path, asterisk, monkeypatch)
+    await app.start()
+    try:
+        await voice.wait_until(lambda: app.link.is_up, what="AMI link")
+        errors: list[str] = []
+        context, page = await browser_agent(chromium_with_microphone, app, errors,
+                                            agent_id="zhaolei", device="1090-web")
+        desk = await phones("1090", "dev-sip-1090", auto_answer=True)
+        await phones("1002", "dev-sip-1002", auto_answer=True)  # lina's desk phone
+        lina = await agent_page(chromium_with_microphone, f"http://127.0.0.1:{app.web_port}",
+                                "lina", "1002")
+        await voice.wait_until(lambda: app.agents.sessions["lina"].registered
+                               and app.agents.sessions["lina"].device_ok, timeout=40,
+                               what="lina's phone reachable")
+        call = await voice.dial_queue(await phones("caller", "caller"), "sales")
+        await voice.wait_until(lambda: any(c.connected and c.agent_id == "lina"
+                                           for c in app.voice.calls.values()),
+                               timeout=15, what="lina's call")
+        await app.voice.spy("zhaolei", "lina", "listen")
+        await phone_state(page, "ringing", timeout=15)
+        await page.click("#browser-phone button[data-action=phone-answer]")
+        await phone_state(page, "talking")
+        await voice.eventually(lambda: _receiving(page), what="the call's audio at the browser")
+        before = await stats(page)
+        await asyncio.to_thread(call.play, tone(440, 1.2))
+        after = await stats(page)
+        assert after["packetsReceived"] - before["packetsReceived"] >= 40
+        assert after["totalAudioEnergy"] - before["totalAudioEnergy"] > 0.01
+        assert not desk.incoming  # his desk phone never rang
+        assert not errors and not lina.errors, (errors, lina.errors)
+        await asyncio.to_thread(call.hangup)
+        await context.close()
     finally:
         await app.stop()
 
