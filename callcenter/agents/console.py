@@ -16,6 +16,7 @@ from callcenter.customers.services import CustomerService
 from callcenter.routing.services import RoutingService
 from callcenter.storage import Store
 
+from .phone_relay import PATH as PHONE_RELAY
 from .provisioning import Provisioning, linphone_xml
 from .schemas import REASONS
 from .services import AgentError, AgentService, NotYours
@@ -77,13 +78,13 @@ class AgentConsole:
             "server_time": self.clock()}
 
     def _browser_phone(self, agent: AgentConfig, sip: dict[str, Any]) -> dict[str, Any] | None:
-        """Where the console's own phone registers (its endpoint ``<extension>-web``)."""
+        """Where the console's own phone registers (its endpoint ``<extension>-web``),
+        through the engine's relay (``phone_relay.py``) on the page's own origin."""
         if agent.browser_device is None or agent.sip_password is None:
             return None
         prefix = self.config().callcenter.asterisk.agent_endpoint_prefix
-        host, port = str(sip.get("host", "127.0.0.1")), int(sip.get("websocket_port", 8088))
         return {"device": agent.browser_device, "username": f"{prefix}{agent.browser_device}",
-                "domain": host, "websocket": f"ws://{host}:{port}/ws"}
+                "domain": str(sip.get("host", "127.0.0.1")), "websocket": PHONE_RELAY}
 
     # ---- a softphone that fetches its settings (Linphone) --------------------------------
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import web
+
 from callcenter.customers.services import CustomerService
 from callcenter.features import Dependencies, TopicAudience
 from callcenter.webkit.principal import Principal, may_supervise
@@ -11,6 +13,7 @@ from callcenter.webkit.principal import Principal, may_supervise
 from . import http
 from .console import AgentConsole
 from .notifier import AGENT_TOPICS, OfferNotifier
+from .phone_relay import PATH, PhoneRelay
 from .services import AgentService
 
 
@@ -26,12 +29,15 @@ def load(deps: Dependencies) -> None:
     def softphone() -> dict[str, Any]:
         asterisk = deps.config().callcenter.asterisk
         return {"host": asterisk.softphone_address, "port": asterisk.sip_port,
-                "transport": "udp", "websocket_port": asterisk.websocket_port}
+                "transport": "udp"}
 
     console = AgentConsole(agents=agents, customers=customers, routing=deps.routing,
                            store=deps.store, config=deps.config, clock=deps.clock,
                            softphone=softphone)
     deps.web.add_api(http.api, console)
+    relay = PhoneRelay(deps.config)
+    deps.web.routes.append(web.get(PATH, relay.handle, allow_head=False))
+    deps.web.sockets["phone"] = lambda: relay.open
     deps.web.audiences.append(TopicAudience(AGENT_TOPICS | {"interaction.summary"},
                                             lambda user, event: _own(user, event, deps)))
     deps.on_start(agents.restore)

@@ -89,7 +89,8 @@ class BrowserPhone(BaseModel):
     agent's SIP password (``Softphone.password``)."""
 
     device: str = Field(description="sign in with this device to take calls in the page")
-    websocket: str = Field(description="ws://host:port/ws of Asterisk's SIP over WebSocket")
+    websocket: str = Field(description="path of the engine's relay to Asterisk's SIP over "
+                           "WebSocket, on the console's own origin (ws:// or wss://)")
     username: str
     domain: str
 

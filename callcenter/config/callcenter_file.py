@@ -56,8 +56,9 @@ class AsteriskConfig(Strict):
     console; default: sip_bind (required when sip_bind is 0.0.0.0)."""
     sip_port: Port = 5060
     websocket_port: Port = 8088
-    """Browser phones (the agent console's, WebRTC) register over WebSocket here, at
-    ``ws://<public_address or sip_bind>:<port>/ws`` (Asterisk's HTTP server, http.conf)."""
+    """Asterisk's SIP over WebSocket (its HTTP server, http.conf, on sip_bind): browser
+    phones (the agent console's, WebRTC) reach it through the engine's relay on the
+    consoles' own origin (``/api/phone/ws``), not directly."""
     rtp_start: Port = 10000
     rtp_end: Port = 10999
     agi_host: NonEmptyStr = "127.0.0.1"

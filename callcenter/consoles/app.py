@@ -36,10 +36,6 @@ VENDORED = {"echarts.js": "echarts/dist/echarts.esm.min.mjs"}
 """Browser libraries from npm (``make setup`` installs them; never committed, no CDN),
 served as ``/vendor/<name>``; JsSIP (``/vendor/jssip.js``, the browser phone) is wrapped
 as an ES module by ``vendor.py``."""
-PHONE_SOCKET = web.AppKey("phone_socket", Any)
-"""ws://host:port of Asterisk's SIP over WebSocket (browser phones): the pages may connect
-there too (Content-Security-Policy)."""
-
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
 HUB = web.AppKey("hub", Hub)
 
@@ -81,11 +77,10 @@ def _harden(request: web.Request, response: web.StreamResponse) -> None:
     if response.prepared:  # a WebSocket
         return
     host = request.host
-    phone = request.app[PHONE_SOCKET]() if PHONE_SOCKET in request.app else ""
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        f"connect-src 'self' ws://{host} wss://{host}{phone}; frame-ancestors 'none'; "
+        f"connect-src 'self' ws://{host} wss://{host}; frame-ancestors 'none'; "
         "base-uri 'none'; form-action 'self'")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -102,7 +97,6 @@ def make_consoles_app(deps: Dependencies) -> web.Application:
     auth = deps.need(AuthService)
     app[PRINCIPAL] = auth.principal
     app[PUBLIC_ORIGIN] = lambda: deps.config().callcenter.web.public_origin
-    app[PHONE_SOCKET] = lambda: _phone_socket(deps)
     endpoints = mount(app, deps.web.apis)
     app.router.add_routes(deps.web.routes)
     app[ENDPOINTS] = endpoints
@@ -133,15 +127,6 @@ def make_consoles_app(deps: Dependencies) -> web.Application:
     app.on_startup.append(start)
     app.on_shutdown.append(shutdown)
     return app
-
-
-def _phone_socket(deps: Dependencies) -> str:
-    """The CSP source (`` ws://host:port``) of browser phones' SIP over WebSocket; ""
-    without Asterisk."""
-    if deps.asterisk is None:
-        return ""
-    asterisk = deps.config().callcenter.asterisk
-    return f" ws://{asterisk.softphone_address}:{asterisk.websocket_port}"
 
 
 async def _vendor(request: web.Request) -> web.StreamResponse:

@@ -91,6 +91,15 @@ def build_openapi(endpoints: Iterable[Endpoint], *, title: str = "Contact center
         "responses": {"101": {"description": "Switching protocols"},
                       "401": {"description": "Not logged in"},
                       "403": {"description": "Origin is not this site"}}}}
+    paths["/api/phone/ws"] = {"get": {
+        "operationId": "phone_websocket", "tags": ["live"], "x-roles": sorted(STAFF),
+        "security": [{"session": []}],
+        "summary": "The browser phone's SIP over WebSocket (subprotocol sip), relayed to "
+                   "Asterisk.",
+        "responses": {"101": {"description": "Switching protocols"},
+                      "401": {"description": "Not logged in"},
+                      "403": {"description": "Origin is not this site, or no browser phone"},
+                      "503": {"description": "Asterisk's WebSocket does not answer"}}}}
     paths["/api/openapi.json"] = {"get": {
         "operationId": "openapi", "tags": ["docs"], "x-roles": sorted(PUBLIC),
         "summary": "This document.", "responses": {"200": {"description": "OK"}}}}

@@ -68,6 +68,11 @@ phone.ringing = () => ringer.playing;
 
 // ------------------------------------------------------------------ registration
 
+/** The engine's relay to Asterisk on this page's own origin: wss:// when the page is https. */
+function relayUrl(path) {
+  return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
+}
+
 /** Register the browser phone: ``settings`` is the console's softphone.browser. */
 export async function startPhone(settings, password) {
   ringer.prepare();
@@ -89,7 +94,7 @@ export async function startPhone(settings, password) {
   }
   if (phone.device !== settings.device || phone.ua) return; // stopped meanwhile
   const ua = new JsSIP.UA({
-    sockets: [new JsSIP.WebSocketInterface(settings.websocket)],
+    sockets: [new JsSIP.WebSocketInterface(relayUrl(settings.websocket))],
     uri: `sip:${settings.username}@${settings.domain}`,
     authorization_user: settings.username,
     password,

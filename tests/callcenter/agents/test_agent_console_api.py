@@ -45,7 +45,7 @@ async def test_console_shows_softphone_settings(web_stack):
                                     "password_hint": "sip_password",
                                     "browser": {"device": "1001-web", "username": "1001-web",
                                                 "domain": "127.0.0.1",
-                                                "websocket": "ws://127.0.0.1:8088/ws"}}
+                                                "websocket": "/api/phone/ws"}}
     assert console["reasons"] == ["break", "lunch", "training", "meeting", "other"]
     assert console["status"]["state"] == "logged_out"
 
@@ -61,8 +61,8 @@ async def test_console_tells_softphones_the_public_address(make_stack):
         softphone = (await response.json())["softphone"]
     assert (softphone["server"], softphone["port"], softphone["username"],
             softphone["password"]) == ("pbx.example.com", 5080, "1003", "dev-sip-1003")
-    # The browser phone registers over WebSocket there too (asterisk.websocket_port).
-    assert softphone["browser"]["websocket"] == "ws://pbx.example.com:8443/ws"
+    # The browser phone's socket opens on the console's own origin (the engine relays it).
+    assert softphone["browser"]["websocket"] == "/api/phone/ws"
     assert softphone["browser"]["domain"] == "pbx.example.com"
 
 
