@@ -73,6 +73,10 @@ class Agent(Strict):
     teams_supervised: tuple[Ident, ...] = ()
     password: SecretStr | None = None
     """Initial console password (the agent changes it on first login)."""
+    auto_answer: bool = False
+    """Offered calls answer themselves: the ring to the agent's phone carries
+    ``Call-Info: <sip:127.0.0.1>;answer-after=0``, which the browser phone and most desk
+    phones honour (check the phone's "auto answer" setting allows it)."""
 
     @field_validator("sip_password")
     @classmethod

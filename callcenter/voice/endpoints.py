@@ -40,11 +40,13 @@ def render_endpoints(agents: tuple[Agent, ...], prefix: str = "") -> str:
         blocks.append(f"\n; {agent.id} ({agent.role})\n")
         # The desk phone, and the browser phone (the console's, over WebSocket): two
         # endpoints, two registrations, the same password.
+        # auto_answer: cc-agent-ring (extensions.conf) asks the phone to pick up an offer.
+        hands_free = "set_var = CC_AUTO_ANSWER=yes\n" if agent.auto_answer else ""
         for endpoint, template in ((name, "cc-phone"), (f"{name}{BROWSER_SUFFIX}", "cc-webrtc")):
             blocks.append(
                 f"[{endpoint}]({template})\n"
                 f"auth = {endpoint}\naors = {endpoint}\n"
-                f"callerid = \"{_value(agent.name)}\" <{agent.extension}>\n"
+                f"callerid = \"{_value(agent.name)}\" <{agent.extension}>\n{hands_free}"
                 f"\n[{endpoint}](cc-aor)\n"
                 f"\n[{endpoint}](cc-auth)\nusername = {endpoint}\npassword = {password}\n\n"
             )

@@ -26,6 +26,14 @@ def edit_yaml(path: Path, change: Callable[[dict], None]) -> None:
         YAML(typ="safe", pure=True).dump(data, out)
 
 
+def hands_free(directory: Path, agent_id: str) -> None:
+    """The agent answers offers hands free (agents.yaml ``auto_answer``)."""
+    def change(data: dict) -> None:
+        next(a for a in data["agents"] if a["id"] == agent_id)["auto_answer"] = True
+
+    edit_yaml(directory / "agents.yaml", change)
+
+
 def make_config(tmp_path: Path, asterisk, queue_changes: Callable[[dict], None] | None = None,
                 ami_port: int | None = None) -> Path:
     """The sample configuration, pointed at the test's Asterisk and made quick and always open."""

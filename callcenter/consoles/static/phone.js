@@ -107,7 +107,7 @@ export async function startPhone(settings, password) {
   ua.on("unregistered", () => { if (phone.ua === ua) changed("connecting"); });
   ua.on("registrationFailed", (e) => { if (phone.ua === ua) changed("failed", e.cause); });
   ua.on("newRTCSession", (e) => {
-    if (phone.ua === ua) incoming(e.session);
+    if (phone.ua === ua) incoming(e.session, e.request);
     else e.session.terminate();
   });
   ua.start();
@@ -129,7 +129,7 @@ export function stopPhone() {
 
 // ------------------------------------------------------------------ calls
 
-function incoming(session) {
+function incoming(session, request) {
   if (session.direction !== "incoming") return;
   if (phone.session) { // one call at a time: the engine never offers a second
     session.terminate({ status_code: 486 });
@@ -154,6 +154,8 @@ function incoming(session) {
   session.on("ended", over);
   session.on("failed", over);
   changed("ringing");
+  // An agent who answers hands free (agents.yaml auto_answer): the ring says so.
+  if (/answer-after=0/.test(request.getHeader("Call-Info") || "")) answerCall();
 }
 
 /** Answer the ringing call with the chosen microphone. */

@@ -9,7 +9,14 @@ import pytest
 from pyVoIP.VoIP import CallState
 
 from callcenter.simulate.phone import Phone, energy, tone
-from tests.support.voice import agent_state, dial_queue, queued, wait_until
+from tests.support.voice import (
+    agent_state,
+    dial_queue,
+    hands_free,
+    make_config,
+    queued,
+    wait_until,
+)
 
 pytestmark = pytest.mark.asterisk
 
@@ -89,3 +96,32 @@ async def test_the_agent_is_told_when_a_second_device_replaces_their_phone(
             not in contacts, contacts
     finally:
         await asyncio.to_thread(second.stop)
+
+
+def _invites(phone: Phone) -> list[bytes]:
+    return [raw for raw in phone.received if raw.startswith(b"INVITE ")]
+
+
+async def test_an_agent_who_answers_hands_free_is_rung_with_auto_answer(
+        voice_app, phones, tmp_path, asterisk):
+    """agents.yaml ``auto_answer``: the ring to the agent's phone asks it to pick up by
+    itself (Call-Info answer-after=0); an agent without it is rung plainly."""
+    hands_free(make_config(tmp_path, asterisk), "zhangwei")
+    app = await voice_app()
+    handsfree_phone = await phones("1001", "dev-sip-1001", auto_answer=True)
+    plain = await phones("1002", "dev-sip-1002", auto_answer=True)
+    caller = await phones("caller", "caller")
+    for agent_id, device, phone in (("zhangwei", "1001", handsfree_phone), ("lina", "1002", plain)):
+        app.agents.login(agent_id, device=device, ready=True)
+        await wait_until(lambda: app.agents.sessions[agent_id].device_ok,  # noqa: B023
+                         what=f"{agent_id}'s phone seen registered")
+        call = await dial_queue(caller, "sales")
+        await wait_until(lambda: _invites(phone), timeout=15,  # noqa: B023
+                         what=f"{agent_id} rung")
+        await asyncio.to_thread(call.hangup)
+        await wait_until(lambda: not app.voice.calls, what="the call over")
+        app.agents.logout(agent_id)
+    ring = _invites(handsfree_phone)[0]  # (re-INVITEs may follow: the connected line)
+    assert b"Call-Info: <sip:127.0.0.1>;answer-after=0" in ring, ring.decode()
+    ring = _invites(plain)[0]
+    assert b"answer-after" not in ring, ring.decode()

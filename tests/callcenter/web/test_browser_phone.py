@@ -351,6 +351,31 @@ async def test_a_supervisor_listens_on_the_browser_phone(
         await app.stop()
 
 
+async def test_the_browser_phone_answers_by_itself_for_a_hands_free_agent(
+        tmp_path, asterisk, phones, chromium_with_microphone, monkeypatch):
+    """zhangwei answers hands free (agents.yaml auto_answer): an offer connects without a
+    click, and the caller hears the browser."""
+    voice.hands_free(voice.make_config(tmp_path, asterisk), "zhangwei")
+    app = engine(tmp_path, asterisk, monkeypatch)
+    await app.start()
+    try:
+        await voice.wait_until(lambda: app.link.is_up, what="AMI link")
+        context, page = await browser_agent(chromium_with_microphone, app, [])
+        call = await voice.dial_queue(await phones("caller", "caller"), "sales")
+        (task_id,) = await voice.queued(app)
+        await voice.wait_until(lambda: task_id in app.voice.calls
+                               and app.voice.calls[task_id].connected, timeout=15,
+                               what="the call connected without a click")
+        await phone_state(page, "talking")
+        await asyncio.sleep(0.5)  # the bridge carries the browser's audio
+        hears = await asyncio.to_thread(call.listen, 1.2)
+        assert energy(hears) > 0.01 and share_near(hears, MIC_TONE) > 0.5
+        await asyncio.to_thread(call.hangup)
+        await context.close()
+    finally:
+        await app.stop()
+
+
 async def _receiving(page) -> bool:
     first = await stats(page)
     await asyncio.sleep(0.3)
