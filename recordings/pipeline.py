@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from recordings.audio import prepare, read_wav, speech_intervals, to_pcm16
 from recordings.recognizer import ModelConfig, Recognizer, Word, get_recognizer
 
 __all__ = ["AudioOptions", "LegDecoding", "decode_file"]
@@ -56,6 +55,10 @@ def decode_file(path: str | Path, model: ModelConfig, recognizer: Recognizer | N
                 options: AudioOptions | None = None) -> LegDecoding:
     """Decode one WAV file. Raises :class:`recordings.audio.AudioFormatError` for
     files that are not PCM WAV, and whatever the backend raises."""
+    # numpy is loaded here, where audio is decoded, not when the engine starts (a
+    # restarted engine's first offer waits for its imports).
+    from recordings.audio import prepare, read_wav, speech_intervals, to_pcm16
+
     options = options or AudioOptions()
     recognizer = recognizer or get_recognizer(model.backend)
     started = time.perf_counter()
