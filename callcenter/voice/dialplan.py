@@ -37,6 +37,7 @@ RING_SECONDS = "CC_RING_SECONDS"
 EXIT_REASON = "CC_EXIT_REASON"
 ARRIVED = "CC_ARRIVED"  # epoch (ms) the call reached the dialplan
 STANDBY = "CC_STANDBY"  # = CC_ARRIVED once the caller had to wait for an absent engine
+AUTO_ANSWER = "CC_AUTO_ANSWER"  # "yes" on an agent's phone channel: answer offers hands free
 SURVEY_ENABLED = "CC_SURVEY"  # "yes": ask for a rating when the agent hangs up
 SOUND_SURVEY_ASK = "CC_SND_SURVEY_ASK"  # the survey's question, in the caller's language
 SOUND_SURVEY_THANKS = "CC_SND_SURVEY_THANKS"

@@ -92,7 +92,7 @@ def build_openapi(endpoints: Iterable[Endpoint], *, title: str = "Contact center
                       "401": {"description": "Not logged in"},
                       "403": {"description": "Origin is not this site"}}}}
     paths["/api/phone/ws"] = {"get": {
-        "operationId": "phone_websocket", "tags": ["live"], "x-roles": sorted(STAFF),
+        "operationId": "phone_websocket", "tags": ["live"], "x-roles": ["agent", "supervisor"],
         "security": [{"session": []}],
         "summary": "The browser phone's SIP over WebSocket (subprotocol sip), relayed to "
                    "Asterisk.",

@@ -150,6 +150,9 @@ SCOPED: dict[tuple[str, str], Cases] = {
     ("GET", "/vendor/{name}"): one("/vendor/echarts.js", EVERYONE),
     ("GET", "/api/openapi.json"): one("/api/openapi.json", EVERYONE),
     ("GET", "/api/ws"): one("/api/ws", STAFF),
+    # people with a phone extension (a browser phone); 503 here: no Asterisk behind it
+    ("GET", "/api/phone/ws"): one("/api/phone/ws",
+                                  frozenset({"agent", "agent_other_team", "supervisor"})),
     # auth: these change the client's session
     ("POST", "/api/auth/login"): one("/api/auth/login", EVERYONE,
                                      {"username": "lina", "password": ws.PASSWORDS["lina"]},
@@ -420,7 +423,7 @@ async def seed(stack) -> Seed:
 
 
 async def call(client: aiohttp.ClientSession, method: str, case: Case) -> int:
-    if method == "GET" and case.path in ("/api/ws", "/api/widget/ws"):
+    if method == "GET" and case.path in ("/api/ws", "/api/widget/ws", "/api/phone/ws"):
         try:
             socket = await client.ws_connect(case.path)
         except aiohttp.WSServerHandshakeError as exc:
