@@ -19,7 +19,7 @@ def test_a_quicker_ivr_gets_ahead_of_a_slower_one_who_called_a_moment_earlier():
 
 def test_a_caller_already_waiting_is_never_overtaken():
     first = caller("first", arrived=0.0, held=1.0, dialled=5.0)
-    second = caller("second", arrived=0.5, held=1.5, dialled=3.0)
+    second = caller("second", arrived=0.5, held=3.0, dialled=3.5)
     assert len(out_of_order([first, second], tolerance=0.5)) == 1
     assert len(out_of_order([first, second], tolerance=2.5)) == 0
 
@@ -27,7 +27,7 @@ def test_a_caller_already_waiting_is_never_overtaken():
 def test_a_caller_who_waited_for_the_engine_keeps_the_time_they_called():
     standby = caller("standby", arrived=0.05, held=10.0, dialled=12.0, standby=0.06)
     others = [caller("a", arrived=0.0, held=2.0, dialled=5.0),
-              caller("b", arrived=0.1, held=1.0, dialled=3.0)]
+              caller("b", arrived=0.1, held=2.5, dialled=3.0)]
     assert len(out_of_order([standby, *others], tolerance=0.5)) == 2
 
 
@@ -37,7 +37,18 @@ def test_holds_a_moment_apart_may_be_queued_in_either_order():
     a = caller("a", arrived=0.0, held=1.03, dialled=5.0)
     b = caller("b", arrived=0.1, held=1.0, dialled=5.9)
     assert out_of_order([a, b], tolerance=0.5) == []
-    assert len(out_of_order([a, b], tolerance=0.5, same_moment=0.01)) == 1
+    assert len(out_of_order([a, b], tolerance=0.5, hold_lag=0.01)) == 1
+
+
+def test_a_hold_is_seen_late_after_the_engine_queued_the_caller():
+    # CI, after an Asterisk restart: the engine queued "late_seen" 7 ms before "prompt";
+    # Asterisk, busy with re-registrations, showed late_seen's hold 0.77 s after that.
+    prompt = caller("prompt", arrived=10.0, held=10.75, dialled=16.70)
+    late_seen = caller("late_seen", arrived=10.1, held=11.52, dialled=11.52)
+    assert out_of_order([prompt, late_seen]) == []
+    # A caller whose join is their call (they waited for the engine) is not seen late.
+    woken = caller("woken", arrived=11.2, held=20.0, dialled=11.9, standby=11.3)
+    assert len(out_of_order([prompt, woken])) == 1
 
 
 def test_a_caller_whose_ivr_the_engine_died_in_is_overtaken_only_once_waiting():
