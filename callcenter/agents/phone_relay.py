@@ -3,8 +3,9 @@
 The console's phone (JsSIP) connects to the page's own origin, so the socket is
 ``wss://`` whenever the consoles are served over https (behind a TLS proxy): a page
 from https may not open a plain ``ws://`` to Asterisk. And the web door checks who
-knocks before Asterisk hears a byte: a live session (401), this site's ``Origin``
-(403), an agent with a browser phone (403). Asterisk's HTTP server need not be
+knocks before Asterisk hears a byte: as for the console's socket
+(``socket_principal``: a live session, this site's ``Origin``, a password of their own),
+and an agent with a browser phone (403). Asterisk's HTTP server need not be
 reachable from agents' machines at all; each REGISTER and INVITE is still proven with
 the agent's SIP password. Media does not pass here (ICE and DTLS-SRTP go straight to
 Asterisk's RTP ports). Frames are relayed as they are, both ways, in order; either
@@ -22,7 +23,7 @@ import aiohttp
 from aiohttp import WSMsgType, web
 
 from callcenter.config.models import Config
-from callcenter.webkit.endpoints import PUBLIC_ORIGIN, ApiError, current_principal, origin_allowed
+from callcenter.webkit.endpoints import ApiError, socket_principal
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +44,7 @@ class PhoneRelay:
         return f"ws://{host}:{asterisk.websocket_port}/ws"
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        principal = await current_principal(request)
-        if principal is None:
-            raise ApiError(401, "unauthenticated", "log in first")
-        if not origin_allowed(request, request.app[PUBLIC_ORIGIN]()):
-            raise ApiError(403, "bad_origin", "this page is not from this site")
+        principal = await socket_principal(request)
         agent = self.config().agent(principal.agent_id) if principal.agent_id else None
         if agent is None or agent.browser_device is None or agent.sip_password is None:
             raise ApiError(403, "no_browser_phone", "you have no browser phone")

@@ -38,14 +38,7 @@ from callcenter.bus import BusEvent, EventBus, Subscription
 from callcenter.features import Audience, TopicAudience, WebParts
 from callcenter.storage import hash_session_token
 from callcenter.storage.masking import mask_number_fields
-from callcenter.webkit.endpoints import (
-    COOKIE,
-    PUBLIC_ORIGIN,
-    ApiError,
-    current_principal,
-    origin_allowed,
-    password_change_required,
-)
+from callcenter.webkit.endpoints import COOKIE, socket_principal
 from callcenter.webkit.principal import Principal, sees_numbers
 
 log = logging.getLogger(__name__)
@@ -147,15 +140,7 @@ class Hub:
     # ------------------------------------------------------------------ the socket
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        principal = await current_principal(request)
-        if principal is None:
-            raise ApiError(401, "unauthenticated", "log in first")
-        if not origin_allowed(request, request.app[PUBLIC_ORIGIN]()):
-            log.warning("web.ws_bad_origin", extra={"origin": request.headers.get("Origin"),
-                                                    "user": principal.username})
-            raise ApiError(403, "bad_origin", "this page is not from this site")
-        if principal.must_change_password:
-            raise password_change_required()
+        principal = await socket_principal(request)
         ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=64 * 1024)
         await ws.prepare(request)
         token = request.cookies.get(COOKIE, "")

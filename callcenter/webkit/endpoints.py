@@ -244,6 +244,22 @@ async def current_principal(request: web.Request) -> Principal | None:
     return request[_CALLER]
 
 
+async def socket_principal(request: web.Request) -> Principal:
+    """Who opens a WebSocket with the session cookie: a live session (401), a page of this
+    site (403: another site's page must not open one with the user's cookie), and a
+    password of their own (403)."""
+    principal = await current_principal(request)
+    if principal is None:
+        raise ApiError(401, "unauthenticated", "log in first")
+    if not origin_allowed(request, request.app[PUBLIC_ORIGIN]()):
+        log.warning("web.ws_bad_origin", extra={"origin": request.headers.get("Origin"),
+                                                "user": principal.username})
+        raise ApiError(403, "bad_origin", "this page is not from this site")
+    if principal.must_change_password:
+        raise password_change_required()
+    return principal
+
+
 # ---------------------------------------------------------------------------- wrapper
 
 

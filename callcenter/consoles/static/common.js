@@ -629,13 +629,17 @@ export function toast(message, kind = "info") {
 
 // ------------------------------------------------------------------ live socket
 
+/** A WebSocket URL on this page's own origin: wss:// when the page is https. */
+export function socketUrl(path) {
+  return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
+}
+
 export function connectLive(onMessage, onStatus) {
   let socket = null;
   let retry = 500;
   let stopped = false;
   function open() {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + "/api/ws");
+    socket = new WebSocket(socketUrl("/api/ws"));
     socket.onopen = () => { retry = 500; onStatus && onStatus(true); };
     socket.onmessage = (event) => {
       const msg = JSON.parse(event.data);

@@ -7,7 +7,7 @@
 //
 // agent.js starts it (startPhone) when the agent signs in with the browser device, stops
 // it on sign-out, and re-renders on the "cc:phone" event; answerCall() answers.
-import { h, t } from "./common.js";
+import { h, socketUrl, t } from "./common.js";
 
 const phone = {
   state: "off", // off | connecting | registered | ringing | talking | failed
@@ -68,11 +68,6 @@ phone.ringing = () => ringer.playing;
 
 // ------------------------------------------------------------------ registration
 
-/** The engine's relay to Asterisk on this page's own origin: wss:// when the page is https. */
-function relayUrl(path) {
-  return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
-}
-
 /** Register the browser phone: ``settings`` is the console's softphone.browser. */
 export async function startPhone(settings, password) {
   ringer.prepare();
@@ -94,7 +89,7 @@ export async function startPhone(settings, password) {
   }
   if (phone.device !== settings.device || phone.ua) return; // stopped meanwhile
   const ua = new JsSIP.UA({
-    sockets: [new JsSIP.WebSocketInterface(relayUrl(settings.websocket))],
+    sockets: [new JsSIP.WebSocketInterface(socketUrl(settings.websocket))],
     uri: `sip:${settings.username}@${settings.domain}`,
     authorization_user: settings.username,
     password,
