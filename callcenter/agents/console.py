@@ -196,9 +196,6 @@ class AgentConsole:
     async def finish_wrapup(self, agent_id: str | None, task_id: str, disposition: str | None,
                             notes: str | None) -> dict[str, Any]:
         agent = self.agent(agent_id)
-        interaction = await self.store.get_interaction(task_id)
-        if interaction is None:
-            raise LookupError("no such interaction")
         await self.agents.finish_wrapup(agent.id, task_id, disposition,
                                         (notes or "").strip() or None)
         return await self.status(agent.id)

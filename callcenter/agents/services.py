@@ -282,9 +282,11 @@ class AgentService:
     async def finish_wrapup(self, agent_id: str, task_id: str, disposition: str | None,
                             notes: str | None) -> None:
         interaction = await self.store.get_interaction(task_id)
-        handed_on = (interaction is not None and interaction.agent_id != agent_id
+        if interaction is None:
+            raise LookupError("no such interaction")
+        handed_on = (interaction.agent_id != agent_id
                      and await self.handed_on(agent_id, task_id))
-        if interaction is None or (interaction.agent_id != agent_id and not handed_on):
+        if interaction.agent_id != agent_id and not handed_on:
             raise NotYours("that interaction is not yours")
         queue = self.config().queues.get(interaction.queue or "")
         codes = [d.code for d in queue.dispositions] if queue else []
