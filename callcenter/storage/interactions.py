@@ -151,7 +151,6 @@ class InteractionRecords(Database):
         rows = await self._all(sql + " ORDER BY arrived_at, id", params)
         return [_interaction(r) for r in rows]
 
-
     async def close_unseen(self, ids: Sequence[str], at: float) -> int:
         """End interactions whose end nobody saw (the engine was down): "answered" if
         they were, else "lost". One statement: a restart closes hundreds at once.
@@ -160,6 +159,7 @@ class InteractionRecords(Database):
             "UPDATE interactions SET ended_at = ?, outcome = CASE WHEN answered_at IS NOT"
             " NULL THEN 'answered' ELSE 'lost' END WHERE ended_at IS NULL AND id IN"
             " (SELECT value FROM json_each(?))", (at, _dumps(list(ids))))
+
     async def interactions_between(
         self, t0: float, t1: float, *, queue: str | None = None, channel: str | None = None
     ) -> list[Interaction]:

@@ -21,6 +21,15 @@ def make_link(asterisk, port: int, **kwargs) -> AmiLink:
     return AmiLink(host="127.0.0.1", port=port, username=username, secret=secret, **options)
 
 
+async def link_up(link: AmiLink) -> list[str]:
+    """Start the link and wait for it to be up; the LinkUp/LinkDown markers it reports."""
+    markers: list[str] = []
+    link.on_event(lambda e: markers.append(e.name) if e.name in (LINK_UP, LINK_DOWN) else None)
+    await link.start()
+    await link.wait_up(5)
+    return markers
+
+
 async def wait_for(predicate, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -76,10 +85,7 @@ async def test_a_failing_handler_does_not_kill_the_link(asterisk):
 async def test_cut_link_reconnects_and_reports_down_then_up(asterisk, tcp_proxy):
     proxy = await tcp_proxy(asterisk.ami_port)
     link = make_link(asterisk, proxy.port)
-    markers: list[str] = []
-    link.on_event(lambda e: markers.append(e.name) if e.name in (LINK_UP, LINK_DOWN) else None)
-    await link.start()
-    await link.wait_up(5)
+    markers = await link_up(link)
     try:
         proxy.cut()
         await wait_for(lambda: markers[-2:] == [LINK_DOWN, LINK_UP], timeout=5)
@@ -93,10 +99,7 @@ async def test_cut_link_reconnects_and_reports_down_then_up(asterisk, tcp_proxy)
 async def test_half_open_link_is_detected_by_the_watchdog(asterisk, tcp_proxy):
     proxy = await tcp_proxy(asterisk.ami_port)
     link = make_link(asterisk, proxy.port, ping_interval=0.3)
-    markers: list[str] = []
-    link.on_event(lambda e: markers.append(e.name) if e.name in (LINK_UP, LINK_DOWN) else None)
-    await link.start()
-    await link.wait_up(5)
+    markers = await link_up(link)
     try:
         proxy.frozen = True  # nothing closes; bytes just stop
         started = time.monotonic()
@@ -115,10 +118,7 @@ async def test_a_busy_asterisk_answering_pings_late_keeps_its_link(asterisk, tcp
     link is alive: dropping it would cut every action in flight."""
     proxy = await tcp_proxy(asterisk.ami_port)
     link = make_link(asterisk, proxy.port, ping_interval=0.3)
-    markers: list[str] = []
-    link.on_event(lambda e: markers.append(e.name) if e.name in (LINK_UP, LINK_DOWN) else None)
-    await link.start()
-    await link.wait_up(5)
+    markers = await link_up(link)
     try:
         proxy.swallow_pings = True  # no ping is answered; everything else is
         until = time.monotonic() + 2.0
