@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +41,9 @@ from ivr.runner import CallerHungUp, IvrOutcome, run_ivr
 log = logging.getLogger(__name__)
 MAX_HEADER_BYTES = 16384
 HEADER_SECONDS = 5.0
+MSET_LINE_BYTES = 1500
+"""res_agi reads a command into a 2048-byte buffer; a longer line would be cut."""
+_VARIABLE_NAME = re.compile(r"_{0,2}[A-Za-z][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +91,18 @@ class AgiCaller:
         digits = result.get("result", ("", ""))[0]
         return digits or None
 
-    async def set_variable(self, name: str, value: str) -> None:
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        await self.command(f'SET VARIABLE {name} "{escaped}"')
+    async def set_variables(self, values: dict[str, str]) -> None:
+        """Set channel variables in order, in as few round trips as fit in a line.
+
+        One ``SET VARIABLE`` per variable cost ~22 round trips per queued call: with
+        Asterisk busy, each waits its turn, and a caller reached hold up to 1.3 s after
+        being queued. ``MSet`` sets many per ``EXEC``, in order (so ``CC_ROUTE``, last,
+        is still set last). Each value is escaped for MSet's argument parser
+        (backslash before every character but letters and digits), then the whole for
+        the AGI line; commands stay under res_agi's line buffer (``AGI_BUF_LEN``)."""
+        for chunk in _mset_chunks(values):
+            line = chunk.replace("\\", "\\\\").replace('"', '\\"')
+            await self.command(f'EXEC MSet "{line}"')
 
 
 class IvrServer:
@@ -185,8 +198,7 @@ class IvrServer:
             again = await self._resume(call) if self._resume is not None else None
             if again is not None:  # already queued: back to hold, no second IVR or task
                 log.info("ivr.resumed")
-                for name, value in again.items():
-                    await caller.set_variable(name, value)
+                await caller.set_variables(again)
                 return
             if call.dialed_number not in config.callcenter.asterisk.inbound_numbers:
                 log.warning("ivr.unknown_number")
@@ -196,10 +208,35 @@ class IvrServer:
                 outcome = await run_ivr(config.ivr, config.queues, caller, self._clock(),
                                         dialled=call.dialed_number)
             variables = await self._on_routed(call, outcome)
-            for name, value in variables.items():
-                await caller.set_variable(name, value)
+            await caller.set_variables(variables)
         except CallerHungUp:
             log.info("ivr.caller_left")
+
+
+def _mset_chunks(values: dict[str, str]) -> list[str]:
+    """``name=value,...`` argument lists for MSet, each short enough for one AGI line."""
+    chunks: list[str] = []
+    pairs: list[str] = []
+    size = 0
+    for name, value in values.items():
+        if not _VARIABLE_NAME.fullmatch(name):
+            raise ValueError(f"not a channel variable name: {name!r}")
+        pair = f"{name}={_mset_escape(value)}"
+        length = len(pair.encode()) + pair.count("\\") + pair.count('"') + 1
+        if pairs and size + length > MSET_LINE_BYTES:
+            chunks.append(",".join(pairs))
+            pairs, size = [], 0
+        pairs.append(pair)
+        size += length
+    if pairs:
+        chunks.append(",".join(pairs))
+    return chunks
+
+
+def _mset_escape(value: str) -> str:
+    """Every ASCII character but letters and digits escaped: MSet's parser treats commas,
+    quotes, brackets and backslashes specially, and drops the backslash before any."""
+    return "".join("\\" + ch if ch.isascii() and not ch.isalnum() else ch for ch in value)
 
 
 def _epoch(text: str) -> float | None:
