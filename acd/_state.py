@@ -42,6 +42,13 @@ Agent (A)
         An accept resets the count; a reject does not count.
     A5. When a wrap-up ends and ``after_wrapup`` is "not_ready", presence
         becomes not_ready (reason "after wrap-up").
+    A6. A wrap-up ends at its deadline (``wrapup_seconds`` after the
+        conversation, pushed later by ``extend_wrapup``) or by
+        ``wrapup_done``, whichever comes first. In a queue with
+        ``wrapup_until_done`` it has no deadline: only ``wrapup_done`` ends
+        it (a disposition the queue requires is in): its slot stays taken
+        (A1), so an agent with one voice slot gets no call meanwhile. A logout
+        does not end a wrap-up (the form is still owed).
 
 Qualification and eligibility (Q)
     Q1. A task's *requirement* in a queue is a disjunction: the base

@@ -95,11 +95,15 @@ def start_wrap(
     out: list[Output],
 ) -> None:
     """The conversation is over: wrap-up keeps the slot for the queue's
-    ``wrapup_seconds`` (none: the agent is free at once)."""
+    ``wrapup_seconds``, or until done in a ``wrapup_until_done`` queue (rule A6;
+    neither: the agent is free at once)."""
     ws = q.cfg.wrapup_seconds
-    if ws > 0:
-        w = a.wraps[task_id] = WrapRec(a, task_id, q, ch, now, talk)
-        schedule(core, now + ws, T_WRAP, w, None)
+    if q.cfg.wrapup_until_done:
+        a.wraps[task_id] = WrapRec(a, task_id, q, ch, now, talk, None)
+        core.dirty[a.id] = a
+    elif ws > 0:
+        w = a.wraps[task_id] = WrapRec(a, task_id, q, ch, now, talk, now + ws)
+        schedule(core, now + ws, T_WRAP, w, w.until)
         core.dirty[a.id] = a
     else:
         wrap_ended(core, a, task_id, q, ch, 0.0, talk, now, out)

@@ -31,7 +31,9 @@ from ._state import (
     TaskState,
     next_presence,
     next_task_state,
+    qualifies,
     queue_empty,
+    requirement,
 )
 from .agents import finish_wrap, flush_states, set_presence
 from .events import (
@@ -83,6 +85,7 @@ from .timers import (
     T_WRAP,
     is_live,
     next_deadline,
+    schedule,
 )
 from .views import AgentView, WaitingTask, agent_view, has_eligible, line_views, task_view
 
@@ -281,6 +284,24 @@ class Engine:
         dispatch_agent(self._core, a, now, out)
         return self._end(now, out)
 
+    def extend_wrapup(self, agent_id: str, task_id: str, seconds: float,
+                      now: float) -> list[Output]:
+        """Give a running wrap-up ``seconds`` more before its timer ends it (rule A6)."""
+        now, out = self._begin(now)
+        a = self._core.agents.get(agent_id)
+        w = a.wraps.get(task_id) if a is not None else None
+        if seconds <= 0:
+            raise AcdError(f"extend_wrapup: seconds must be > 0, not {seconds!r}")
+        if w is None:
+            out.append(Ignored("extend_wrapup", agent_id, "no such wrap-up running"))
+        elif w.until is None:
+            out.append(Ignored("extend_wrapup", agent_id, "wrap-up lasts until done"))
+        else:
+            w.until += seconds
+            schedule(self._core, w.until, T_WRAP, w, w.until)
+            self._core.dirty[a.id] = a
+        return self._end(now, out)
+
     def transfer(
         self,
         task_id: str,
@@ -416,6 +437,16 @@ class Engine:
         memo: dict[tuple[int, ...], bool] = {}
         return sum(1 for t in q.tasks.values()
                    if t.state is WAITING and not has_eligible(t, memo))
+
+    def ready_agents(self, queue: str) -> int:
+        """How many ready agents may take the queue's contacts: members with a slot for
+        one of its channels who meet its own skill levels (rules A3, Q1; a contact's own
+        skills and escalations aside)."""
+        q = self._core.queues[queue]
+        req = requirement(q.cfg.skills, {}, None, {})
+        return sum(1 for *_, a in q.members.values()
+                   if a.presence is READY and qualifies(a.skills, req)
+                   and any(a.capacity.get(ch, 0) > 0 for ch in q.cfg.channels))
 
     def task_state(self, task_id: str) -> TaskState | None:
         t = self._core.tasks.get(task_id)

@@ -165,6 +165,8 @@ class Queue:
     join_empty: EmptyPolicy = EmptyPolicy.ALWAYS
     leave_when_empty: EmptyPolicy = EmptyPolicy.ALWAYS
     wrapup_seconds: float = 0.0
+    wrapup_until_done: bool = False
+    """Wrap-ups end only by ``wrapup_done``, never on a timer (rule A6)."""
     offer_timeout_seconds: float | None = 15.0
     missed_offers_before_not_ready: int = 3
     delay_seconds: float = 0.0

@@ -39,6 +39,8 @@ class WrapRec:
     channel: str
     start: float
     talk: float
+    until: float | None
+    """When the timer ends it (rule A6); None: only ``wrapup_done`` does."""
     live: bool = True
 
 

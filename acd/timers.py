@@ -3,7 +3,7 @@
 Timers are never removed when what they watch changes; they are checked when
 they come due (``is_live``) and dropped if stale. ``ver`` is what the timer
 was set against: a task's visit (and escalation generation, or re-offer
-generation), a queue's announcement time; offers and wrap-ups
+generation), a queue's announcement time, a wrap-up's end; offers and wrap-ups
 carry their own ``live`` flag.
 """
 
@@ -29,7 +29,7 @@ def is_live(kind: int, obj: Any, ver: Any) -> bool:
     if kind == T_OFFER:
         return obj.live
     if kind == T_WRAP:
-        return obj.live
+        return obj.live and ver == obj.until  # an extension set a later one
     if kind == T_ANNOUNCE:
         return obj.ann_at is not None and ver == obj.ann_at
     t: TaskRec = obj

@@ -44,6 +44,8 @@ class AgentView:
     answered: int = 0
     missed_in_a_row: int = 0
     offered_tasks: tuple[str, ...] = ()  # the tasks of ``offers``, in the same order
+    wrapping_until: tuple[float | None, ...] = ()
+    """When each of ``wrapping`` ends on its timer (None: when done; rule A6)."""
 
     @property
     def tasks(self) -> tuple[str, ...]:
@@ -116,4 +118,5 @@ def agent_view(a: AgentRec) -> AgentView:
         a.answered,
         a.missed,
         tuple(o.task.id for o in a.offers.values()),
+        tuple(w.until for w in a.wraps.values()),
     )

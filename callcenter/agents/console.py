@@ -19,10 +19,7 @@ from callcenter.storage import Store
 from .phone_relay import PATH as PHONE_RELAY
 from .provisioning import Provisioning, linphone_xml
 from .schemas import REASONS
-from .services import AgentError, AgentService, NotYours
-
-PENDING_WRAPUP_WINDOW = 4 * 3600.0
-"""Calls that ended this recently without disposition or notes still show the form."""
+from .services import PENDING_WRAPUP_WINDOW, AgentError, AgentService, NotYours
 
 
 class NoAgentProfile(AgentError):
@@ -75,7 +72,8 @@ class AgentConsole:
                           "password_hint": "sip_password",
                           "browser": self._browser_phone(agent, sip)},
             "reasons": list(REASONS),
-            "server_time": self.clock()}
+            "server_time": self.clock(),
+            "speech": config.callcenter.stt.enabled}
 
     def _browser_phone(self, agent: AgentConfig, sip: dict[str, Any]) -> dict[str, Any] | None:
         """Where the console's own phone registers (its endpoint ``<extension>-web``),
@@ -160,28 +158,33 @@ class AgentConsole:
     # ---- wrap-up ------------------------------------------------------------------------
 
     async def wrapups(self, agent_id: str | None) -> list[dict[str, Any]]:
-        """Contacts waiting for the agent's disposition and notes."""
+        """The agent's wrap-up forms still open: running wrap-ups, and contacts that
+        ended within ``PENDING_WRAPUP_WINDOW`` whose form was not sent."""
         agent = self.agent(agent_id)
         now = self.clock()
         view = self.routing.agent(agent.id)
-        task_ids = list(view.wrapping) if view else []
-        recent = await self.store.interactions_between(now - PENDING_WRAPUP_WINDOW, now + 1)
-        task_ids += [i.id for i in recent
-                     if i.agent_id == agent.id and i.ended_at is not None
-                     and i.disposition is None and i.notes is None
-                     and i.outcome in ("answered", "transferred") and i.id not in task_ids]
+        ends = dict(zip(view.wrapping, view.wrapping_until, strict=True)) if view else {}
+        since = now - PENDING_WRAPUP_WINDOW
+        recent = await self.store.interactions_between(since, now + 1)
+        sent = {e.interaction_id for e in await self.store.events_between(
+            since, now + 1, event="DISPOSITION", agent=agent.id)}
+        owed = [i.id for i in recent
+                if i.agent_id == agent.id and i.ended_at is not None and i.id not in ends
+                and i.id not in sent and i.disposition is None and i.notes is None
+                and i.outcome in ("answered", "transferred")]
         out = []
-        for task_id in task_ids:
-            found = await self._wrapup(task_id)
+        for task_id in [*ends, *owed]:
+            found = await self._wrapup(task_id, ends.get(task_id))
             if found is not None:
                 out.append(found)
         return out
 
-    async def _wrapup(self, task_id: str) -> dict[str, Any] | None:
+    async def _wrapup(self, task_id: str, ends_at: float | None) -> dict[str, Any] | None:
         interaction = await self.store.get_interaction(task_id)
         if interaction is None:
             return None
-        queue = self.config().queues.get(interaction.queue or "")
+        config = self.config()
+        queue = config.queues.get(interaction.queue or "")
         summary = await self.store.latest_summary(task_id)
         customer = (await self.store.get_customer(interaction.customer_id)
                     if interaction.customer_id is not None else None)
@@ -191,7 +194,12 @@ class AgentConsole:
                 "dispositions": [d.model_dump() for d in queue.dispositions] if queue else [],
                 "require_disposition": bool(queue and queue.require_disposition),
                 "summary": summary.text if summary else None,
-                "customer_name": customer.name if customer else None}
+                "customer_name": customer.name if customer else None,
+                "caller": interaction.caller_masked,
+                "summary_expected": (interaction.channel == "voice"
+                                     and config.callcenter.stt.enabled
+                                     and queue is not None and queue.recording.enabled),
+                "ended_at": interaction.ended_at, "ends_at": ends_at}
 
     async def finish_wrapup(self, agent_id: str | None, task_id: str, disposition: str | None,
                             notes: str | None) -> dict[str, Any]:
@@ -199,3 +207,12 @@ class AgentConsole:
         await self.agents.finish_wrapup(agent.id, task_id, disposition,
                                         (notes or "").strip() or None)
         return await self.status(agent.id)
+
+    async def extend_wrapup(self, agent_id: str | None, task_id: str,
+                            seconds: int) -> dict[str, Any]:
+        agent = self.agent(agent_id)
+        ends_at = self.agents.extend_wrapup(agent.id, task_id, seconds)
+        found = await self._wrapup(task_id, ends_at)
+        if found is None:
+            raise LookupError("no such interaction")
+        return found

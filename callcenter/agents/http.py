@@ -1,7 +1,8 @@
-"""The agent console API: my device, my state, my offers, my wrap-ups.
+"""The agent console API: my device, my state, my offers, my wrap-ups; and a
+supervisor's correction of a wrap-up's disposition.
 
-Every endpoint acts on the caller's own agent (``agent_id`` of their account); none
-takes another agent's id, so an agent never reaches another agent's data. Handlers
+Every agent endpoint acts on the caller's own agent (``agent_id`` of their account);
+none takes another agent's id, so an agent never reaches another agent's data. Handlers
 call ``AgentConsole`` (``call.service``) only.
 """
 
@@ -16,22 +17,27 @@ from pydantic import BaseModel
 from callcenter.webkit.endpoints import (
     AGENT_CONSOLE,
     PUBLIC,
+    SUPERVISION,
     Api,
     Call,
     conflict,
     forbidden,
     not_found,
 )
+from callcenter.webkit.principal import customer_queues
 
 from .console import AgentConsole, NoAgentProfile
 from .schemas import (
     AgentStatus,
     Console,
     DeviceLogin,
+    DispositionCorrection,
+    DispositionRecord,
     Offer,
     ProvisioningLink,
     StateRequest,
     Wrapup,
+    WrapupExtension,
     WrapupRequest,
 )
 from .services import AgentError, NotYours
@@ -121,13 +127,49 @@ async def wrapups(call: Call) -> list[Wrapup]:
 
 @api.route("POST", "/api/agent/wrapups/{task_id}", roles=AGENT_CONSOLE, body=WrapupRequest,
            response=AgentStatus, scope="only a contact I handled",
-           summary="Finish wrap-up: store the disposition and notes, end after-call work.",
+           summary="Finish wrap-up: store the disposition and notes, end after-call work. "
+                   "Given once, while the wrap-up runs (or a required disposition is "
+                   "owed); 409 otherwise: corrections are a supervisor's.",
            errors={404, 409})
 async def finish_wrapup(call: Call) -> AgentStatus:
     body: WrapupRequest = call.body
     task_id = call.param("task_id")
     return await _run(call, lambda s: s.finish_wrapup(_me(call), task_id, body.disposition,
                                                       body.notes))
+
+
+@api.route("POST", "/api/agent/wrapups/{task_id}/extend", roles=AGENT_CONSOLE,
+           body=WrapupExtension, response=Wrapup, scope="only a wrap-up of mine running",
+           summary="More time for a wrap-up that ends on its timer (409 for one that lasts "
+                   "until its form is sent).",
+           errors={404, 409})
+async def extend_wrapup(call: Call) -> Wrapup:
+    body: WrapupExtension = call.body
+    task_id = call.param("task_id")
+    return await _run(call, lambda s: s.extend_wrapup(_me(call), task_id, body.seconds), Wrapup)
+
+
+@api.route("PATCH", "/api/interactions/{task_id}/disposition", roles=SUPERVISION,
+           body=DispositionCorrection, response=DispositionRecord,
+           scope="supervisor: a contact of a queue they watch; admin: any",
+           summary="Correct a contact's disposition and notes after its wrap-up; the "
+                   "history keeps what was replaced, by whom and why (DISPOSITION_EDIT).",
+           errors={404, 409})
+async def correct_disposition(call: Call) -> DispositionRecord:
+    body: DispositionCorrection = call.body
+    console: AgentConsole = call.service
+    queues = customer_queues(call.user, console.config())
+    try:
+        found = await console.agents.correct_disposition(
+            call.user.username, queues, call.param("task_id"), body.disposition,
+            (body.notes or "").strip() or None, body.reason.strip())
+    except NotYours as exc:
+        raise forbidden(str(exc)) from None
+    except LookupError as exc:
+        raise not_found(str(exc)) from None
+    except AgentError as exc:
+        raise conflict(str(exc)) from None
+    return DispositionRecord.model_validate(found)
 
 
 @api.route("POST", "/api/agent/softphone/provisioning", roles=AGENT_CONSOLE,

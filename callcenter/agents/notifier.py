@@ -10,8 +10,8 @@ Topics an agent's WebSocket forwards (only events whose ``agent_id`` is theirs):
 * ``agent.connected`` ``{task_id, channel}``;
 * ``agent.phone`` ``{registered, replaced_by?}`` (``replaced_by``: the address of a second
   device that took over the agent's phone registration);
-* ``agent.wrapup`` ``{task_id, queue, dispositions, require_disposition, seconds}``;
-* ``agent.phone`` ``{registered}`` — the agent's phone registered or dropped;
+* ``agent.wrapup`` ``{task_id, queue, dispositions, require_disposition, seconds}``
+  (``seconds`` null: the wrap-up lasts until its form is sent);
 * ``interaction.summary`` ``{task_id, text}`` — also without ``agent_id``, when the task
   is one the agent holds (see ``callcenter.web.hub``).
 
@@ -45,7 +45,8 @@ def wrapup_data(config: Config, task_id: str, queue_id: str | None) -> dict[str,
     return {"task_id": task_id, "queue": queue_id,
             "dispositions": [d.model_dump() for d in queue.dispositions] if queue else [],
             "require_disposition": bool(queue and queue.require_disposition),
-            "seconds": queue.wrapup_seconds if queue else 0}
+            "seconds": (None if queue and queue.require_disposition  # until the form is in
+                        else queue.wrapup_seconds if queue else 0)}
 
 
 class OfferNotifier:

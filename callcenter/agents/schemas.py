@@ -44,6 +44,28 @@ class WrapupRequest(BaseModel):
     notes: str | None = Field(None, max_length=4000)
 
 
+class WrapupExtension(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seconds: int = Field(ge=5, le=600, description="added to the wrap-up's time left")
+
+
+class DispositionCorrection(BaseModel):
+    """A supervisor's correction of a disposition given (or owed) in a wrap-up."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    disposition: str | None = Field(None, max_length=64)
+    notes: str | None = Field(None, max_length=4000)
+    reason: str = Field(min_length=1, max_length=500, description="why: kept in the history")
+
+
+class DispositionRecord(BaseModel):
+    task_id: str
+    disposition: str | None
+    notes: str | None
+
+
 class AgentStatus(BaseModel):
     agent_id: str
     state: str = Field(description="logged_out | ready | not_ready | reserved | busy | wrap_up")
@@ -101,6 +123,8 @@ class Console(BaseModel):
     softphone: Softphone
     reasons: list[str]
     server_time: float
+    speech: bool = Field(description="calls are transcribed (stt.enabled): the console "
+                                     "offers call search and waits for summaries")
 
 
 class Offer(BaseModel):
@@ -126,6 +150,12 @@ class Wrapup(BaseModel):
     require_disposition: bool
     summary: str | None
     customer_name: str | None = None
+    caller: str | None = Field(None, description="the caller's number, masked")
+    summary_expected: bool = Field(False, description="a summary will come (a recorded "
+                                                      "call, transcription on)")
+    ended_at: float | None = Field(None, description="when the conversation ended")
+    ends_at: float | None = Field(None, description="when the wrap-up ends on its own; "
+                                  "null: when this form is sent")
 
 
 class ProvisioningLink(BaseModel):

@@ -26,7 +26,7 @@ from callcenter.config.models import Config
 from callcenter.errors import FieldError
 from callcenter.routing.mapping import agent_model
 from callcenter.routing.services import RoutingService
-from callcenter.storage import Store
+from callcenter.storage import QueueLogEvent, Store
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ class NotYours(AgentError):
 
 
 PHONE_OFFLINE = "phone_offline"  # the not-ready reason the engine sets when a phone drops
+PENDING_WRAPUP_WINDOW = 4 * 3600.0
+"""A wrap-up form not yet sent stays open this long after its contact left the agent."""
 
 
 @dataclass
@@ -58,6 +60,7 @@ class AgentService:
         self.store = store
         self.config = config
         self.bus = bus
+        self._wrapup_lock = asyncio.Lock()
         self.sessions: dict[str, Session] = {}
         self._offers: dict[str, acd.Offer] = {}
         self._saving: asyncio.Task[None] | None = None  # the presence write under way
@@ -281,34 +284,89 @@ class AgentService:
 
     async def finish_wrapup(self, agent_id: str, task_id: str, disposition: str | None,
                             notes: str | None) -> None:
-        interaction = await self.store.get_interaction(task_id)
-        if interaction is None:
-            raise LookupError("no such interaction")
-        handed_on = (interaction.agent_id != agent_id
-                     and await self.handed_on(agent_id, task_id))
-        if interaction.agent_id != agent_id and not handed_on:
-            raise NotYours("that interaction is not yours")
-        queue = self.config().queues.get(interaction.queue or "")
-        codes = [d.code for d in queue.dispositions] if queue else []
-        if disposition is not None and codes and disposition not in codes:
-            raise FieldError("disposition", f"disposition must be one of {', '.join(codes)}")
-        if disposition is None and queue is not None and queue.require_disposition:
-            raise FieldError("disposition", "this queue requires a disposition")
-        if handed_on:
-            # Transferred on: the contact's own disposition is its last agent's to set;
-            # this agent's part is kept in its history.
+        """The agent's wrap-up form: given once, while it is open (the wrap-up runs, or
+        its contact left the agent less than ``PENDING_WRAPUP_WINDOW`` ago); corrections
+        after that are a supervisor's (``correct_disposition``)."""
+        async with self._wrapup_lock:  # two posts of one form: the second sees the first
+            interaction = await self.store.get_interaction(task_id)
+            if interaction is None:
+                raise LookupError("no such interaction")
+            mine = {e.event: e.at for e in await self._own_events(agent_id, task_id)}
+            own = interaction.agent_id == agent_id
+            if not own and "TRANSFER" not in mine:
+                raise NotYours("that interaction is not yours")
+            view = self.routing.agent(agent_id)
+            if view is not None and task_id in view.connected:
+                raise AgentError("the contact is still connected: end it first")
+            if "DISPOSITION" in mine or (own and (interaction.disposition or interaction.notes)):
+                raise AgentError("this wrap-up was given already; a supervisor can correct it")
+            left_at = interaction.ended_at if own else mine["TRANSFER"]
+            running = view is not None and task_id in view.wrapping
+            if not running and (left_at is None
+                                or left_at < self.routing.clock() - PENDING_WRAPUP_WINDOW):
+                raise AgentError("the wrap-up of this contact is over")
+            queue = self.config().queues.get(interaction.queue or "")
+            required = queue is not None and queue.require_disposition
+            codes = [d.code for d in queue.dispositions] if queue else []
+            if disposition is not None and codes and disposition not in codes:
+                raise FieldError("disposition", f"disposition must be one of {', '.join(codes)}")
+            if disposition is None and required:
+                raise FieldError("disposition", "this queue requires a disposition")
+            # The history keeps each agent's part; the contact's own disposition is its
+            # last agent's (one who transferred it on gives only their part).
             await self.store.log_event(
                 "DISPOSITION", interaction_id=task_id, queue=interaction.queue,
                 agent=agent_id, data={"disposition": disposition, "notes": notes},
                 at=self.routing.clock())
-        else:
-            await self.store.update_interaction(task_id, disposition=disposition, notes=notes)
+            if own:
+                await self.store.update_interaction(task_id, disposition=disposition,
+                                                    notes=notes)
         self.routing.finish_wrapup(agent_id, task_id)
 
-    async def handed_on(self, agent_id: str, task_id: str) -> bool:
-        """The agent transferred this contact to a queue or a colleague and has not given
-        their part a disposition yet (it is given once)."""
-        await self.routing.flush()  # its TRANSFER may still be on its way to the store
+    async def correct_disposition(self, editor: str, queues: frozenset[str] | None,
+                                  task_id: str, disposition: str | None, notes: str | None,
+                                  reason: str) -> dict[str, Any]:
+        """A supervisor's correction (``queues``: those they watch; None: any), kept in
+        the contact's history with what it replaced, who and why."""
+        interaction = await self.store.get_interaction(task_id)
+        if interaction is None:
+            raise LookupError("no such interaction")
+        if queues is not None and interaction.queue not in queues:
+            raise NotYours("this contact is not in a queue you watch")
+        if interaction.ended_at is None:
+            raise AgentError("the contact is still in progress")
+        queue = self.config().queues.get(interaction.queue or "")
+        codes = [d.code for d in queue.dispositions] if queue else []
+        if disposition is not None and disposition not in codes:
+            raise FieldError("disposition", f"disposition must be one of {', '.join(codes)}"
+                             if codes else "this queue has no dispositions")
+        if disposition is None and queue is not None and queue.require_disposition:
+            raise FieldError("disposition", "this queue requires a disposition")
+        await self.store.log_event(
+            "DISPOSITION_EDIT", interaction_id=task_id, queue=interaction.queue,
+            agent=interaction.agent_id, at=self.routing.clock(),
+            data={"by": editor, "reason": reason,
+                  "before": {"disposition": interaction.disposition,
+                             "notes": interaction.notes},
+                  "after": {"disposition": disposition, "notes": notes}})
+        await self.store.update_interaction(task_id, disposition=disposition, notes=notes)
+        log.info("wrapup.corrected", extra={"user": editor, "interaction": task_id})
+        return {"task_id": task_id, "disposition": disposition, "notes": notes}
+
+    def extend_wrapup(self, agent_id: str, task_id: str, seconds: float) -> float:
+        """More time for a running wrap-up; when it now ends."""
+        view = self.routing.agent(agent_id)
+        ends = (dict(zip(view.wrapping, view.wrapping_until, strict=True))
+                if view is not None else {})
+        if task_id not in ends:
+            raise AgentError("no wrap-up of yours is running for this contact")
+        if ends[task_id] is None:
+            raise AgentError("this wrap-up lasts until you send its form")
+        self.routing.extend_wrapup(agent_id, task_id, seconds)
+        return ends[task_id] + seconds
+
+    async def _own_events(self, agent_id: str, task_id: str) -> list[QueueLogEvent]:
+        """What the agent did with this contact, as its history says."""
+        await self.routing.flush()  # a TRANSFER may still be on its way to the store
         history = await self.store.events_between(0, math.inf, interaction_id=task_id)
-        mine = {e.event for e in history if e.agent == agent_id}
-        return "TRANSFER" in mine and "DISPOSITION" not in mine
+        return [e for e in history if e.agent == agent_id]

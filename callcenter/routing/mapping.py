@@ -41,6 +41,7 @@ def queue_model(queue_id: str, queue: QueueConfig) -> acd.Queue:
         leave_when_empty=acd.EmptyPolicy(
             _EMPTY.get(queue.leave_when_empty, queue.leave_when_empty)),
         wrapup_seconds=queue.wrapup_seconds,
+        wrapup_until_done=queue.require_disposition,
         offer_timeout_seconds=queue.offer_timeout_seconds,
         missed_offers_before_not_ready=queue.missed_offers_before_not_ready,
         reoffer_after_seconds=queue.reoffer_after_seconds,

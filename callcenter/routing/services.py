@@ -139,6 +139,9 @@ class RoutingService:
     def finish_wrapup(self, agent_id: str, task_id: str | None = None) -> None:
         self._run(lambda now: self._engine.wrapup_done(agent_id, now, task_id))
 
+    def extend_wrapup(self, agent_id: str, task_id: str, seconds: float) -> None:
+        self._run(lambda now: self._engine.extend_wrapup(agent_id, task_id, seconds, now))
+
     def update_queues(self, queues: Iterable[acd.Queue]) -> None:
         """A configuration reload: waiting contacts keep their place."""
         queues = list(queues)
@@ -158,6 +161,10 @@ class RoutingService:
 
     def task(self, task_id: str) -> acd.WaitingTask | None:
         return self._engine.task(task_id)
+
+    def ready_agents(self, queue: str) -> int:
+        """Ready agents who may take the queue's contacts (``acd`` rules A3, Q1)."""
+        return self._engine.ready_agents(queue)
 
     def unserved(self, queue: str) -> int:
         """Waiting contacts no ready agent may take (see ``acd`` rule Q3)."""

@@ -78,15 +78,17 @@ class QueueLogRecords(Database):
         queue: str | None = None,
         *,
         interaction_id: str | None = None,
+        event: str | None = None,
+        agent: str | None = None,
     ) -> list[QueueLogEvent]:
-        """Events with ``t0 <= at < t1`` (optionally of one queue / interaction), in order."""
+        """Events with ``t0 <= at < t1`` (optionally of one queue / interaction / kind /
+        agent), in order."""
         sql = "SELECT * FROM queue_log WHERE at >= ? AND at < ?"
         params: list[Any] = [t0, t1]
-        if queue is not None:
-            sql += " AND queue = ?"
-            params.append(queue)
-        if interaction_id is not None:
-            sql += " AND interaction_id = ?"
-            params.append(interaction_id)
+        for column, value in (("queue", queue), ("interaction_id", interaction_id),
+                              ("event", event), ("agent", agent)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                params.append(value)
         rows = await self._all(sql + " ORDER BY at, id", params)
         return [_event(r) for r in rows]

@@ -23,6 +23,9 @@ class QueueTile(BaseModel):
     waiting: int
     no_eligible: int = Field(0, description="Of those waiting, how many no ready agent may "
                              "take now (none qualified and ready, or all declined it)")
+    ready_agents: int = Field(0, description="Ready agents who may take this queue's "
+                              "contacts (members with a slot for its channels and its "
+                              "skill levels)")
     longest_wait: float
     service_level: float | None = Field(description="Fraction answered within the threshold")
     service_level_seconds: float
@@ -72,6 +75,7 @@ class IntervalBar(BaseModel):
 class Wallboard(BaseModel):
     now: float
     day_start: float
+    timezone: str = Field(description="callcenter.yaml's: the clock and the chart's hours")
     interval_seconds: float
     queues: list[QueueTile]
     agents: list[AgentRow]

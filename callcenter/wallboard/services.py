@@ -146,7 +146,7 @@ class WallboardService:
                 extras[name] = provider()
             except Exception:
                 log.exception("wallboard.figures_failed", extra={"figures": name})
-        return {"now": now, "day_start": self._day,
+        return {"now": now, "day_start": self._day, "timezone": config.callcenter.timezone,
                 "interval_seconds": self.routing.interval_seconds,
                 "queues": [self._queue(qid, now, extras) for qid in config.queues],
                 "agents": [self.agent_row(a.id, config) for a in config.agents
@@ -166,6 +166,7 @@ class WallboardService:
         return {"id": queue_id, "name": _loc(queue.name), "channels": list(queue.channels),
                 "teams": list(queue.teams), "waiting": realtime.waiting,
                 "no_eligible": self.routing.unserved(queue_id),
+                "ready_agents": self.routing.ready_agents(queue_id),
                 "longest_wait": realtime.longest_wait,
                 "service_level": today.service_level,
                 "service_level_seconds": queue.service_level_seconds,

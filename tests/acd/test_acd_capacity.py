@@ -80,6 +80,42 @@ def test_wrapup_holds_the_slot_until_its_timer_or_wrapup_done() -> None:
     assert only_offer(out).task_id == "t3"
 
 
+def test_a_wrapup_until_done_has_no_timer() -> None:
+    """Rule A6: the next call waits for wrapup_done, however long the form takes."""
+    e = Engine([Queue("q", wrapup_seconds=10, wrapup_until_done=True)])
+    e.agent_login(agent("a"), 0)
+    e.offer_accepted(only_offer(e.task_arrived(voice("t1"), 0)).offer_id, 1)
+    assert states(e.task_ended("t1", 5)) == [("a", "wrap_up")]
+    assert offers(e.task_arrived(voice("t2"), 6)) == []
+    assert e.next_deadline() is None  # nothing will end it on its own
+    assert offers(e.advance(3600)) == []
+    view = e.agent("a")
+    assert view is not None and view.wrapping == ("t1",) and view.wrapping_until == (None,)
+    assert e.extend_wrapup("a", "t1", 30, 3601)[0].reason == "wrap-up lasts until done"
+    e.agent_logout("a", 3602)
+    e.agent_login(agent("a"), 3603)  # back: the form is still owed, the slot still taken
+    assert offers(e.advance(3604)) == []
+    out = e.wrapup_done("a", 3605, task_id="t1")
+    assert logs(out, "WRAPUP")[0].data["seconds"] == 3600
+    assert only_offer(out).task_id == "t2"
+
+
+def test_extending_a_wrapup_moves_its_end() -> None:
+    e = Engine([Queue("q", wrapup_seconds=10)])
+    e.agent_login(agent("a"), 0)
+    e.offer_accepted(only_offer(e.task_arrived(voice("t1"), 0)).offer_id, 1)
+    e.task_ended("t1", 5)
+    e.task_arrived(voice("t2"), 6)
+    assert e.extend_wrapup("a", "t1", 30, 8) == []
+    assert e.agent("a").wrapping_until == (45,)
+    assert offers(e.advance(15)) == []  # the first end no longer counts
+    assert e.next_deadline() == 45
+    out = e.advance(45)
+    assert logs(out, "WRAPUP")[0].data["seconds"] == 40
+    assert only_offer(out).task_id == "t2"
+    assert e.extend_wrapup("a", "t1", 30, 46)[0].reason == "no such wrap-up running"
+
+
 def test_after_wrapup_not_ready() -> None:
     e = Engine([Queue("q", wrapup_seconds=5)])
     e.agent_login(agent("a", after_wrapup="not_ready"), 0)

@@ -36,7 +36,8 @@ def hands_free(directory: Path, agent_id: str) -> None:
 
 def make_config(tmp_path: Path, asterisk, queue_changes: Callable[[dict], None] | None = None,
                 ami_port: int | None = None) -> Path:
-    """The sample configuration, pointed at the test's Asterisk and made quick and always open."""
+    """The sample configuration, pointed at the test's Asterisk and made quick and always open
+    (wrap-ups of 2 s, never waiting for a form)."""
     directory = tmp_path / "config"
     if directory.exists():  # a second engine in the same test: same config and store
         return directory
@@ -58,7 +59,9 @@ def make_config(tmp_path: Path, asterisk, queue_changes: Callable[[dict], None] 
     def queues(data: dict) -> None:
         for queue in data["queues"].values():
             queue.pop("business_hours", None)
-            queue.update(wrapup_seconds=2, offer_timeout_seconds=6, preferred_agent_seconds=0)
+            # (a required disposition would hold each agent until a form is sent)
+            queue.update(wrapup_seconds=2, offer_timeout_seconds=6, preferred_agent_seconds=0,
+                         require_disposition=False)
             queue["announce"] = {"position": True, "expected_wait": True, "interval_seconds": 3}
         if queue_changes:
             queue_changes(data["queues"])

@@ -11,6 +11,7 @@ conversation through it, so an arriving chat pops the agent's card end to end.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import time
@@ -384,3 +385,29 @@ async def browser():
             yield chromium
         finally:
             await chromium.close()
+
+
+# ---------------------------------------------------------------------------- live events
+
+
+async def next_topic(ws: aiohttp.ClientWebSocketResponse, topic: str,
+                     timeout: float = 3.0) -> dict:
+    async with asyncio.timeout(timeout):
+        while True:
+            msg = await ws.receive()
+            assert msg.type == aiohttp.WSMsgType.TEXT, msg
+            data = json.loads(msg.data)
+            if data["topic"] == topic:
+                return data
+
+
+async def no_topic(ws: aiohttp.ClientWebSocketResponse, *topics: str,
+                   wait: float = 0.3) -> None:
+    try:
+        async with asyncio.timeout(wait):
+            while True:
+                msg = await ws.receive()
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    assert json.loads(msg.data)["topic"] not in topics, msg.data
+    except TimeoutError:
+        pass

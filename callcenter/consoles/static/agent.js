@@ -1,7 +1,7 @@
 // The agent console: device, ready / not ready, screen-pop cards (a connected call's
 // controls in its card: callcontrols.js), wrap-up forms; the browser phone (phone.js).
 import {
-  ago, api, applyI18n, connectLive, duration, frame, h, icon, liveBadge, loc, onLang,
+  ago, api, applyI18n, clockText, connectLive, duration, frame, h, icon, liveBadge, loc, onLang,
   serverNow, setServerTime, t, toast,
 } from "./common.js";
 import {
@@ -127,6 +127,10 @@ function tick() {
       const total = Math.max(1, data.deadline - data.receivedAt);
       bar.style.width = `${Math.min(100, (left / total) * 100)}%`;
     }
+  }
+  for (const { data, node } of state.wrapups.values()) {
+    const left = node.querySelector(".wrapup-left");
+    if (left && data.ends_at) left.textContent = wrapupLeft(data);
   }
 }
 
@@ -404,10 +408,28 @@ function wrapupForm(data) {
   const queueName = loc(data.queue_name || (pop && pop.interaction && pop.interaction.queue_name))
     || data.queue || "";
   const form = h("form", { class: "wrapup", dataset: { taskId: data.task_id } });
+  const who = customerName || data.caller;
   form.append(h("div", { class: "wrapup-head" }, icon("check"),
     h("span", {}, t("wrapup.title")), h("span", {}, `· ${queueName}`),
-    customerName ? h("span", {}, `· ${customerName}`) : null));
+    who ? h("span", { class: "wrapup-who" }, `· ${who}`) : null,
+    data.ended_at ? h("span", { class: "wrapup-ended" }, `· ${clockText(data.ended_at)}`) : null));
   const body = h("div", { class: "wrapup-body" });
+  // How the wrap-up ends: on its timer (time left, more on request) or with this form.
+  if (data.ends_at) {
+    const more = h("button", { type: "button", class: "wrapup-extend" }, t("wrapup.extend"));
+    more.addEventListener("click", async () => {
+      try {
+        addWrapup(await api("POST",
+          `/api/agent/wrapups/${encodeURIComponent(data.task_id)}/extend`, { seconds: 30 }));
+      } catch (exc) {
+        toast(exc.message, "error");
+      }
+    });
+    body.append(h("div", { class: "row wrapup-timer" },
+      h("span", { class: "wrapup-left" }, wrapupLeft(data)), more));
+  } else if (data.require_disposition) {
+    body.append(h("div", { class: "wrapup-holds" }, t("wrapup.holds")));
+  }
   if ((data.dispositions || []).length) {
     body.append(h("div", { class: "field" }, h("strong", {}, t("wrapup.disposition")),
       h("div", { class: "dispositions" }, data.dispositions.map((d) =>
@@ -416,9 +438,12 @@ function wrapupForm(data) {
   }
   body.append(h("label", { class: "field" }, h("span", {}, t("wrapup.notes")),
     h("textarea", { name: "notes", placeholder: t("wrapup.notes.placeholder") })));
+  // A summary box only where one comes (a recorded call, transcription on).
   const summary = h("div", { class: `summary-box${data.summary ? "" : " pending"}` },
     data.summary || t("wrapup.summary.pending"));
-  body.append(h("div", { class: "field" }, h("strong", {}, t("wrapup.summary")), summary));
+  const expected = Boolean(data.summary || data.summary_expected);
+  body.append(h("div", { class: "field summary-field", hidden: !expected },
+    h("strong", {}, t("wrapup.summary")), summary));
   const error = h("span", { class: "login-error" });
   body.append(h("div", { class: "row" },
     h("button", { type: "submit", class: "primary" }, icon("check"), t("wrapup.submit")), error));
@@ -441,12 +466,18 @@ function wrapupForm(data) {
   return form;
 }
 
+function wrapupLeft(data) {
+  return t("wrapup.left", { t: duration(Math.max(0, data.ends_at - serverNow())) });
+}
+
 function addWrapup(data) {
   const old = state.wrapups.get(data.task_id);
   if (old) {
     // Keep what the agent typed; only fill in what is new.
     old.data = { ...old.data, ...Object.fromEntries(Object.entries(data).filter(([, v]) => v != null)) };
     if (data.summary) setSummary(data.task_id, data.summary);
+    const left = old.node.querySelector(".wrapup-left");
+    if (left) left.textContent = wrapupLeft(old.data);
     return;
   }
   const node = wrapupForm(data);
@@ -461,6 +492,7 @@ function setSummary(taskId, text) {
   const entry = state.wrapups.get(taskId);
   if (!entry) return;
   entry.data.summary = text;
+  entry.node.querySelector(".summary-field").hidden = false;
   const box = entry.node.querySelector(".summary-box");
   box.textContent = text;
   box.classList.remove("pending");
@@ -494,6 +526,7 @@ function onMessage(msg) {
       const entry = offerByTask(data.task_id);
       if (entry) addOffer({ ...entry.data, connected: true });
       if (data.channel === "voice") showCall();
+      loadStatus();  // "Handled today" counts it now, as the wallboard does
       break;
     }
     case "agent.state":
@@ -504,6 +537,7 @@ function onMessage(msg) {
         state.status.since = msg.at;
         renderStatus();
       }
+      if (state.wrapups.size) loadWrapups();
       break;
     case "agent.phone":
       if (state.status) {
@@ -513,13 +547,40 @@ function onMessage(msg) {
       if (data.replaced_by) toast(t("agent.phone.replaced", { where: data.replaced_by }), "error");
       break;
     case "agent.wrapup":
-      addWrapup({ ...data });
+      loadWrapups(data);  // the form with the caller, the time and when it ends
       break;
     case "interaction.summary":
       setSummary(data.task_id, data.text);
       break;
     default:
       break;
+  }
+}
+
+// The forms still to give; one whose wrap-up ended on its timer goes (it is over).
+function syncWrapups(wrapups) {
+  const open = new Set(wrapups.map((w) => w.task_id));
+  for (const taskId of [...state.wrapups.keys()]) if (!open.has(taskId)) removeWrapup(taskId);
+  for (const w of wrapups) addWrapup(w);
+}
+
+async function loadWrapups(announced) {
+  try {
+    const wrapups = await api("GET", "/api/agent/wrapups");
+    if (!announced) syncWrapups(wrapups);
+    for (const w of wrapups) addWrapup(w);
+    if (announced && !wrapups.some((w) => w.task_id === announced.task_id)) addWrapup(announced);
+  } catch (exc) {
+    if (exc.status !== 401) toast(exc.message, "error");
+  }
+}
+
+async function loadStatus() {
+  try {
+    state.status = (await api("GET", "/api/agent/console")).status;
+    renderStatus();
+  } catch (exc) {
+    if (exc.status !== 401) toast(exc.message, "error");
   }
 }
 
@@ -549,7 +610,7 @@ async function refresh() {
       if (!live.has(id) && !(data.connected && talking.has(data.task_id))) removeOffer(id);
     }
     for (const offer of offers) if (!state.offers.has(offer.offer_id)) addOffer(offer);
-    for (const w of wrapups) addWrapup(w);
+    syncWrapups(wrapups);
     browserPhone();
     if ((state.status.connected || []).length) showCall();
     renderIdle();
@@ -579,9 +640,11 @@ document.addEventListener("cc:phone", () => { // ringing: the offer's card gets 
     if (data.channel === "voice" && !data.connected) addOffer(data);
   }
 });
-mountAgentChat();  // not awaited: the console renders first
 await refresh();
-mountAgentSpeech();  // speech: call search
+// Only what this agent and this installation do: chats for an agent who takes them,
+// call search where calls are transcribed.
+if (state.console && state.console.profile.takes_chat) mountAgentChat();
+if (state.console && state.console.speech) mountAgentSpeech();
 mountCustomers();  // customer search and profiles
 connectLive(onMessage, (up) => {
   liveBadge(up);

@@ -49,7 +49,10 @@ function tile(q) {
       h("div", {}, h("div", { class: "value big-2" }, h("strong", {
         class: "longest", dataset: { k: "longest", since: q.waiting ? String(dataNow() -
           q.longest_wait) : "" } }, secs(q.longest_wait))),
-      h("div", { class: "big-label" }, t("wb.longest")))),
+      h("div", { class: "big-label" }, t("wb.longest"))),
+      h("div", {}, h("div", { class: `big ok-ink${q.ready_agents ? "" : " alert"}`,
+        dataset: { k: "ready" } }, String(q.ready_agents)),
+      h("div", { class: "big-label" }, t("wb.ready_here")))),
     q.no_eligible ? h("div", { class: "no-eligible alert", dataset: { k: "no-eligible" } },
       t("wb.no_eligible", { n: q.no_eligible })) : null,
     h("div", { class: "metrics" },
@@ -150,7 +153,7 @@ function renderChart(data, force) {
     series: series.map((k) => ({ name: t(`wb.chart.${k}`), type: "bar", barGap: 0,
       data: buckets.map((b) => (sums.get(b) || {})[k] || 0) })),
   }, true);
-  window.__cc.chart = { buckets: buckets.length,
+  window.__cc.chart = { buckets: buckets.length, labels: buckets.map((b) => [b, hourLabel(b, data.day_start)]),
     bars: [...sums.values()].reduce((n, s) => n + series.filter((k) => s[k]).length, 0) };
   let empty = box.querySelector(".chart-empty");
   if (!sums.size && !empty) {
@@ -264,8 +267,10 @@ function tick() {
     row.cells.since.textContent = a.since && a.state !== "logged_out"
       ? duration(serverNow() - a.since) : "—";
   }
-  $("clock").textContent = new Date().toLocaleTimeString(document.documentElement.lang,
-    { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  // The contact center's time, as the chart's hours, whatever the browser's zone.
+  $("clock").textContent = new Date(serverNow() * 1000).toLocaleTimeString(
+    document.documentElement.lang, { hour: "2-digit", minute: "2-digit", second: "2-digit",
+      hourCycle: "h23", timeZone: board.data ? board.data.timezone : undefined });
 }
 
 // ------------------------------------------------------------------ wiring

@@ -3,35 +3,10 @@ accept / reject, wrap-up (tier 2)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
-import aiohttp
-
 import acd
-
-
-async def next_topic(ws: aiohttp.ClientWebSocketResponse, topic: str,
-                     timeout: float = 3.0) -> dict:
-    async with asyncio.timeout(timeout):
-        while True:
-            msg = await ws.receive()
-            assert msg.type == aiohttp.WSMsgType.TEXT, msg
-            data = json.loads(msg.data)
-            if data["topic"] == topic:
-                return data
-
-
-async def no_topic(ws: aiohttp.ClientWebSocketResponse, *topics: str,
-                   wait: float = 0.3) -> None:
-    try:
-        async with asyncio.timeout(wait):
-            while True:
-                msg = await ws.receive()
-                if msg.type == aiohttp.WSMsgType.TEXT:
-                    assert json.loads(msg.data)["topic"] not in topics, msg.data
-    except TimeoutError:
-        pass
+from tests.support.webstack import next_topic, no_topic
 
 
 async def test_console_shows_softphone_settings(web_stack):
@@ -288,7 +263,7 @@ async def test_an_agent_who_transferred_a_contact_wraps_up_their_part_once(web_s
     assert stack.deps.routing.agent("zhangwei").wrapping == ()
     # Once: a second one is refused, and so is anyone who never had the contact.
     async with zhang.post(f"/api/agent/wrapups/{task}", json={"disposition": "x"}) as r:
-        assert r.status == 403
+        assert r.status == 409
     wang = await stack.client("wangfang")
     async with wang.post(f"/api/agent/wrapups/{task}", json={"disposition": "quote_sent"}) as r:
         assert r.status == 403

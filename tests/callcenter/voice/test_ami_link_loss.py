@@ -120,6 +120,6 @@ async def test_a_call_in_progress_across_an_engine_restart_is_closed_when_it_end
     await eventually(closed, timeout=5, what="the record to be closed")
     # The agent's wrap-up of that call, rebuilt from the store, as after any call.
     event = await asyncio.wait_for(wrapups.get(), 5)
-    assert event.data["task_id"] == task_id and event.data["require_disposition"]
+    assert event.data["task_id"] == task_id and event.data["dispositions"]
     await second_run.agents.finish_wrapup("zhangwei", task_id, "order_placed", None)
     assert (await second_run.store.get_interaction(task_id)).disposition == "order_placed"

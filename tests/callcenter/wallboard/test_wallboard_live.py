@@ -151,3 +151,23 @@ async def test_the_notifier_survives_being_cut_off_by_the_bus(make_stack):
     async with asyncio.timeout(2):
         while stack.need(WallboardService)._since.get("liuyang") != ("not_ready", at):
             await asyncio.sleep(0.02)
+
+
+async def test_each_queue_counts_the_ready_agents_who_may_take_its_contacts(web_stack):
+    stack = web_stack
+    for username, device in (("chenjing", "1005"), ("wangfang", "1003")):
+        agent = await stack.client(username)
+        async with agent.post("/api/agent/login", json={"device": device, "ready": True}) as r:
+            assert r.status == 200
+    lina = await stack.client("lina")  # signed in, not ready: counted nowhere
+    async with lina.post("/api/agent/login", json={"device": "1002"}) as r:
+        assert r.status == 200
+    await stack.deps.routing.flush()
+    admin = await stack.client("admin")
+    async with admin.get("/api/supervisor/wallboard") as response:
+        board = await response.json()
+    # chenjing is a member of support too, but below its level (25 < 40): sales only.
+    # wangfang: support and vip. Two agents ready in all, never two for any one queue.
+    assert {q["id"]: q["ready_agents"] for q in board["queues"]} == {
+        "sales": 1, "support": 1, "vip": 1}
+    assert sum(a["state"] == "ready" for a in board["agents"]) == 2

@@ -144,6 +144,11 @@ async def test_an_agent_answers_in_the_browser_holds_resumes_hangs_up_transfers(
                                what="the bridge")
         bar = page.locator(f".call-bar[data-call-task='{task_id}']")
         await bar.wait_for(timeout=10000)
+        # "Handled today" counts the call at once, as the wallboard does (no reload).
+        handled = app.routing.agent("zhangwei").answered
+        assert handled >= 1
+        await page.wait_for_function(
+            f"document.getElementById('answered').textContent === '{handled}'", timeout=5000)
 
         # Both ways: the caller hears the browser's microphone; the browser receives the
         # caller's packets, and their energy grows while the caller plays a tone.

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -22,9 +24,9 @@ pytestmark = pytest.mark.browser
 VIEWPORT = {"width": 1440, "height": 900}
 
 
-async def open_page(browser, *, locale: str = "zh-CN"):
+async def open_page(browser, *, locale: str = "zh-CN", timezone_id: str | None = None):
     context = await browser.new_context(locale=locale, viewport=VIEWPORT,
-                                        device_scale_factor=1)
+                                        device_scale_factor=1, timezone_id=timezone_id)
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -142,6 +144,11 @@ async def test_agent_goes_ready_gets_the_screen_pop_and_wraps_up(web_stack, brow
     await form.wait_for()
     await card.wait_for(state="detached")
     assert "已下单" in await form.text_content()  # the queue's disposition labels, in zh
+    # Nothing the product will not do here: no summary promised for a chat, no call
+    # search without transcription (stt is off in the sample); chats, as she takes them.
+    assert await form.locator(".summary-field").is_hidden()
+    assert await page.locator("#speech-search").count() == 0
+    assert await page.locator("#chats").count() == 1
     stack.deps.bus.publish("interaction.summary", {
         "task_id": task, "text": "客户咨询企业版价格与发票，已发送报价单，约定周五回访。"},
         at=stack.clock())
@@ -176,7 +183,7 @@ async def test_wallboard_counts_change_live(web_stack, browser, screenshots):
     async with liuyang.post("/api/agent/state", json={"state": "not_ready",
                                                       "reason": "lunch"}):
         pass
-    page = await open_page(browser)
+    page = await open_page(browser, timezone_id="America/New_York")  # not the center's
     await login(page, stack, "/wallboard", "zhaolei")
     tile = page.locator("[data-queue='vip']")
     await tile.wait_for()
@@ -226,6 +233,15 @@ async def test_wallboard_counts_change_live(web_stack, browser, screenshots):
         while await page.evaluate("() => window.__cc.chart && window.__cc.chart.bars") != bars:
             await asyncio.sleep(0.05)
     assert await page.locator("#chart canvas").count() >= 1
+    # Hours, on the chart and the clock, are the contact center's (callcenter.yaml's
+    # Asia/Shanghai), not the browser's (New York).
+    zone = ZoneInfo(stack.config.callcenter.timezone)
+    labels = await page.evaluate("() => window.__cc.chart.labels")
+    assert labels and all(label == f"{datetime.fromtimestamp(start, zone):%H:%M}"
+                          for start, label in labels)
+    shown = (await page.text_content("#clock")).split(":")[:2]
+    near = {f"{datetime.fromtimestamp(stack.clock() - lag, zone):%H:%M}" for lag in (0, 2)}
+    assert ":".join(shown) in near, (shown, near)
     await page.wait_for_timeout(300)
     await page.screenshot(path=str(screenshots / "wallboard.png"), full_page=True,
                           animations="disabled")

@@ -179,6 +179,18 @@ SCOPED: dict[tuple[str, str], Cases] = {
         Case("/api/agent/wrapups/no-such-task", CONSOLE, {"disposition": None}, note="404"),
         Case(f"/api/agent/wrapups/{s.foreign_task}", NOBODY, {"disposition": "quote_sent"},
              note="lina's contact")],
+    ("POST", "/api/agent/wrapups/{task_id}/extend"): lambda s: [
+        Case("/api/agent/wrapups/no-such-task/extend", CONSOLE, {"seconds": 30},
+             note="409: no wrap-up of mine running"),
+        Case(f"/api/agent/wrapups/{s.foreign_task}/extend", CONSOLE, {"seconds": 30},
+             note="409 about lina's contact: only my own running wrap-ups exist to me")],
+    # correcting a disposition: supervision, in the queues one watches
+    ("PATCH", "/api/interactions/{task_id}/disposition"): lambda s: [
+        Case(f"/api/interactions/{s.east_task}/disposition", EAST & SUPERVISION,
+             {"disposition": "quote_sent", "reason": "matrix"}, note="a sales call"),
+        Case(f"/api/interactions/{s.north_task}/disposition", SUPERVISION,
+             {"disposition": "resolved", "reason": "matrix"},
+             note="a support call (both teams watch support)")],
     ("POST", "/api/agent/call/transfer"): one("/api/agent/call/transfer", CONSOLE,
                                               {"queue": "support"},
                                               note="503: no telephone system here"),
