@@ -253,9 +253,13 @@ class App:
                 log.error("app.reload_refused", extra={"issue": str(issue)})
 
 
-async def serve(config_dir: Path, *, demo: bool = False) -> None:
-    """``callcenter run``: until SIGTERM/SIGINT; SIGHUP reloads the configuration."""
-    store = ConfigStore.open(config_dir)
+async def serve(config_dir: Path, *, demo: bool = False, always_open: bool = False) -> None:
+    """``callcenter run``: until SIGTERM/SIGINT; SIGHUP reloads the configuration.
+    ``always_open`` (a demo's only): business hours never close anything."""
+    store = ConfigStore.open(config_dir, adjust=Config.always_open if always_open else None)
+    if always_open:
+        log.warning("app.always_open", extra={"note": "every queue and IVR schedule is "
+                                                      "open around the clock (demo)"})
     pid_file = runtime.pid_file(store.config)
     runtime.claim(pid_file)
     try:

@@ -18,6 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--config", type=Path, default=Path("config"))
     run.add_argument("--demo", action="store_true",
                      help="loopback-only demo: the sample's passwords need not be changed")
+    run.add_argument("--always-open", action="store_true",
+                     help="with --demo: business hours never close a queue or an IVR "
+                          "schedule (try it at night; the files are not changed)")
     halt = sub.add_parser("stop", help="stop the running engine and its managed Asterisk "
                           "(an engine that dies leaves Asterisk and its calls running)")
     halt.add_argument("--config", type=Path, default=Path("config"))
@@ -35,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--rate", type=float, default=0.5, help="calls per second (default 0.5)")
     sim.add_argument("--talk", type=float, default=10.0, help="talk time, s (default 10)")
     sim.add_argument("--digits", default="21", help="IVR keys (default 21: English, sales)")
+    sim.add_argument("--ignore-hours", action="store_true",
+                     help="place the calls even if the IVR says closed now (for an engine "
+                          "run with --demo --always-open)")
     stt = sub.add_parser("transcribe", help="transcribe, summarise and inspect stored call "
                          "recordings the engine has not (stt off, no model, failed), or all")
     stt.add_argument("--config", type=Path, default=Path("config"))
@@ -66,11 +72,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(written)} prompt(s) rendered into {args.out}")
         return 0
     if args.command == "simulate":
+        from datetime import UTC, datetime
+
         from callcenter.config import load_config
-        from callcenter.simulate.traffic import Plan, simulate
+        from callcenter.simulate.traffic import Plan, simulate, why_no_agent
 
         logs.configure()
         config = load_config(args.config).config
+        why = asyncio.run(why_no_agent(config, args.digits, datetime.now(UTC)))
+        if why and not args.ignore_hours:
+            print(f"{why}.\nNothing placed. To try it now: run the engine with "
+                  "`callcenter run --demo --always-open` and add --ignore-hours here.",
+                  file=sys.stderr)
+            return 2
         web = config.callcenter.web
         plan = Plan(agents=args.agents, calls=args.calls, rate=args.rate, talk=args.talk,
                     digits=args.digits, url=args.url or f"http://{web.bind}:{web.port}")
@@ -94,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
 
         logs.configure()
         try:
-            asyncio.run(serve(args.config, demo=args.demo))
+            if args.always_open and not args.demo:
+                print("--always-open is for a demo only: add --demo", file=sys.stderr)
+                return 2
+            asyncio.run(serve(args.config, demo=args.demo, always_open=args.always_open))
         except ConfigError as exc:
             for issue in exc.issues:
                 print(issue, file=sys.stderr)

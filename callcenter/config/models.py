@@ -38,7 +38,7 @@ from .chat_file import (
     WebChatConfig,
     WeChatConfig,
 )
-from .fields import DtmfKey, Strict
+from .fields import WEEKDAYS, DtmfKey, Strict, TimeRange, Weekly
 from .ivr_file import (
     HANGUP,
     CollectNode,
@@ -113,6 +113,19 @@ class Config(Strict):
             if member and serves:
                 out.append(agent)
         return tuple(out)
+
+    def always_open(self) -> Config:
+        """This configuration with every queue and IVR schedule open around the clock:
+        a demo outside business hours (``callcenter run --demo --always-open``); the
+        files are not touched."""
+        every_day = Weekly(**{day: (TimeRange(start_minute=0, end_minute=24 * 60),)
+                              for day in WEEKDAYS})
+        schedules = {sid: hours.model_copy(update={"weekly": every_day, "holidays": ()})
+                     for sid, hours in self.ivr.schedules.items()}
+        return self.model_copy(update={
+            "queues": {qid: q.model_copy(update={"business_hours": None})
+                       for qid, q in self.queues.items()},
+            "ivr": self.ivr.model_copy(update={"schedules": schedules})})
 
 
 __all__ = [

@@ -82,10 +82,13 @@ class ConfigStore:
         *,
         env: Mapping[str, str] | None = None,
         audit: AuditHook | None = None,
+        adjust: Callable[[Config], Config] | None = None,
     ):
+        """``adjust``: applied to every configuration put in force (``always_open``)."""
         self.directory = Path(directory)
         self._env = env
         self._audit = audit
+        self._adjust = adjust
         self._config: Config | None = None
         self._warnings: list[ConfigIssue] = []
         self._subscribers: list[Subscriber] = []
@@ -101,9 +104,10 @@ class ConfigStore:
         *,
         env: Mapping[str, str] | None = None,
         audit: AuditHook | None = None,
+        adjust: Callable[[Config], Config] | None = None,
     ) -> ConfigStore:
         """A store with the directory loaded; ``ConfigError`` if it has errors."""
-        store = cls(directory, env=env, audit=audit)
+        store = cls(directory, env=env, audit=audit, adjust=adjust)
         result = store.reload(actor="startup")
         if not result.applied:
             raise ConfigError(result.errors, result.warnings)
@@ -170,6 +174,8 @@ class ConfigStore:
                 return ReloadResult(True, outcome.warnings, diff_configs(self._config,
                                                                          self._config))
             old, new = self._config, outcome.config
+            if self._adjust is not None:
+                new = self._adjust(new)
             diff = diff_configs(old, new)
             self._config = new
             self._committed = loaded.generation

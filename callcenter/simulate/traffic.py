@@ -7,6 +7,11 @@ its own, as a PSTN caller: the shipped configuration has no caller account), dia
 400 number, pick their way through the IVR with in-band DTMF, talk (a tone) for a
 while and hang up.
 A newcomer watching the wallboard sees calls queue, ring and connect.
+
+Before a call is placed, the callers' keys walk the IVR as the engine would now
+(``why_no_agent``): outside business hours the run says which queue or schedule is
+closed until when, and places nothing unless told to (``--ignore-hours``; an engine
+started with ``--demo --always-open`` keeps every queue open).
 """
 
 from __future__ import annotations
@@ -17,12 +22,15 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 import aiohttp
 from pyVoIP.VoIP import CallState
 
 from callcenter.config.models import Agent, Config
 from callcenter.simulate.phone import Call, Phone, dtmf, silence, tone
+from ivr.runner import run_ivr
 
 log = logging.getLogger(__name__)
 _ports = itertools.count(0)
@@ -120,6 +128,40 @@ def _agent_ends_calls_after(talk: float, outcome: Outcome):
         call.hangup()
 
     return on_answered
+
+
+class _Keys:
+    """The simulated callers' keys, for a walk of the IVR without a call."""
+
+    def __init__(self, digits: str) -> None:
+        self.digits = digits
+
+    async def play(self, prompt: Any, language: str) -> None:
+        return None
+
+    async def ask(self, prompt: Any, language: str, max_digits: int,
+                  timeout: float) -> str | None:
+        taken, self.digits = self.digits[:max_digits], self.digits[max_digits:]
+        return taken or None
+
+
+async def why_no_agent(config: Config, digits: str, now: datetime) -> str | None:
+    """Why callers pressing ``digits`` would reach no agent at ``now``; None: they queue."""
+    number = config.callcenter.asterisk.inbound_numbers[0]
+    outcome = await run_ivr(config.ivr, config.queues, _Keys(digits), now, dialled=number)
+    if outcome.route == "queue":
+        return None
+    closed = [(f"queue {qid}", q.business_hours) for qid, q in config.queues.items()
+              if q.business_hours is not None and not q.business_hours.is_open(now)]
+    closed += [(f"schedule {sid}", hours) for sid, hours in config.ivr.schedules.items()
+               if not hours.is_open(now)]
+    opens = []
+    for name, hours in closed:
+        when = hours.next_open(now)
+        opens.append(f"{name} opens {when:%a %Y-%m-%d %H:%M} ({hours.timezone})" if when
+                     else f"{name} stays closed for 30 days")
+    why = f"calls to {number} with keys {digits} end without an agent now ({outcome.reason})"
+    return f"{why}; closed: {', '.join(opens)}" if opens else why
 
 
 async def simulate(config: Config, plan: Plan) -> Outcome:
