@@ -72,8 +72,7 @@ class AgentConsole:
                           "password_hint": "sip_password",
                           "browser": self._browser_phone(agent, sip)},
             "reasons": list(REASONS),
-            "server_time": self.clock(),
-            "speech": config.callcenter.stt.enabled}
+            "server_time": self.clock()}
 
     def _browser_phone(self, agent: AgentConfig, sip: dict[str, Any]) -> dict[str, Any] | None:
         """Where the console's own phone registers (its endpoint ``<extension>-web``),

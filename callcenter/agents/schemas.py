@@ -123,8 +123,6 @@ class Console(BaseModel):
     softphone: Softphone
     reasons: list[str]
     server_time: float
-    speech: bool = Field(description="calls are transcribed (stt.enabled): the console "
-                                     "offers call search and waits for summaries")
 
 
 class Offer(BaseModel):

@@ -641,10 +641,10 @@ document.addEventListener("cc:phone", () => { // ringing: the offer's card gets 
   }
 });
 await refresh();
-// Only what this agent and this installation do: chats for an agent who takes them,
-// call search where calls are transcribed.
+// Chats for an agent who takes them. Call search always: `callcenter transcribe` fills it
+// even where the engine does not transcribe as calls end.
 if (state.console && state.console.profile.takes_chat) mountAgentChat();
-if (state.console && state.console.speech) mountAgentSpeech();
+mountAgentSpeech();
 mountCustomers();  // customer search and profiles
 connectLive(onMessage, (up) => {
   liveBadge(up);

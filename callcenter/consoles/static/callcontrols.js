@@ -6,42 +6,13 @@
 // call connects (and after a reload), and hands every live message to onLive(msg). The
 // engine's answer to each button, and its `call.control` event, are the state the bar
 // shows: a click that fails leaves the bar as the engine has it.
-import { api, duration, getLang, h, icon, loc, serverNow, toast } from "./common.js";
-
-const WORDS = {
-  zh: {
-    hold: "保持", resume: "恢复通话", mute: "静音", unmute: "取消静音", hangup: "挂断",
-    transfer: "转接…", to_queue: "转到队列", to_agent: "转给坐席", to_number: "转到外部号码…",
-    number: "外部号码", go: "转接", on_hold: "保持中", muted: "已静音",
-    transferred: "已转接，请填写话后处理",
-    consult: "咨询…", consulting: "正在咨询 {n}", consult_ringing: "正在呼叫 {n}…",
-    complete: "转给对方", conference: "三方通话", back: "返回客户", in_conference: "三方通话中",
-    dial: "外呼", dial_number: "拨打号码", ringing_agent: "请接听话机，随后拨打 {n}",
-    dialing: "正在呼叫 {n}…", answered: "通话中：{n}", unreached: "未接通（{r}）",
-    ended: "通话已结束",
-  },
-  en: {
-    hold: "Hold", resume: "Resume", mute: "Mute", unmute: "Unmute", hangup: "Hang up",
-    transfer: "Transfer…", to_queue: "To queue", to_agent: "To agent",
-    to_number: "To a number…", number: "Number", go: "Transfer", on_hold: "On hold",
-    muted: "Muted", transferred: "Transferred: the wrap-up form follows",
-    consult: "Consult…", consulting: "Consulting {n}", consult_ringing: "Calling {n}…",
-    complete: "Hand over", conference: "Three-way", back: "Back to caller",
-    in_conference: "Three-way call",
-    dial: "Call", dial_number: "Number to call", ringing_agent: "Answer your phone to call {n}",
-    dialing: "Calling {n}…", answered: "On the call with {n}", unreached: "Not reached ({r})",
-    ended: "Call ended",
-  },
-};
+import { api, duration, h, icon, loc, serverNow, t, toast } from "./common.js";
 
 const call = { state: null, targets: { queues: [], agents: [] } };
 window.__ccCall = call; // for tests and diagnostics
 
 function w(key, vars) {
-  const lang = getLang() === "zh-CN" ? "zh" : "en";
-  let text = WORDS[lang][key] || WORDS.en[key] || key;
-  for (const [k, v] of Object.entries(vars || {})) text = text.replace(`{${k}}`, v);
-  return text;
+  return t(`call.${key}`, vars);  // this module's words (static/i18n/)
 }
 
 /** The engine's view of my connected call (and where I may transfer it), or null. */

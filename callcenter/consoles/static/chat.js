@@ -7,45 +7,7 @@
 // the voice callback, and merging the visitor with a known customer. Messages an agent
 // sends carry their own id: one sent again after a network or engine failure is stored
 // once, so the composer retries until the engine confirms.
-import { api, ago, getLang, h, icon, loc, onLang, toast } from "./common.js";
-
-const WORDS = {
-  zh: {
-    chats: "文字会话", none: "暂无进行中的会话", online: "在线", offline: "已离开",
-    queued: "排队中", active: "进行中", ended: "已结束", message: "留言", wrapping: "话后处理",
-    send: "发送", image: "图片", end: "结束会话", transfer: "转接…", to_queue: "转到队列",
-    to_agent: "转给坐席", callback: "回拨客户电话", callback_ok: "已安排回拨（{n}）",
-    typing: "客户正在输入…", typing_staff: "{who} 正在输入…", sent: "已发送", delivered: "已送达",
-    read: "已读", pending: "发送中", refused: "未送达", failed: "发送失败", canned: "快捷回复",
-    window: "微信会话窗口已关闭", window_expired: "距客户上次发消息已超过 48 小时",
-    quota_exhausted: "客服消息条数已用完", not_subscribed: "客户已取消关注",
-    advice_window_expired: "微信只在客户最后一条消息后 48 小时内送达客服消息。请等客户再次发消息，或换其他渠道联系。",
-    advice_quota_exhausted: "自客户最后一条消息以来可发的客服消息已用完。请等客户再次发消息，剩余内容尽量合并发送。",
-    advice_not_subscribed: "客户未关注公众号，微信拒收客服消息。需客户重新关注并先发消息。",
-    advice_call: "客户电话已知：可一键回拨。",
-    same_person: "可能是同一位客户：", merge: "合并", merged: "已合并客户记录", undo: "撤销",
-    history: "历史记录", no_history: "没有历史记录", join: "加入会话", joined: "已加入",
-    close: "关闭", reader: "会话监看", customer: "客户", wechat: "微信", web: "网页",
-    end_confirm: "结束这个会话？之后请填写话后处理。", unknown: "访客",
-  },
-  en: {
-    chats: "Chats", none: "No chats in progress", online: "online", offline: "away",
-    queued: "queued", active: "live", ended: "ended", message: "message", wrapping: "wrap-up",
-    send: "Send", image: "Image", end: "End chat", transfer: "Transfer…", to_queue: "To queue",
-    to_agent: "To agent", callback: "Call the customer back", callback_ok: "Callback queued ({n})",
-    typing: "The customer is typing…", typing_staff: "{who} is typing…", sent: "sent",
-    delivered: "delivered", read: "read", pending: "sending", refused: "not delivered",
-    failed: "failed", canned: "Canned replies", window: "WeChat's window is closed",
-    window_expired: "48 hours since the customer's last message",
-    quota_exhausted: "the service-message quota is used up",
-    not_subscribed: "the customer unfollowed", same_person: "Perhaps the same customer:",
-    advice_call: "The customer's phone is known: call them back in one click.",
-    merge: "Merge", merged: "Customer records merged", undo: "Undo", history: "History",
-    no_history: "No history", join: "Join chat", joined: "Joined", close: "Close",
-    reader: "Chat monitor", customer: "Customer", wechat: "WeChat", web: "Web",
-    end_confirm: "End this chat? The wrap-up form follows.", unknown: "Visitor",
-  },
-};
+import { STRINGS, api, ago, getLang, h, icon, loc, onLang, t, toast } from "./common.js";
 
 const chat = {
   mode: null, // "agent" | "reader"
@@ -57,10 +19,7 @@ const chat = {
 window.__ccChat = chat; // for tests and diagnostics
 
 function w(key, vars) {
-  const lang = getLang() === "zh-CN" ? "zh" : "en";
-  let text = WORDS[lang][key] || WORDS.en[key] || key;
-  for (const [k, v] of Object.entries(vars || {})) text = text.replace(`{${k}}`, v);
-  return text;
+  return t(`chat.${key}`, vars);  // this module's words (static/i18n/)
 }
 
 function newId() {
@@ -157,7 +116,8 @@ function windowBanner(pane) {
   if (!c.window) return;
   // What to do, in the console's language (the server's English advice for a reason
   // this page does not know).
-  const advice = WORDS[getLang() === "zh-CN" ? "zh" : "en"][`advice_${c.window.reason}`];
+  const key = `chat.advice_${c.window.reason}`;
+  const advice = STRINGS[getLang()][key];
   box.append(h("strong", {}, `${w("window")}：${w(c.window.reason)}`),
     h("p", { class: "cadvice" }, advice || c.window.advice || ""));
   if (c.callback_possible && chat.mode === "agent") {

@@ -2,30 +2,11 @@
 // number) and a customer's profile: identities (masked), VIP, every call and chat on any
 // channel, and "Call back" where dialling out is on (the engine dials their number: the
 // agent never sees it). The engine decides whom each reader may find.
-import { ago, api, getLang, h, icon, loc, toast } from "./common.js";
+import { ago, api, h, icon, loc, t, toast } from "./common.js";
 import { dialOutOn } from "./callcontrols.js";
 
-const WORDS = {
-  zh: {
-    customers: "客户", search: "姓名、电话、微信号或订单号", go: "查找", none: "没有找到您可查看的客户",
-    vip: "贵宾", history: "往来记录", no_history: "没有记录", call_back: "回拨",
-    calling: "正在回拨（您的话机先响）", close: "关闭", outbound: "外呼", inbound: "来电",
-    chat: "会话", unknown: "未知客户", tags: "标签", add_tag: "添加标签", note: "备注",
-    save: "保存", saved: "已保存",
-  },
-  en: {
-    customers: "Customers", search: "Name, phone, WeChat id or order number", go: "Find",
-    none: "No customer you may see", vip: "VIP", history: "History", no_history: "No history",
-    call_back: "Call back", calling: "Calling back (your phone rings first)", close: "Close",
-    outbound: "Outbound call", inbound: "Inbound call", chat: "Chat",
-    unknown: "Unknown customer", tags: "Tags", add_tag: "Add a tag", note: "Note",
-    save: "Save", saved: "Saved",
-  },
-};
-
 function w(key) {
-  const lang = getLang() === "zh-CN" ? "zh" : "en";
-  return WORDS[lang][key] || WORDS.en[key] || key;
+  return t(`customers.${key}`);  // this module's words (static/i18n/)
 }
 
 function entry(item) {

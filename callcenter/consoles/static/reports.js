@@ -2,31 +2,7 @@
 // server computes everything from the event log and sends the tables ready to show (the
 // CSV and Excel downloads hold exactly those cells). Charts are Apache ECharts, served by
 // the engine itself from npm (/vendor/echarts.js: no CDN).
-import { STRINGS, api, applyI18n, frame, getLang, h, icon, onLang, t } from "./common.js";
-
-Object.assign(STRINGS["zh-CN"], {
-  "rp.from": "开始日期", "rp.to": "结束日期", "rp.interval": "时段", "rp.by": "统计维度",
-  "rp.i.15m": "15 分钟", "rp.i.30m": "30 分钟", "rp.i.60m": "1 小时", "rp.i.day": "天",
-  "rp.i.week": "周", "rp.i.month": "月", "rp.by.queue": "按队列", "rp.by.agent": "按坐席",
-  "rp.by.channel": "按渠道", "rp.by.medium": "按接入方式（来电/回拨/网页/微信）",
-  "rp.channel": "渠道", "rp.all": "全部", "rp.queues": "队列",
-  "rp.agents": "坐席", "rp.show": "查询", "rp.csv": "下载 CSV", "rp.xlsx": "下载 Excel",
-  "rp.trend": "趋势", "rp.volume": "话务量（合计）", "rp.summary": "汇总",
-  "rp.intervals": "分时段明细", "rp.empty": "这段时间没有数据", "rp.nochart": "图表库未安装（make setup）",
-  "rp.period": "{from} 至 {to}（{tz}）", "rp.total": "合计",
-});
-Object.assign(STRINGS.en, {
-  "rp.from": "From", "rp.to": "To", "rp.interval": "Interval", "rp.by": "Rows",
-  "rp.i.15m": "15 minutes", "rp.i.30m": "30 minutes", "rp.i.60m": "1 hour", "rp.i.day": "Day",
-  "rp.i.week": "Week", "rp.i.month": "Month", "rp.by.queue": "By queue", "rp.by.agent": "By agent",
-  "rp.by.channel": "By channel", "rp.by.medium": "By medium (phone, callback, web, WeChat)",
-  "rp.channel": "Channel", "rp.all": "All", "rp.queues": "Queues",
-  "rp.agents": "Agents", "rp.show": "Show", "rp.csv": "Download CSV", "rp.xlsx": "Download Excel",
-  "rp.trend": "Trend", "rp.volume": "Volume (total)", "rp.summary": "Summary",
-  "rp.intervals": "Per interval", "rp.empty": "Nothing happened in this period",
-  "rp.nochart": "Chart library not installed (make setup)",
-  "rp.period": "{from} to {to} ({tz})", "rp.total": "Total",
-});
+import { api, applyI18n, frame, getLang, h, icon, onLang, t } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { data: null, echarts: null, charts: {}, options: { queues: [], agents: [] } };

@@ -2,66 +2,7 @@
 // speech figures on the wallboard's queue tiles, and flagged calls to confirm or dismiss.
 // The pages call mountAgentSpeech() / mountWallboardSpeech() and, per wallboard snapshot,
 // renderSpeechFigures(snapshot).
-import { STRINGS, ago, api, h, loc, t, toast } from "./common.js";
-
-Object.assign(STRINGS["zh-CN"], {
-  "speech.search": "通话检索",
-  "speech.search.placeholder": "通话中说过的话，如：退款",
-  "speech.search.go": "搜索",
-  "speech.search.none": "没有找到通话",
-  "speech.transcript": "通话转写",
-  "speech.no_recording": "没有可播放的录音",
-  "speech.summary": "摘要",
-  "speech.close": "关闭",
-  "speech.caller": "客户",
-  "speech.agent": "坐席",
-  "speech.mixed": "通话",
-  "speech.masked": "号码已隐藏",
-  "speech.status.queued": "排队转写中",
-  "speech.status.running": "正在转写",
-  "speech.status.failed": "转写失败",
-  "speech.status.partial": "部分转写",
-  "speech.status.none": "无转写",
-  "speech.backlog": "待转写",
-  "speech.failed": "转写失败",
-  "speech.flagged": "今日质检标记",
-  "speech.flags": "质检标记",
-  "speech.flags.none": "没有待处理的质检标记",
-  "speech.confirm": "确认",
-  "speech.dismiss": "驳回",
-  "speech.confirmed": "已确认",
-  "speech.dismissed": "已驳回",
-  "speech.score": "得分",
-});
-Object.assign(STRINGS.en, {
-  "speech.search": "Call search",
-  "speech.search.placeholder": "Something said in a call, e.g. refund",
-  "speech.search.go": "Search",
-  "speech.search.none": "No calls found",
-  "speech.transcript": "Transcript",
-  "speech.no_recording": "No recording to play",
-  "speech.summary": "Summary",
-  "speech.close": "Close",
-  "speech.caller": "Caller",
-  "speech.agent": "Agent",
-  "speech.mixed": "Call",
-  "speech.masked": "numbers hidden",
-  "speech.status.queued": "waiting to be transcribed",
-  "speech.status.running": "being transcribed",
-  "speech.status.failed": "transcription failed",
-  "speech.status.partial": "partly transcribed",
-  "speech.status.none": "no transcript",
-  "speech.backlog": "to transcribe",
-  "speech.failed": "failed",
-  "speech.flagged": "flagged today",
-  "speech.flags": "Flagged calls",
-  "speech.flags.none": "No flags to review",
-  "speech.confirm": "Confirm",
-  "speech.dismiss": "Dismiss",
-  "speech.confirmed": "confirmed",
-  "speech.dismissed": "dismissed",
-  "speech.score": "score",
-});
+import { ago, api, h, loc, t, toast } from "./common.js";
 
 const clock = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
 const enc = encodeURIComponent;

@@ -1,13 +1,10 @@
 // The supervisor wallboard: queue tiles, the day's intervals, the agent grid, actions.
 import {
-  STRINGS, api, applyI18n, connectLive, duration, frame, h, icon, liveBadge, loc, onLang,
+  api, applyI18n, connectLive, duration, frame, h, icon, liveBadge, loc, onLang,
   serverNow, setServerTime, t, toast,
 } from "./common.js";
 import { mountWallboardChat, onLive as chatLive } from "./chat.js";
 import { mountWallboardSpeech, renderSpeechFigures } from "./speech.js";
-
-Object.assign(STRINGS["zh-CN"], { "wb.chart.nolib": "图表库未安装（make setup）" });
-Object.assign(STRINGS.en, { "wb.chart.nolib": "Chart library not installed (make setup)" });
 
 const STATES = ["ready", "busy", "reserved", "wrap_up", "not_ready", "logged_out"];
 const REASONS = ["break", "lunch", "training", "meeting", "other"];

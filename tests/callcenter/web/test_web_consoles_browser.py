@@ -144,10 +144,9 @@ async def test_agent_goes_ready_gets_the_screen_pop_and_wraps_up(web_stack, brow
     await form.wait_for()
     await card.wait_for(state="detached")
     assert "已下单" in await form.text_content()  # the queue's disposition labels, in zh
-    # Nothing the product will not do here: no summary promised for a chat, no call
-    # search without transcription (stt is off in the sample); chats, as she takes them.
+    # Nothing the product will not do here: no summary promised for a chat; chats, as
+    # she takes them.
     assert await form.locator(".summary-field").is_hidden()
-    assert await page.locator("#speech-search").count() == 0
     assert await page.locator("#chats").count() == 1
     stack.deps.bus.publish("interaction.summary", {
         "task_id": task, "text": "客户咨询企业版价格与发票，已发送报价单，约定周五回访。"},
@@ -245,6 +244,14 @@ async def test_wallboard_counts_change_live(web_stack, browser, screenshots):
     await page.wait_for_timeout(300)
     await page.screenshot(path=str(screenshots / "wallboard.png"), full_page=True,
                           animations="disabled")
+    assert not page.errors, page.errors
+
+
+async def test_an_agent_who_takes_no_chats_gets_no_chat_workspace(web_stack, browser):
+    page = await open_page(browser)
+    await login(page, web_stack, "/agent", "zhaolei")  # capacity chat: 0
+    await page.wait_for_selector("#speech-search")  # the page is mounted
+    assert await page.locator("#chats").count() == 0
     assert not page.errors, page.errors
 
 
