@@ -157,19 +157,14 @@ async def extend_wrapup(call: Call) -> Wrapup:
            errors={404, 409})
 async def correct_disposition(call: Call) -> DispositionRecord:
     body: DispositionCorrection = call.body
-    console: AgentConsole = call.service
-    queues = customer_queues(call.user, console.config())
-    try:
-        found = await console.agents.correct_disposition(
-            call.user.username, queues, call.param("task_id"), body.disposition,
-            (body.notes or "").strip() or None, body.reason.strip())
-    except NotYours as exc:
-        raise forbidden(str(exc)) from None
-    except LookupError as exc:
-        raise not_found(str(exc)) from None
-    except AgentError as exc:
-        raise conflict(str(exc)) from None
-    return DispositionRecord.model_validate(found)
+    task_id = call.param("task_id")
+
+    def correct(console: AgentConsole) -> Awaitable[dict[str, Any]]:
+        return console.agents.correct_disposition(
+            call.user.username, customer_queues(call.user, console.config()), task_id,
+            body.disposition, (body.notes or "").strip() or None, body.reason.strip())
+
+    return await _run(call, correct, DispositionRecord)
 
 
 @api.route("POST", "/api/agent/softphone/provisioning", roles=AGENT_CONSOLE,
