@@ -167,10 +167,15 @@ class AgentConsole:
         recent = await self.store.interactions_between(since, now + 1)
         sent = {e.interaction_id for e in await self.store.events_between(
             since, now + 1, event="DISPOSITION", agent=agent.id)}
+        # contacts the agent handed on: their part is owed even though it is not theirs
+        passed_on = {e.interaction_id for e in await self.store.events_between(
+            since, now + 1, event="TRANSFER", agent=agent.id)}
         owed = [i.id for i in recent
-                if i.agent_id == agent.id and i.ended_at is not None and i.id not in ends
-                and i.id not in sent and i.disposition is None and i.notes is None
-                and i.outcome in ("answered", "transferred")]
+                if i.id not in ends and i.id not in sent
+                and ((i.id in passed_on and i.agent_id != agent.id)
+                     or (i.agent_id == agent.id and i.ended_at is not None
+                     and i.disposition is None and i.notes is None
+                     and i.outcome in ("answered", "transferred")))]
         out = []
         for task_id in [*ends, *owed]:
             found = await self._wrapup(task_id, ends.get(task_id))
