@@ -255,11 +255,11 @@ class Engine:
         self, agent_id: str, state: str, now: float, reason: str | None = None
     ) -> list[Output]:
         """Set presence "ready" or "not_ready" (with a reason); work in hand goes on."""
+        if state not in ("ready", "not_ready"):  # before _begin, as in extend_wrapup
+            raise AcdError(f"agent_set_state: state must be 'ready' or 'not_ready', not {state!r}")
         now, out = self._begin(now)
         core = self._core
         a = core.agents.get(agent_id)
-        if state not in ("ready", "not_ready"):
-            raise AcdError(f"agent_set_state: state must be 'ready' or 'not_ready', not {state!r}")
         if a is None or a.presence is LOGGED_OUT:
             out.append(Ignored("agent_set_state", agent_id, "not logged in"))
             return self._end(now, out)
@@ -287,11 +287,11 @@ class Engine:
     def extend_wrapup(self, agent_id: str, task_id: str, seconds: float,
                       now: float) -> list[Output]:
         """Give a running wrap-up ``seconds`` more before its timer ends it (rule A6)."""
+        if seconds <= 0:  # before _begin: a refusal must not swallow the timers it fired
+            raise AcdError(f"extend_wrapup: seconds must be > 0, not {seconds!r}")
         now, out = self._begin(now)
         a = self._core.agents.get(agent_id)
         w = a.wraps.get(task_id) if a is not None else None
-        if seconds <= 0:
-            raise AcdError(f"extend_wrapup: seconds must be > 0, not {seconds!r}")
         if w is None:
             out.append(Ignored("extend_wrapup", agent_id, "no such wrap-up running"))
         elif w.until is None:

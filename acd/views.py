@@ -48,6 +48,11 @@ class AgentView:
     """When each of ``wrapping`` ends on its timer (None: when done; rule A6)."""
 
     @property
+    def wrap_ends(self) -> dict[str, float | None]:
+        """Each running wrap-up's task and when its timer ends it (None: when done)."""
+        return dict(zip(self.wrapping, self.wrapping_until, strict=True))
+
+    @property
     def tasks(self) -> tuple[str, ...]:
         """Every task the agent holds: offered, connected or in wrap-up."""
         return (*self.offered_tasks, *self.connected, *self.wrapping)

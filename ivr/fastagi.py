@@ -98,7 +98,7 @@ class AgiCaller:
         Asterisk busy, each waits its turn, and a caller reached hold up to 1.3 s after
         being queued. ``MSet`` sets many per ``EXEC``, in order (so ``CC_ROUTE``, last,
         is still set last). Each value is escaped for MSet's argument parser
-        (backslash before every character but letters and digits), then the whole for
+        (backslash before every ASCII character but letters and digits), then the whole for
         the AGI line; commands stay under res_agi's line buffer (``AGI_BUF_LEN``)."""
         for chunk in _mset_chunks(values):
             line = chunk.replace("\\", "\\\\").replace('"', '\\"')

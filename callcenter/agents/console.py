@@ -162,7 +162,7 @@ class AgentConsole:
         agent = self.agent(agent_id)
         now = self.clock()
         view = self.routing.agent(agent.id)
-        ends = dict(zip(view.wrapping, view.wrapping_until, strict=True)) if view else {}
+        ends = view.wrap_ends if view else {}
         since = now - PENDING_WRAPUP_WINDOW
         recent = await self.store.interactions_between(since, now + 1)
         sent = {e.interaction_id for e in await self.store.events_between(

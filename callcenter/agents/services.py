@@ -305,13 +305,7 @@ class AgentService:
             if not running and (left_at is None
                                 or left_at < self.routing.clock() - PENDING_WRAPUP_WINDOW):
                 raise AgentError("the wrap-up of this contact is over")
-            queue = self.config().queues.get(interaction.queue or "")
-            required = queue is not None and queue.require_disposition
-            codes = [d.code for d in queue.dispositions] if queue else []
-            if disposition is not None and codes and disposition not in codes:
-                raise FieldError("disposition", f"disposition must be one of {', '.join(codes)}")
-            if disposition is None and required:
-                raise FieldError("disposition", "this queue requires a disposition")
+            self._check_disposition(interaction.queue, disposition, any_without_codes=True)
             # The history keeps each agent's part; the contact's own disposition is its
             # last agent's (one who transferred it on gives only their part).
             await self.store.log_event(
@@ -335,13 +329,7 @@ class AgentService:
             raise NotYours("this contact is not in a queue you watch")
         if interaction.ended_at is None:
             raise AgentError("the contact is still in progress")
-        queue = self.config().queues.get(interaction.queue or "")
-        codes = [d.code for d in queue.dispositions] if queue else []
-        if disposition is not None and disposition not in codes:
-            raise FieldError("disposition", f"disposition must be one of {', '.join(codes)}"
-                             if codes else "this queue has no dispositions")
-        if disposition is None and queue is not None and queue.require_disposition:
-            raise FieldError("disposition", "this queue requires a disposition")
+        self._check_disposition(interaction.queue, disposition, any_without_codes=False)
         await self.store.log_event(
             "DISPOSITION_EDIT", interaction_id=task_id, queue=interaction.queue,
             agent=interaction.agent_id, at=self.routing.clock(),
@@ -353,11 +341,24 @@ class AgentService:
         log.info("wrapup.corrected", extra={"user": editor, "interaction": task_id})
         return {"task_id": task_id, "disposition": disposition, "notes": notes}
 
+    def _check_disposition(self, queue_id: str | None, disposition: str | None, *,
+                           any_without_codes: bool) -> None:
+        """One of the queue's codes, and one at all where the queue requires it (422).
+        ``any_without_codes``: a queue with no codes takes any (an agent's form does; a
+        supervisor's correction may not invent one)."""
+        queue = self.config().queues.get(queue_id or "")
+        codes = [d.code for d in queue.dispositions] if queue else []
+        if disposition is not None and disposition not in codes and (
+                codes or not any_without_codes):
+            raise FieldError("disposition", f"disposition must be one of {', '.join(codes)}"
+                             if codes else "this queue has no dispositions")
+        if disposition is None and queue is not None and queue.require_disposition:
+            raise FieldError("disposition", "this queue requires a disposition")
+
     def extend_wrapup(self, agent_id: str, task_id: str, seconds: float) -> float:
         """More time for a running wrap-up; when it now ends."""
         view = self.routing.agent(agent_id)
-        ends = (dict(zip(view.wrapping, view.wrapping_until, strict=True))
-                if view is not None else {})
+        ends = view.wrap_ends if view is not None else {}
         if task_id not in ends:
             raise AgentError("no wrap-up of yours is running for this contact")
         if ends[task_id] is None:

@@ -557,7 +557,7 @@ function onMessage(msg) {
   }
 }
 
-// The forms still to give; one whose wrap-up ended on its timer goes (it is over).
+// The forms still open; one no longer open (sent from another tab, or over) goes.
 function syncWrapups(wrapups) {
   const open = new Set(wrapups.map((w) => w.task_id));
   for (const taskId of [...state.wrapups.keys()]) if (!open.has(taskId)) removeWrapup(taskId);
@@ -567,9 +567,12 @@ function syncWrapups(wrapups) {
 async function loadWrapups(announced) {
   try {
     const wrapups = await api("GET", "/api/agent/wrapups");
-    if (!announced) syncWrapups(wrapups);
-    for (const w of wrapups) addWrapup(w);
-    if (announced && !wrapups.some((w) => w.task_id === announced.task_id)) addWrapup(announced);
+    if (!announced) {
+      syncWrapups(wrapups);
+      return;
+    }
+    for (const w of wrapups) addWrapup(w);  // an announced form is only ever added
+    if (!wrapups.some((w) => w.task_id === announced.task_id)) addWrapup(announced);
   } catch (exc) {
     if (exc.status !== 401) toast(exc.message, "error");
   }
