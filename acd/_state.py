@@ -48,7 +48,10 @@ Agent (A)
         ``wrapup_until_done`` it has no deadline: only ``wrapup_done`` ends
         it (a disposition the queue requires is in): its slot stays taken
         (A1), so an agent with one voice slot gets no call meanwhile. A logout
-        does not end a wrap-up (the form is still owed).
+        does not end a wrap-up (the form is still owed), nor does a restart:
+        ``agent_login`` takes the forms still owed (``OwedWrapup``) and each
+        holds its slot again before any dispatch, even over a capacity lowered
+        meanwhile (as ``update_agent`` allows: A1 bounds new work only).
 
 Qualification and eligibility (Q)
     Q1. A task's *requirement* in a queue is a disjunction: the base

@@ -15,11 +15,12 @@ from .events import (
     K_UNPAUSE,
     K_WRAPUP,
     AgentStateChanged,
+    Ignored,
     LogEvent,
     Output,
 )
 from .indexes import staff
-from .model import VOICE
+from .model import VOICE, OwedWrapup
 from .records import AgentRec, Core, QueueRec, WrapRec
 from .routing import dispatch_agent
 from .timers import T_WRAP, schedule
@@ -114,7 +115,26 @@ def finish_wrap(core: Core, a: AgentRec, w: WrapRec, now: float, out: list[Outpu
     """End a running wrap-up (its timer, or ``wrapup_done``)."""
     w.live = False
     a.wraps.pop(w.task_id, None)
-    wrap_ended(core, a, w.task_id, w.queue, w.channel, now - w.start, w.talk, now, out)
+    wrap_ended(core, a, w.task_id, w.queue, w.channel, now - w.start, w.talk, now, out,
+               resumed=w.resumed)
+
+
+def resume_wrap(core: Core, a: AgentRec, owed: OwedWrapup, now: float,
+                out: list[Output]) -> None:
+    """A form the agent owed when the previous run stopped holds its slot again in a
+    ``wrapup_until_done`` queue (rule A6). Even over capacity: a restored agent's phone
+    counts as down (voice capacity 0) until Asterisk says otherwise, and the slot must
+    still be taken when it comes back."""
+    q = core.queues.get(owed.queue)
+    ch = owed.channel
+    if q is None or not q.cfg.wrapup_until_done:
+        out.append(Ignored("agent_login", owed.task_id, "its queue does not wait for the form"))
+    elif owed.task_id not in a.wraps:
+        a.wraps[owed.task_id] = WrapRec(a, owed.task_id, q, ch, now, 0.0, None, resumed=True)
+        a.holding[ch] = a.holding.get(ch, 0) + 1
+        if ch != VOICE:
+            a.text_holding += 1
+        a.stamp += 1
 
 
 def wrap_ended(
@@ -127,11 +147,17 @@ def wrap_ended(
     talk: float,
     now: float,
     out: list[Output],
+    *,
+    resumed: bool = False,
 ) -> None:
     release(a, ch)
-    out.append(LogEvent(now, K_WRAPUP, task_id, q.name, a.id, {"seconds": dur, "talk": talk}))
-    sample = talk + dur
-    q.aht = sample if q.aht is None else q.aht + _AHT_ALPHA * (sample - q.aht)
+    data = {"seconds": dur, "talk": talk}
+    if resumed:  # its talk and the wrap-up's first part were the previous run's
+        data["resumed"] = True
+    out.append(LogEvent(now, K_WRAPUP, task_id, q.name, a.id, data))
+    if not resumed:
+        sample = talk + dur
+        q.aht = sample if q.aht is None else q.aht + _AHT_ALPHA * (sample - q.aht)
     a.idle_since = now
     if a.cfg.after_wrapup == "not_ready" and a.presence is READY:  # rule A5
         set_presence(core, a, PresenceInput.SET_NOT_READY, "after wrap-up", now, out)

@@ -35,7 +35,7 @@ from ._state import (
     queue_empty,
     requirement,
 )
-from .agents import finish_wrap, flush_states, set_presence
+from .agents import finish_wrap, flush_states, resume_wrap, set_presence
 from .events import (
     K_AGENTLOGIN,
     K_AGENTLOGOFF,
@@ -55,7 +55,7 @@ from .events import (
     RejectArrival,
 )
 from .indexes import expected_wait, home_class, index_agent, position, staff, unindex_agent
-from .model import VOICE, Agent, Queue, Task
+from .model import VOICE, Agent, OwedWrapup, Queue, Task
 from .records import AgentRec, Core, QueueRec, TaskRec
 from .reload import apply_definitions, rebuild
 from .routing import dispatch_agent
@@ -195,8 +195,10 @@ class Engine:
             reject(self._core, o, now, out)
         return self._end(now, out)
 
-    def agent_login(self, agent: Agent, now: float, ready: bool = True) -> list[Output]:
-        """Log an agent in (ready or not ready) and give it work."""
+    def agent_login(self, agent: Agent, now: float, ready: bool = True,
+                    owed_wrapups: Iterable[OwedWrapup] = ()) -> list[Output]:
+        """Log an agent in (ready or not ready) and give it work; ``owed_wrapups``
+        (after a restart) hold their slots first (rule A6)."""
         now, out = self._begin(now)
         core = self._core
         a = core.agents.get(agent.id)
@@ -214,6 +216,8 @@ class Engine:
         a.missed = 0
         out.append(LogEvent(now, K_AGENTLOGIN, None, None, a.id, {"ready": ready}))
         index_agent(core, a, now)
+        for owed in owed_wrapups:
+            resume_wrap(core, a, owed, now, out)
         if a.presence is READY:
             staff(core, a, 1)
         core.dirty[a.id] = a

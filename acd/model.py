@@ -277,6 +277,16 @@ class Agent:
 
 
 @dataclass(frozen=True, slots=True)
+class OwedWrapup:
+    """A wrap-up form an agent owed when the previous run stopped: given to
+    ``agent_login``, it holds its slot again in a ``wrapup_until_done`` queue (rule A6)."""
+
+    task_id: str
+    queue: str
+    channel: str = VOICE
+
+
+@dataclass(frozen=True, slots=True)
 class Task:
     """One interaction waiting for a person.
 

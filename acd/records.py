@@ -42,6 +42,8 @@ class WrapRec:
     until: float | None
     """When the timer ends it (rule A6); None: only ``wrapup_done`` does."""
     live: bool = True
+    resumed: bool = False
+    """Begun by a previous run (rule A6, ``OwedWrapup``): its length is not a sample."""
 
 
 class TaskRec:

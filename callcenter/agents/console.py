@@ -19,7 +19,7 @@ from callcenter.storage import Store
 from .phone_relay import PATH as PHONE_RELAY
 from .provisioning import Provisioning, linphone_xml
 from .schemas import REASONS
-from .services import PENDING_WRAPUP_WINDOW, AgentError, AgentService, NotYours
+from .services import AgentError, AgentService, NotYours
 
 
 class NoAgentProfile(AgentError):
@@ -160,22 +160,10 @@ class AgentConsole:
         """The agent's wrap-up forms still open: running wrap-ups, and contacts that
         ended within ``PENDING_WRAPUP_WINDOW`` whose form was not sent."""
         agent = self.agent(agent_id)
-        now = self.clock()
         view = self.routing.agent(agent.id)
         ends = view.wrap_ends if view else {}
-        since = now - PENDING_WRAPUP_WINDOW
-        recent = await self.store.interactions_between(since, now + 1)
-        sent = {e.interaction_id for e in await self.store.events_between(
-            since, now + 1, event="DISPOSITION", agent=agent.id)}
-        # contacts the agent handed on: their part is owed even though it is not theirs
-        passed_on = {e.interaction_id for e in await self.store.events_between(
-            since, now + 1, event="TRANSFER", agent=agent.id)}
-        owed = [i.id for i in recent
-                if i.id not in ends and i.id not in sent
-                and ((i.id in passed_on and i.agent_id != agent.id)
-                     or (i.agent_id == agent.id and i.ended_at is not None
-                     and i.disposition is None and i.notes is None
-                     and i.outcome in ("answered", "transferred")))]
+        owed = [i.id for i in (await self.agents.owed_forms(agent.id)).get(agent.id, [])
+                if i.id not in ends]
         out = []
         for task_id in [*ends, *owed]:
             found = await self._wrapup(task_id, ends.get(task_id))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ from callcenter.config.models import Config
 from callcenter.errors import FieldError
 from callcenter.routing.mapping import agent_model
 from callcenter.routing.services import RoutingService
-from callcenter.storage import QueueLogEvent, Store
+from callcenter.storage import Interaction, QueueLogEvent, Store
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +150,11 @@ class AgentService:
         Their phones count as unavailable until Asterisk says otherwise (the voice
         side reads device states as soon as the link is up), so nobody is offered
         a call on a phone that is busy with a call the previous run connected.
+        A form they still owe in a queue that requires it holds its slot again, as it
+        did before (acd rule A6).
         """
         restored = []
+        owed = await self.owed_forms()
         for saved in await self.store.logged_in_agents():
             agent = self.config().agent(saved.agent_id)
             if agent is None or saved.agent_id in self.sessions:
@@ -161,12 +165,39 @@ class AgentService:
             ready = saved.presence == "ready"
             # Set away by the engine when the phone dropped: ready again once it registers.
             session.set_away = not ready and saved.reason == PHONE_OFFLINE
-            self.routing.login(self._model(saved.agent_id), ready=ready)
+            forms = [acd.OwedWrapup(i.id, i.queue, i.channel)
+                     for i in owed.get(saved.agent_id, ()) if i.queue is not None]
+            self.routing.login(self._model(saved.agent_id), ready=ready, owed_wrapups=forms)
             if not ready and saved.reason and saved.reason != "login":
                 self.routing.set_state(saved.agent_id, "not_ready", saved.reason)
             restored.append(saved.agent_id)
         log.info("agents.restored", extra={"count": len(restored)})
         return restored
+
+    async def owed_forms(self, agent_id: str | None = None) -> dict[str, list[Interaction]]:
+        """The contacts whose wrap-up form each agent (or only ``agent_id``) owes: theirs,
+        or handed on by them, left less than ``PENDING_WRAPUP_WINDOW`` ago, their part
+        not given. Three queries whatever the number of agents (a restart asks for all)."""
+        now = self.routing.clock()
+        since, until = now - PENDING_WRAPUP_WINDOW, now + 1
+        sent = {(e.agent, e.interaction_id) for e in await self.store.events_between(
+            since, until, event="DISPOSITION", agent=agent_id)}
+        handed_on: dict[str | None, set[str]] = defaultdict(set)
+        for e in await self.store.events_between(since, until, event="TRANSFER",
+                                                 agent=agent_id):
+            if e.agent is not None:
+                handed_on[e.interaction_id].add(e.agent)
+        owed: dict[str, list[Interaction]] = defaultdict(list)
+        for i in await self.store.interactions_between(since, until):
+            # one who handed the contact on owes their part, even if it is not theirs
+            owers = handed_on.get(i.id, set()) - {i.agent_id}
+            if (i.agent_id is not None and i.ended_at is not None and i.disposition is None
+                    and i.notes is None and i.outcome in ("answered", "transferred")):
+                owers.add(i.agent_id)
+            for ower in owers:
+                if (ower, i.id) not in sent and agent_id in (None, ower):
+                    owed[ower].append(i)
+        return owed
 
     async def saved(self) -> None:
         """Wait until every presence change so far is stored (shutdown, tests)."""

@@ -25,6 +25,7 @@ from .fields import (
     TimeZoneName,
     config_error,
 )
+from .queues_file import RecordingPolicy
 
 
 class AmiConfig(Strict):
@@ -79,6 +80,9 @@ class AsteriskConfig(Strict):
     outbound_caller_id: PhoneNumber | None = None
     """The caller ID customers see when an agent dials out from the console (digits, a
     number the carrier lets you present); None: agents cannot dial out."""
+    outbound_recording: RecordingPolicy = RecordingPolicy()
+    """Dial-outs are recorded as a queue's calls are (queues.yaml ``recording``), from
+    the moment the number answers; ``enabled: false``: not recorded."""
     files_dir: str = "/var/lib/asterisk/callcenter"
     """A folder Asterisk and the engine share (Asterisk's view; on this host it is
     ``host_root`` + this): generated endpoints in ``include/``, the recordings

@@ -119,11 +119,14 @@ class RoutingService:
 
     # ---- commands: agents --------------------------------------------------------------
 
-    def login(self, agent: acd.Agent, *, ready: bool) -> None:
-        """Sign in (or, if signed in already, take the agent's new skills and capacity)."""
+    def login(self, agent: acd.Agent, *, ready: bool,
+              owed_wrapups: Iterable[acd.OwedWrapup] = ()) -> None:
+        """Sign in (or, if signed in already, take the agent's new skills and capacity);
+        ``owed_wrapups``: forms owed from before a restart (acd rule A6)."""
         view = self._engine.agent(agent.id)
         if view is None or view.presence == acd.Presence.LOGGED_OUT:
-            self._run(lambda now: self._engine.agent_login(agent, now, ready=ready))
+            self._run(lambda now: self._engine.agent_login(agent, now, ready=ready,
+                                                           owed_wrapups=owed_wrapups))
         else:
             self.update_agent(agent)
 

@@ -106,6 +106,10 @@ class RecordingRecords(Database):
                 raise NotFound(f"recording {recording_id}")
             return recording
 
+    async def delete_recording(self, recording_id: int) -> None:
+        """Forget a recording that never began (a dial-out nobody answered)."""
+        await self._exec("DELETE FROM recordings WHERE id = ?", (recording_id,))
+
     async def get_recording(self, recording_id: int) -> Recording | None:
         row = await self._one("SELECT * FROM recordings WHERE id = ?", (recording_id,))
         return None if row is None else _recording(row)

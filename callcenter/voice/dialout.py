@@ -27,6 +27,7 @@ from callcenter.storage.masking import mask_number
 from callcenter.voice import dialplan, recipes
 from callcenter.voice.base import VoiceDeps, VoiceError
 from callcenter.voice.callbacks import dialable
+from callcenter.voice.recordings import Recorder
 from callcenter.webkit.principal import Principal
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,9 @@ class Outbound:
 
 
 class Dialout:
-    def __init__(self, deps: VoiceDeps) -> None:
+    def __init__(self, deps: VoiceDeps, recorder: Recorder) -> None:
         self.deps = deps
+        self.recorder = recorder
         self.customers: CustomerService | None = None  # set by the plugin: who may call whom
         self._calls: dict[str, Outbound] = {}  # task id -> the call
 
@@ -105,7 +107,8 @@ class Dialout:
         sent = await deps.send([recipes.originate_dialout(
             endpoint=deps.endpoint(session.device), leg_uid=call.leg_uid, task_id=call.task_id,
             shown=masked, customer_dial=config.callcenter.asterisk.callback_dial.format(
-                number=digits), caller_id=caller_id, ring_seconds=RING_SECONDS)], "dial out")
+                number=digits), caller_id=caller_id, ring_seconds=RING_SECONDS,
+            record=await self.recorder.plan_dialout(call.task_id))], "dial out")
         log.info("voice.dialout", extra={"task": call.task_id, "agent": agent_id,
                                          "to": masked})
         if not sent:
@@ -168,8 +171,11 @@ class Dialout:
             return
         deps = self.deps
         fields: dict[str, object] = {"ended_at": deps.clock()}
-        if not call.answered:
+        if call.answered:
+            self.recorder.finish(call.task_id)
+        else:
             fields.update(outcome="unreached", attributes={"reason": reason})
+            await self.recorder.discard(call.task_id)
         await deps.store.update_interaction(call.task_id, **fields)
         if call.set_away:
             deps.agents.back(call.agent_id, OUTBOUND)

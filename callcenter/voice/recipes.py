@@ -156,16 +156,22 @@ def transfer_out(caller_uid: str, dial: str) -> list[Action]:
 
 
 def originate_dialout(*, endpoint: str, leg_uid: str, task_id: str, shown: str,
-                      customer_dial: str, caller_id: str, ring_seconds: int) -> Action:
+                      customer_dial: str, caller_id: str, ring_seconds: int,
+                      record: tuple[str, bool] | None) -> Action:
     """Dial-out rings the agent's phone first (showing ``shown``, the masked number); on
-    answer the dialplan dials the customer with our caller ID (``cc-dialout``)."""
+    answer the dialplan dials the customer with our caller ID (``cc-dialout``) and, with
+    ``record`` (path without ``.wav``, one file per direction too), records the call
+    once the number answers."""
+    path, legs = record or ("", False)
     return {"Action": "Originate", "Channel": f"PJSIP/{endpoint}", "ChannelId": leg_uid,
             "Timeout": "30000", "Async": "true", "CallerID": f'"{shown}" <{shown}>',
             "Context": dialplan.DIALOUT, "Exten": "s", "Priority": "1",
             "Variable": [f"{dialplan.TASK}={task_id}", f"__{dialplan.LEG_TASK}={task_id}",
                          f"{dialplan.DIALOUT_DIAL}={customer_dial}",
                          f"{dialplan.DIALOUT_CID}={caller_id}",
-                         f"{dialplan.DIALOUT_RING}={ring_seconds}"]}
+                         f"{dialplan.DIALOUT_RING}={ring_seconds}",
+                         f"{dialplan.RECORD}={path}",
+                         f"{dialplan.RECORD_LEGS}={'yes' if legs else 'no'}"]}
 
 
 def consult(caller_uid: str, agent_uid: str, dial: str, room: str) -> list[Action]:

@@ -1,4 +1,5 @@
-"""Recording a connected call (MixMonitor, started by the dialplan), archiving the files."""
+"""Recording a connected call or a dial-out (MixMonitor, started by the dialplan),
+archiving the files."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import logging
 import shutil
 
+from callcenter.config.models import RecordingPolicy
 from callcenter.voice.base import VoiceDeps
 from callcenter.voice.calls import VoiceCall
 
@@ -28,12 +30,24 @@ class Recorder:
         The dialplan starts MixMonitor on the agent's leg with these (``recipes.verdict``);
         the rows are stored first, so a recording is never without its record.
         """
-        deps = self.deps
-        policy = deps.config().queues[call.queue].recording
+        policy = self.deps.config().queues[call.queue].recording
         if not policy.enabled or call.callback:
             return None
-        sets = self._files.setdefault(call.caller_uid, [])
-        name = call.task_id if not sets else f"{call.task_id}-{len(sets) + 1}"
+        return await self._plan(call.caller_uid, call.task_id, policy, call.recordings)
+
+    async def plan_dialout(self, task_id: str) -> tuple[str, bool] | None:
+        """Where a dial-out is recorded once the number answers (``cc-dialout-answer``),
+        as callcenter.yaml's ``asterisk.outbound_recording`` says; None: not at all."""
+        policy = self.deps.config().callcenter.asterisk.outbound_recording
+        return await self._plan(task_id, task_id, policy, []) if policy.enabled else None
+
+    async def _plan(self, key: str, task_id: str, policy: RecordingPolicy,
+                    ids: list[int]) -> tuple[str, bool]:
+        """The files' rows, stored before Asterisk is told to write them (``key``: what
+        ends the recording: the caller's channel, or the dial-out)."""
+        deps = self.deps
+        sets = self._files.setdefault(key, [])
+        name = task_id if not sets else f"{task_id}-{len(sets) + 1}"
         base = f"{deps.paths.recordings_spool.rstrip('/')}/{name}"
         files = [("mixed", f"{base}.wav")]
         if policy.split_legs:
@@ -42,16 +56,26 @@ class Recorder:
         stored = []
         for leg, path in files:
             recording = await deps.store.add_recording(
-                call.task_id, str(deps.paths.on_host(path)), leg=leg, started_at=now,
+                task_id, str(deps.paths.on_host(path)), leg=leg, started_at=now,
                 status="recording")
             stored.append((recording.id, path))
-            call.recordings.append(recording.id)
-        sets.append((call.task_id, stored))
+            ids.append(recording.id)
+        sets.append((task_id, stored))
         return base, policy.split_legs
 
     def finished(self, call: VoiceCall) -> None:
-        for entry in self._files.pop(call.caller_uid, []):
+        self.finish(call.caller_uid)
+
+    def finish(self, key: str) -> None:
+        """The call that ``key`` names ended: archive its files."""
+        for entry in self._files.pop(key, []):
             self.deps.in_background(self._archive(*entry))
+
+    async def discard(self, key: str) -> None:
+        """Nothing was recorded (a dial-out's number never answered): the rows go."""
+        for _, files in self._files.pop(key, []):
+            for recording_id, _ in files:
+                await self.deps.store.delete_recording(recording_id)
 
     async def _archive(self, task_id: str, files: list[tuple[int, str]]) -> None:
         """After hangup MixMonitor flushes and closes its files; move them once they are still.

@@ -68,7 +68,7 @@ class VoiceService:
                                  turns=self.turns)
         self.supervisor = Supervisor(deps)
         self.controls = Controls(deps, self.lifecycle)
-        self.dialout = Dialout(deps)
+        self.dialout = Dialout(deps, self.recorder)
         self.survey = Survey(deps)
         self._handlers: dict[str, list[Handler]] = {
             "DialBegin": [self.offers.on_dial_begin, self.dialout.on_dialling,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from acd import AgentState, BlendRule, Engine, Queue
+from acd import AgentState, BlendRule, Engine, OwedWrapup, Queue
 from tests.support.acd import agent, chat, logs, offers, only_offer, states, voice
 
 
@@ -97,6 +97,32 @@ def test_a_wrapup_until_done_has_no_timer() -> None:
     assert offers(e.advance(3604)) == []
     out = e.wrapup_done("a", 3605, task_id="t1")
     assert logs(out, "WRAPUP")[0].data["seconds"] == 3600
+    assert only_offer(out).task_id == "t2"
+
+
+def test_a_form_owed_before_a_restart_holds_its_slot_again() -> None:
+    """Rule A6 across a restart: a new engine (a new run) told at login which forms the
+    agent owes holds their slots before dispatching, only where the queue waits for the
+    form, and even while the phone is not yet known to work (voice capacity 0 then 1);
+    the resumed wrap-up's length is no handling-time sample."""
+    e = Engine([Queue("q", channels={"voice", "chat"}, wrapup_until_done=True),
+                Queue("timed", channels={"voice", "chat"}, wrapup_seconds=10)])
+    e.task_arrived(voice("t2"), 0)  # a caller waits already (adopted before the login)
+    e.task_arrived(chat("c2"), 0)
+    owed = [OwedWrapup("t1", "q"), OwedWrapup("t9", "timed"), OwedWrapup("c1", "q", "chat")]
+    blends = {"queues": ("q", "timed"), "chat_while_voice": True, "voice_while_chat": True}
+    out = e.agent_login(agent("a", capacity={"voice": 0, "chat": 2}, **blends), 1,
+                        owed_wrapups=owed)
+    assert [(i.ref, i.reason) for i in out if type(i).__name__ == "Ignored"] == [
+        ("t9", "its queue does not wait for the form")]
+    assert [o.task_id for o in offers(out)] == ["c2"]  # one chat slot of two was free
+    view = e.agent("a")
+    assert view is not None and view.wrapping == ("t1", "c1")
+    assert view.wrapping_until == (None, None)
+    phone_up = agent("a", capacity={"voice": 1, "chat": 2}, **blends)
+    assert offers(e.update_agent(phone_up, 2)) == []  # the owed form holds the voice slot
+    out = e.wrapup_done("a", 5, task_id="t1")
+    assert logs(out, "WRAPUP")[0].data == {"seconds": 4, "talk": 0.0, "resumed": True}
     assert only_offer(out).task_id == "t2"
 
 

@@ -1,8 +1,11 @@
-"""Measuring what a pyVoIP phone hears: how loud, and how much of it is one tone."""
+"""Measuring what a pyVoIP phone hears (how loud, how much of it is one tone), and what a
+recording holds."""
 
 from __future__ import annotations
 
 import asyncio
+import wave
+from pathlib import Path
 
 import numpy as np
 
@@ -33,3 +36,15 @@ async def heard_by(listeners: list[Call], speaker: Call, frequency: float,
         *(asyncio.to_thread(listener.listen, seconds) for listener in listeners),
         asyncio.to_thread(speaker.play, tone(frequency, seconds)))
     return audio
+
+
+def dominant_frequency(path: Path) -> float:
+    """The strongest frequency in the loudest second of a recording."""
+    with wave.open(str(path)) as wav:
+        rate = wav.getframerate()
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+    samples = samples.astype(np.float64)
+    second = max((samples[i:i + rate] for i in range(0, max(1, len(samples) - rate), rate // 4)),
+                 key=lambda chunk: float(np.sum(chunk**2)))
+    spectrum = np.abs(np.fft.rfft(second))
+    return float(np.fft.rfftfreq(len(second), 1 / rate)[int(np.argmax(spectrum[1:])) + 1])

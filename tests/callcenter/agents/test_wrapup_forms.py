@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 import acd
-from tests.support.webstack import next_topic
+from callcenter.agents.services import AgentService
+from tests.support.webstack import next_topic, start_stack
 
 
 async def chat_handled(stack, client, ws, queue: str = "sales") -> str:
@@ -62,6 +63,31 @@ async def test_a_required_disposition_holds_the_slot_until_the_form_is_in(web_st
         assert r.status == 200
     offer = (await next_topic(ws, "agent.offer"))["data"]
     assert offer["task_id"] == third
+
+
+async def test_a_form_still_owed_after_a_restart_still_holds_its_slot(tmp_path):
+    first = await start_stack(tmp_path / "first")
+    try:
+        zhang, ws = await signed_in(first)  # two chat slots, both taken by forms owed
+        owed = [await chat_handled(first, zhang, ws), await chat_handled(first, zhang, ws)]
+        await first.need(AgentService).saved()
+    finally:
+        await first.close()
+
+    database = str(tmp_path / "first" / "cc.sqlite3")
+    second = await start_stack(tmp_path / "second",
+                               callcenter=lambda data: data["storage"].update(path=database))
+    try:
+        routing = second.deps.routing
+        assert set(routing.agent("zhangwei").wrapping) == set(owed)
+        waiting = await second.chat_arrives("sales", None)
+        await routing.flush()
+        assert routing.task(waiting).state is acd.TaskState.WAITING
+        await second.need(AgentService).finish_wrapup("zhangwei", owed[0], "quote_sent", None)
+        await routing.flush()
+        assert routing.task(waiting).state is acd.TaskState.OFFERED
+    finally:
+        await second.close()
 
 
 def optional_support(data: dict) -> None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import wave
 from pathlib import Path
 
-import numpy as np
 import pytest
 from pyVoIP.VoIP import CallState
 
 from callcenter.simulate.phone import dtmf, energy, silence, tone
+from tests.support.audio import dominant_frequency
 from tests.support.voice import eventually, wait_until
 
 pytestmark = pytest.mark.asterisk
@@ -72,15 +71,3 @@ async def test_caller_is_queued_by_skill_and_talks_to_the_agent(voice_app, phone
     assert dominant_frequency(Path(recordings["caller"].path)) == pytest.approx(440, abs=15)
     assert dominant_frequency(Path(recordings["agent"].path)) == pytest.approx(880, abs=15)
     assert Path(recordings["mixed"].path).stat().st_size > 16000
-
-
-def dominant_frequency(path: Path) -> float:
-    """The strongest frequency in the loudest second of a recording."""
-    with wave.open(str(path)) as wav:
-        rate = wav.getframerate()
-        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
-    samples = samples.astype(np.float64)
-    second = max((samples[i:i + rate] for i in range(0, max(1, len(samples) - rate), rate // 4)),
-                 key=lambda chunk: float(np.sum(chunk**2)))
-    spectrum = np.abs(np.fft.rfft(second))
-    return float(np.fft.rfftfreq(len(second), 1 / rate)[int(np.argmax(spectrum[1:])) + 1])

@@ -1,11 +1,13 @@
 """Dial-out from the console on the real Asterisk: the agent's phone rings, then the number
 through the trunk with the configured caller ID (seen in the carrier's INVITE); both hear
-each other; the outbound interaction is recorded and linked to the number's customer; the
-agent is not ready while dialling and ready again after."""
+each other; the outbound interaction is stored and linked to the number's customer, and its audio is
+recorded from when the number answers (callcenter.yaml ``outbound_recording``); the agent
+is not ready while dialling and ready again after."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from pyVoIP.VoIP import CallState
@@ -13,8 +15,8 @@ from pyVoIP.VoIP import CallState
 from callcenter.voice.base import VoiceError
 from callcenter.voice.dialout import OUTBOUND
 from callcenter.webkit.principal import Principal
-from tests.support.audio import heard, share_near
-from tests.support.voice import agent_state, wait_until
+from tests.support.audio import dominant_frequency, heard, share_near
+from tests.support.voice import agent_state, eventually, wait_until
 
 pytestmark = pytest.mark.asterisk
 
@@ -71,6 +73,17 @@ async def test_an_agent_dials_out_with_the_configured_caller_id(voice_app, phone
         statuses.append(progress.queue.get_nowait().data["status"])
     assert statuses == ["ringing_agent", "dialing", "answered", "ended"], statuses
 
+    # Recorded as the sample says (split_legs): each direction's file holds its own side.
+    async def recorded() -> bool:
+        rows = await app.store.list_recordings(task_id)
+        return len(rows) == 3 and all(r.status == "complete" for r in rows)
+
+    await eventually(recorded, what="the recordings")
+    recordings = {r.leg: Path(r.path) for r in await app.store.list_recordings(task_id)}
+    assert dominant_frequency(recordings["caller"]) == pytest.approx(440, abs=15)
+    assert dominant_frequency(recordings["agent"]) == pytest.approx(880, abs=15)
+    assert recordings["mixed"].stat().st_size > 16000
+
 
 async def test_an_unanswered_dial_out_is_recorded_unreached(voice_app, phones, pstn):
     app = await voice_app()
@@ -84,16 +97,38 @@ async def test_an_unanswered_dial_out_is_recorded_unreached(voice_app, phones, p
     assert record.outcome == "unreached" and record.answered_at is None
     assert record.attributes["reason"] == "agent hung up"
     assert agent_state(app, "zhangwei") == "ready"
+    assert await app.store.list_recordings(task_id) == []  # nothing to record: no rows
+
+
+def asterisk_setting(app, **update) -> None:
+    """The voice feature reads callcenter.yaml's ``asterisk`` section with ``update``."""
+    config = app.voice.deps.config()
+    asterisk = config.callcenter.asterisk.model_copy(update=update)
+    changed = config.model_copy(update={"callcenter": config.callcenter.model_copy(
+        update={"asterisk": asterisk})})
+    app.voice.deps.config = lambda: changed
+
+
+async def test_a_dial_out_is_not_recorded_when_outbound_recording_is_off(voice_app, phones,
+                                                                          pstn):
+    app = await voice_app()
+    await signed_in(app, phones)
+    outside = await pstn(NUMBER, auto_answer=True)
+    policy = app.voice.deps.config().callcenter.asterisk.outbound_recording
+    asterisk_setting(app, outbound_recording=policy.model_copy(update={"enabled": False}))
+    task_id = (await app.voice.dial(ZHANGWEI, number=NUMBER))["task_id"]
+    await wait_until(lambda: outside.incoming, timeout=15, what="the number to ring")
+    assert await asyncio.to_thread(outside.incoming[0].wait_state, CallState.ANSWERED, 5)
+    await app.voice.hangup("zhangwei")
+    await wait_until(lambda: app.voice.dialout.of_agent("zhangwei") is None, what="the end")
+    assert (await app.store.get_interaction(task_id)).outcome == "answered"
+    assert await app.store.list_recordings(task_id) == []
 
 
 async def test_without_an_outbound_caller_id_nobody_dials_out(voice_app, phones):
     app = await voice_app()
     await signed_in(app, phones)
-    config = app.voice.deps.config()
-    asterisk = config.callcenter.asterisk.model_copy(update={"outbound_caller_id": None})
-    off = config.model_copy(update={"callcenter": config.callcenter.model_copy(
-        update={"asterisk": asterisk})})
-    app.voice.deps.config = lambda: off
+    asterisk_setting(app, outbound_caller_id=None)
     with pytest.raises(VoiceError, match="outbound_caller_id"):
         await app.voice.dial(ZHANGWEI, number=NUMBER)
     assert agent_state(app, "zhangwei") == "ready"

@@ -70,14 +70,19 @@ async def chromium_with_microphone(tmp_path):
             await browser.close()
 
 
-async def phone_state(page, wanted: str, timeout: float = 10) -> None:
-    """Wait for the browser phone's panel to show ``wanted``; say where it is if not."""
+async def phone_state(page, wanted: str, timeout: float = 10, app=None) -> None:
+    """Wait for the browser phone's panel to show ``wanted``; say where it is if not (and,
+    given the ``app``, what the engine thinks of the agents and calls)."""
     try:
         await page.wait_for_selector(f".browser-phone-state[data-state={wanted}]",
                                      timeout=timeout * 1000)
     except Exception:
         seen = await page.evaluate("[window.__ccPhone.state, window.__ccPhone.why]")
-        raise AssertionError(f"the browser phone is {seen}, not {wanted}") from None
+        engine = "" if app is None else (
+            f"; sessions {list(app.agents.sessions.values())}; agents "
+            f"{[app.routing.agent(a) for a in app.agents.sessions]}; calls "
+            f"{[(t, app.routing.task(t)) for t in app.voice.calls]}")
+        raise AssertionError(f"the browser phone is {seen}, not {wanted}{engine}") from None
 
 
 async def stats(page) -> dict:
@@ -209,7 +214,7 @@ async def test_an_agent_answers_in_the_browser_holds_resumes_hangs_up_transfers(
         await voice.wait_until(lambda: len(app.voice.calls) == 1, timeout=15,
                                what="the second call")
         (task2,) = app.voice.calls
-        await phone_state(page, "ringing", timeout=15)
+        await phone_state(page, "ringing", timeout=15, app=app)
         await page.click("#browser-phone button[data-action=phone-answer]")
         await phone_state(page, "talking")
         # lina signs in on her desk phone (as in test_call_controls_browser) to take it.
@@ -258,7 +263,7 @@ async def test_an_agent_answers_in_the_browser_holds_resumes_hangs_up_transfers(
         await lina_bar.locator("select[data-action=consult] option[value='agent:zhangwei']"
                                ).wait_for(state="attached", timeout=10000)
         await lina_bar.locator("select[data-action=consult]").select_option("agent:zhangwei")
-        await phone_state(page, "ringing", timeout=15)
+        await phone_state(page, "ringing", timeout=15, app=app)
         await page.click("#browser-phone button[data-action=phone-answer]")
         await phone_state(page, "talking")
         hand_over = lina_bar.locator("button[data-then=transfer]:not([disabled])")
@@ -339,7 +344,7 @@ async def test_a_supervisor_listens_on_the_browser_phone(
                                            for c in app.voice.calls.values()),
                                timeout=15, what="lina's call")
         await app.voice.spy("zhaolei", "lina", "listen")
-        await phone_state(page, "ringing", timeout=15)
+        await phone_state(page, "ringing", timeout=15, app=app)
         await page.click("#browser-phone button[data-action=phone-answer]")
         await phone_state(page, "talking")
         await voice.eventually(lambda: _receiving(page), what="the call's audio at the browser")

@@ -41,6 +41,8 @@ async def agent_page(browser, base: str, username: str, extension: str):
     await page.wait_for_selector("#state-badge.st-not_ready")
     await page.click("#go-ready")
     await page.wait_for_selector("#state-badge.st-ready")
+    # Asterisk has told the engine the phone is there: calls can be given to it now.
+    await page.wait_for_selector("#phone-status.st-ready:not([hidden])")
     return page
 
 

@@ -261,8 +261,8 @@ async def test_admin_sees_a_validation_error_with_its_line(web_stack, browser, s
     await login(page, stack, "/admin", "admin")
     await page.click("#tabs button[data-file='queues.yaml']")
     area = page.locator("#text")
-    await page.wait_for_function(
-        "() => document.querySelector('#text').value.includes('queues:')")
+    await page.wait_for_function(  # the tab's file, not the one shown before it
+        "() => document.querySelector('#text').value.includes('strategy: best_skill')")
     original = await area.input_value()
     broken = original.replace("strategy: best_skill", "strategy: fastest_first", 1)
     line = broken[:broken.index("fastest_first")].count("\n") + 1
