@@ -76,6 +76,12 @@ class QueueSide:
     async def after_batch(self) -> None:
         pass
 
+    @property
+    def next_retry_at(self) -> float:
+        """When messages left for later are next tried (0: at the first step after start,
+        which takes back what a previous run left)."""
+        return self._next_retry
+
     # ------------------------------------------------------------------ engine events
 
     def _ours(self, event: BusEvent) -> bool:

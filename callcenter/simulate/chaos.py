@@ -62,6 +62,7 @@ class LoadPlan:
     outage_s: float = 5.0  # engine_kill: how long the engine stays dead
     drain_s: float = 60.0  # after the last arrival, at most this long for calls to end
     seed: int = 7
+    ami_tape: Path | None = None  # record the engine's AMI event stream here (bench/ami.py)
 
     @property
     def agents(self) -> int:
@@ -246,7 +247,7 @@ async def run(plan: LoadPlan, work: Path) -> RunResult:
                                  agent_port=free_port(socket.SOCK_DGRAM),
                                  media_port=20000 + (os.getpid() % 20) * 200)
     observer = AmiObserver(host="127.0.0.1", port=ports["ami"], username="callcenter",
-                           secret=ami_secret)
+                           secret=ami_secret, tape=plan.ami_tape)
     agents_proc = callers = None
     rng = random.Random(plan.seed)
     outage: tuple[float, float] | None = None

@@ -19,6 +19,7 @@ import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,13 @@ class Tally:
 
 
 class AmiObserver:
-    def __init__(self, *, host: str, port: int, username: str, secret: str) -> None:
+    """``tape``: every byte the observer reads is also written there (``bench/ami.py``
+    replays it: logged in as the engine's AMI user, it is the engine's event stream)."""
+
+    def __init__(self, *, host: str, port: int, username: str, secret: str,
+                 tape: Path | None = None) -> None:
         self._login = (host, port, username, secret)
+        self._tape = tape.open("ab") if tape is not None else None
         self.callers: dict[str, Caller] = {}
         self._bridges: dict[str, set[str]] = defaultdict(set)
         self._writer: asyncio.StreamWriter | None = None
@@ -91,6 +97,8 @@ class AmiObserver:
                 await self._task
         if self._writer is not None:
             self._writer.close()
+        if self._tape is not None:
+            self._tape.close()
 
     async def _run(self) -> None:
         host, port, username, secret = self._login
@@ -124,6 +132,8 @@ class AmiObserver:
             line = await reader.readline()
             if not line:
                 raise ConnectionError("AMI closed")
+            if self._tape is not None:
+                self._tape.write(line)
             text = line.decode("utf-8", "replace").rstrip("\r\n")
             if text:
                 key, _, value = text.partition(": ")

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 
+from chatbridge.queueing import QueueSide
 from tests.support.chat import Console, Visitor, always_open, chat_with_agent, set_chat
+from tests.support.voice import wait_until
 
 
 async def test_a_web_chat_reaches_the_agent_and_the_replies_come_back(make_stack):
@@ -77,6 +79,8 @@ async def test_messages_survive_a_dropped_connection_exactly_once_in_order(make_
 async def test_nobody_signed_in_takes_a_message_that_is_offered_once_someone_is(make_stack):
     stack = await make_stack(queues=always_open, settings={"chat_tick": 0.05},
                              callcenter=set_chat(**{"leave_message.retry_seconds": 30}))
+    queue_side = stack.need(QueueSide)
+    await wait_until(lambda: queue_side.next_retry_at > 0, what="the start's retry round")
     visitor = await Visitor.open(stack)
     started = await visitor.start("help", message="打印机坏了，请联系我")
     assert started["status"] == "message" and started["reason"] == "nobody"
