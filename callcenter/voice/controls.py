@@ -185,6 +185,11 @@ class Controls:
             if target is None or target.extension is None or to_agent == agent_id:
                 raise FieldError("agent", f"{to_agent!r} is not a colleague with a phone")
             # Where the colleague signed in (the browser phone, say), else their desk.
+            session = deps.agents.sessions.get(to_agent)
+            if session is not None and session.device is not None and not session.device_ok:
+                # Asterisk says that phone is unreachable or busy: a Dial would fail.
+                raise VoiceError(f"{to_agent}'s phone cannot take a call now "
+                                 "(unreachable or busy); try again in a moment")
             device = deps.agents.device_of(to_agent) or target.extension
             dial, label = f"PJSIP/{deps.endpoint(device)}", to_agent
         else:

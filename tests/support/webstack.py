@@ -280,6 +280,13 @@ def copy_config(target: Path, *, supervisor_teams: str = "[north]") -> Path:
     return target
 
 
+def database_of(first: Path) -> Callable[[dict], None]:
+    """A callcenter.yaml change for ``start_stack``: the SQLite file of the stack started
+    in ``first`` (an engine restart, as the next run sees it)."""
+    database = str(first / "cc.sqlite3")
+    return lambda data: data["storage"].update(path=database)
+
+
 async def start_stack(tmp_path: Path, *, snapshot_interval: float = 1.0,
                       session_idle_minutes: int | None = None,
                       login_failures: int | None = None,

@@ -6,7 +6,7 @@ whole queues with nobody ready)."""
 from __future__ import annotations
 
 from callcenter.agents.services import PHONE_OFFLINE, AgentService
-from tests.support.webstack import start_stack
+from tests.support.webstack import database_of, start_stack
 
 
 async def test_an_agent_set_away_for_a_dropped_phone_is_ready_again_after_a_restart(tmp_path):
@@ -22,9 +22,7 @@ async def test_an_agent_set_away_for_a_dropped_phone_is_ready_again_after_a_rest
     finally:
         await first.close()
 
-    database = str(tmp_path / "first" / "cc.sqlite3")
-    second = await start_stack(tmp_path / "second",
-                               callcenter=lambda data: data["storage"].update(path=database))
+    second = await start_stack(tmp_path / "second", callcenter=database_of(tmp_path / "first"))
     try:
         agents = second.need(AgentService)
         view = second.deps.routing.agent("zhangwei")

@@ -8,7 +8,7 @@ import pytest
 
 import acd
 from callcenter.agents.services import AgentService
-from tests.support.webstack import next_topic, start_stack
+from tests.support.webstack import database_of, next_topic, start_stack
 
 
 async def chat_handled(stack, client, ws, queue: str = "sales") -> str:
@@ -74,9 +74,7 @@ async def test_a_form_still_owed_after_a_restart_still_holds_its_slot(tmp_path):
     finally:
         await first.close()
 
-    database = str(tmp_path / "first" / "cc.sqlite3")
-    second = await start_stack(tmp_path / "second",
-                               callcenter=lambda data: data["storage"].update(path=database))
+    second = await start_stack(tmp_path / "second", callcenter=database_of(tmp_path / "first"))
     try:
         routing = second.deps.routing
         assert set(routing.agent("zhangwei").wrapping) == set(owed)

@@ -112,3 +112,18 @@ async def test_consult_return_then_a_three_way_call(voice_app, phones):
     assert [n for n in names if n in set(wanted)] == wanted, names
     await asyncio.to_thread(call.hangup)
     assert await asyncio.to_thread(second.wait_state, CallState.ENDED, 5)
+
+
+async def test_a_consult_to_a_colleague_whose_phone_is_unreachable_is_refused(voice_app, phones):
+    """Asterisk says lina's phone is gone: the consult says so at once, instead of
+    putting the caller on hold for a Dial that cannot reach her; the call goes on."""
+    app, call, leg, lina, _ = await three_phones(voice_app, phones)
+    app.agents.login("lina", device="1002", ready=False)
+    await wait_until(lambda: app.agents.sessions["lina"].device_ok, what="lina's phone")
+    lina.stop()  # unregistered: Asterisk's device state goes UNAVAILABLE
+    await wait_until(lambda: not app.agents.sessions["lina"].device_ok, what="lina's phone gone")
+    with pytest.raises(VoiceError, match="lina's phone cannot take a call now"):
+        await app.voice.consult("zhangwei", to_agent="lina")
+    state = app.voice.controls.state("zhangwei")
+    assert not state["held"] and state["consult"] is None
+    assert share_near(await heard(call, leg, 880), 880) > 0.5  # still talking
