@@ -30,6 +30,7 @@ import asyncio
 import gc
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from panoramisk.ami_protocol import AMIProtocol
@@ -76,10 +77,22 @@ class _Counter:
         self.events += 1
 
 
-def bare_pass(reads: list[bytes]) -> tuple[int, float]:
+class _Names(_Counter):
+    """Counts by event name too (the stream's make-up; not timed)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: Counter[str] = Counter()
+
+    def dispatch(self, message: dict) -> None:
+        super().dispatch(message)
+        self.names[message["Event"]] += 1
+
+
+def bare_pass(reads: list[bytes], counter: _Counter | None = None) -> tuple[int, float]:
     protocol = AMIProtocol()
     protocol.connection_made(_Transport())
-    protocol.factory = counter = _Counter()
+    protocol.factory = counter = counter or _Counter()
     started = time.perf_counter()
     for data in reads:
         protocol.data_received(data)
@@ -126,20 +139,10 @@ async def main() -> None:
     if args.record or not TAPE.exists():
         await record(TAPE)
     reads = chunks(TAPE.read_bytes())
-    events, _ = bare_pass(reads)
-    names: dict[str, int] = {}
-    probe = AMIProtocol()
-    probe.connection_made(_Transport())
-
-    class _Names:
-        def dispatch(self, message: dict) -> None:
-            names[message["Event"]] = names.get(message["Event"], 0) + 1
-
-    probe.factory = _Names()
-    for data in reads:
-        probe.data_received(data)
+    stream = _Names()
+    events, _ = bare_pass(reads, stream)
     print(f"stream: {sum(map(len, reads))} bytes, {events} events; most frequent: "
-          + ", ".join(f"{n} {c}" for n, c in sorted(names.items(), key=lambda i: -i[1])[:6]))
+          + ", ".join(f"{n} {c}" for n, c in stream.names.most_common(6)))
 
     gc.collect()
     gc.freeze()  # the stream's bytes and the setup are not what is measured

@@ -14,7 +14,7 @@ from callcenter.config.models import Agent as AgentConfig
 from callcenter.config.models import Config
 from callcenter.customers.services import CustomerService
 from callcenter.routing.services import RoutingService
-from callcenter.storage import Store
+from callcenter.storage import Interaction, Store
 
 from .phone_relay import PATH as PHONE_RELAY
 from .provisioning import Provisioning, linphone_xml
@@ -162,17 +162,18 @@ class AgentConsole:
         agent = self.agent(agent_id)
         view = self.routing.agent(agent.id)
         ends = view.wrap_ends if view else {}
-        owed = [i.id for i in (await self.agents.owed_forms(agent.id)).get(agent.id, [])
-                if i.id not in ends]
+        read = {i.id: i for i in (await self.agents.owed_forms(agent.id)).get(agent.id, [])}
         out = []
-        for task_id in [*ends, *owed]:
-            found = await self._wrapup(task_id, ends.get(task_id))
+        for task_id in [*ends, *(t for t in read if t not in ends)]:
+            found = await self._wrapup(task_id, ends.get(task_id), read.get(task_id))
             if found is not None:
                 out.append(found)
         return out
 
-    async def _wrapup(self, task_id: str, ends_at: float | None) -> dict[str, Any] | None:
-        interaction = await self.store.get_interaction(task_id)
+    async def _wrapup(self, task_id: str, ends_at: float | None,
+                      interaction: Interaction | None = None) -> dict[str, Any] | None:
+        """The form's contents (``interaction``: the contact, if read already)."""
+        interaction = interaction or await self.store.get_interaction(task_id)
         if interaction is None:
             return None
         config = self.config()

@@ -190,7 +190,7 @@ class Controls:
                 # Asterisk says that phone is unreachable or busy: a Dial would fail.
                 raise VoiceError(f"{to_agent}'s phone cannot take a call now "
                                  "(unreachable or busy); try again in a moment")
-            device = deps.agents.device_of(to_agent) or target.extension
+            device = (session.device if session is not None else None) or target.extension
             dial, label = f"PJSIP/{deps.endpoint(device)}", to_agent
         else:
             digits = dialable(number or "")
