@@ -1,7 +1,8 @@
 """Voice at load: this engine against Asterisk's own app_queue, same workload, same run.
 
 9 queues x 15 agents (SIPp phones: ring 200 ms, talk 5 s, the agent hangs up), SIPp
-callers from the carrier address keeping about ``--waiting`` callers queued. Each
+callers from the carrier address keeping about ``--waiting`` callers queued (one caller
+stream per queue, each holding its share: a shared stream lets some queues run dry). Each
 size runs twice, first through app_queue's ``Queue()`` (agents as static members:
 leastrecent, autofill, ringinuse=no, wrapuptime=0), then through the engine
 (longest_idle, wrap-up 0), on a private Asterisk from the same templates. Measured
@@ -11,19 +12,22 @@ the same way for both (``callcenter/simulate/measure.py``) over the window
 * dispatch p50/p90/p99 ms: an agent's BYE -> the next INVITE to an agent of that
   queue, at the phones (SIPp's message trace), each INVITE paired with the oldest
   unpaired BYE of its queue;
-* the same, only where a caller of that queue was waiting at the BYE (in the system
-  and no agent rung for it yet: both sides' phones show the caller's number, masked
-  or not), which leaves out the moments a queue runs empty;
+* the same, only where a caller of that queue was waiting at the BYE (answered at
+  least 0.6 s before, past Answer()'s wait for media, and no agent rung for it yet:
+  both sides' phones show the caller's number, masked or not), which leaves out the
+  moments a queue runs empty;
 * mean wait: from Asterisk answering a caller to an agent's phone ringing for it;
 * answered/s: calls agents answered in the window, per second;
-* Asterisk CPU and engine CPU: % of one core, from /proc (the engine with its children).
+* Asterisk CPU and engine CPU: % of one core, from /proc (the engine with its children);
+  Asterisk's also per answered call, since the faster router answers more calls.
 
 The machine is shared and the figures are noisy: compare the two columns of one run,
 not runs of different days. Writes ``bench/results/voice.md``; last line
 
     voice: p99_ratio_vs_app_queue=… asterisk_cpu_ratio=… engine_cpu_pct=…
 
-(engine / app_queue, at the largest ``--waiting``). Needs root (the private Asterisk)
+(engine / app_queue at the largest ``--waiting``: the all-dispatch p99, and Asterisk's CPU
+per answered call). Needs root (the private Asterisk)
 and SIPp. Run: .venv/bin/python -m bench.voice [--waiting 45 200] [--seconds 40]
 """
 
@@ -48,6 +52,7 @@ ROWS = [("dispatch p50 ms", "p50", "{:.1f}"), ("dispatch p90 ms", "p90", "{:.1f}
         ("mean wait s (answered -> agent rung)", "mean_wait", "{:.1f}"),
         ("answered calls/s", "answered_per_s", "{:.1f}"),
         ("Asterisk CPU % of a core", "asterisk_cpu", "{:.0f}"),
+        ("Asterisk CPU ms per answered call", "asterisk_ms_per_call", "{:.1f}"),
         ("engine CPU % of a core", "engine_cpu", "{:.0f}")]
 
 
@@ -113,7 +118,7 @@ async def main() -> None:
     (RESULTS / "voice.md").write_text("\n".join(report) + "\n")
     a, b = last.get("app_queue"), last.get("engine")
     p99 = ratio(b.figures.percentile(99), a.figures.percentile(99)) if a and b else math.nan
-    cpu = ratio(b.asterisk_cpu, a.asterisk_cpu) if a and b else math.nan
+    cpu = ratio(b.asterisk_ms_per_call, a.asterisk_ms_per_call) if a and b else math.nan
     engine_cpu = b.engine_cpu if b and b.engine_cpu is not None else math.nan
     print(f"voice: p99_ratio_vs_app_queue={p99:.2f} asterisk_cpu_ratio={cpu:.2f} "
           f"engine_cpu_pct={engine_cpu:.0f}")

@@ -90,10 +90,39 @@ LINK_UP = "LinkUp"
 LINK_DOWN = "LinkDown"
 
 
+class _BatchedWrites:
+    """The transport as panoramisk sees it: the actions written in one turn of the loop
+    leave in one write, in order. Under load the engine sends several actions per
+    decision (Setvar, Redirect...); one write each was a system call each on both sides
+    of the socket (measured: the biggest single cost in the engine's profile at ~25
+    calls/s)."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._parts:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._parts.append(data)
+
+    def _flush(self) -> None:
+        parts, self._parts = self._parts, []
+        if not self._transport.is_closing():
+            self._transport.write(b"".join(parts))
+
+    def __getattr__(self, name: str) -> Any:  # close(), is_closing()... as they are
+        return getattr(self._transport, name)
+
+
 class _Protocol(AMIProtocol):
-    """Notes when Asterisk last said anything (an answer, an event)."""
+    """Notes when Asterisk last said anything (an answer, an event); batches writes."""
 
     heard_at = 0.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.transport = _BatchedWrites(transport)  # type: ignore[arg-type]
 
     def data_received(self, data: bytes) -> None:
         self.heard_at = time.monotonic()
@@ -185,10 +214,11 @@ class AmiLink:
 
     def send_now(self, action: Mapping[str, Any], timeout: float | None = None,
                  as_list: bool = False, check: bool = True) -> Awaitable[Any]:
-        """Write the action to Asterisk now, before returning; await the result for its
-        answer (as ``action``). Actions written one after another reach Asterisk, and
-        run there, in that order (one session is served in order): a caller can send
-        several and await them after, instead of one round trip each."""
+        """Send the action to Asterisk (written at the end of this turn of the loop,
+        with the others of the turn); await the result for its answer (as ``action``).
+        Actions sent one after another reach Asterisk, and run there, in that order (one
+        session is served in order): a caller can send several and await them after,
+        instead of one round trip each."""
         manager = self._manager
         if self.state is not LinkState.UP or manager is None:
             raise AmiUnavailable(f"AMI link is {self.state.value}: {action.get('Action')} not sent")

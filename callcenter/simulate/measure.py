@@ -162,11 +162,19 @@ class Dispatch:
         return percentile(self.latencies_ms, p)
 
 
+# Asterisk's Answer() waits up to 500 ms for a caller's first audio frame before the
+# dialplan goes on (to Queue(), or to the engine's IVR); SIPp's callers send none. A
+# caller answered less than this long ago may not be in any queue yet, under either router.
+SETTLE_S = 0.6
+
+
 def dispatch(events: Iterable[PhoneEvent], queue_of: Callable[[str], str | None],
-             window: tuple[float, float], waits: list[CallerWait] | None = None) -> Dispatch:
+             window: tuple[float, float], waits: list[CallerWait] | None = None,
+             settle_s: float = SETTLE_S) -> Dispatch:
     """Dispatch latencies of the BYEs sent inside ``window`` and the answers in it; with
     ``waits``, also the latencies of the BYEs at which a caller of that queue was waiting
-    (in the system, no agent rung for it yet), and the waits of callers who joined in it."""
+    (answered at least ``settle_s`` before, no agent rung for it yet), and the waits of
+    callers who joined in it."""
     start, end = window
     freed: dict[str, deque[float]] = defaultdict(deque)
     latencies: list[float] = []
@@ -186,7 +194,8 @@ def dispatch(events: Iterable[PhoneEvent], queue_of: Callable[[str], str | None]
             if start <= released <= end:
                 latency = (event.at - released) * 1000.0
                 latencies.append(latency)
-                if any(w.joined < released and (w.reached is None or w.reached > released)
+                if any(w.joined + settle_s <= released
+                       and (w.reached is None or w.reached > released)
                        for w in by_queue[queue]):
                     waiting.append(latency)
         elif event.kind == "answer" and start <= event.at <= end:

@@ -27,7 +27,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from asterisk import local_asterisk
@@ -74,7 +74,16 @@ class SideResult:
                 "w99": percentile(waiting, 99), "waiting_dispatches": float(len(waiting)),
                 "mean_wait": f.mean_wait_s,
                 "dispatches": float(len(f.latencies_ms)), "answered_per_s": f.answered_per_s,
-                "asterisk_cpu": self.asterisk_cpu, "engine_cpu": self.engine_cpu}
+                "asterisk_cpu": self.asterisk_cpu,
+                "asterisk_ms_per_call": self.asterisk_ms_per_call,
+                "engine_cpu": self.engine_cpu}
+
+    @property
+    def asterisk_ms_per_call(self) -> float | None:
+        """Asterisk's CPU per call answered (1 % of a core is 10 ms each second): the
+        faster router answers more calls in the same window, and each costs Asterisk."""
+        answered = self.figures.answered_per_s
+        return self.asterisk_cpu * 10.0 / answered if answered > 0 else None
 
 
 def extension_of(queue: int, agent: int) -> str:
@@ -144,6 +153,36 @@ def free_media_ports(tries: int = 50) -> int:
     raise RuntimeError("no free UDP ports for SIPp's media")
 
 
+def _caller_dir(work: Path, queue: int) -> Path:
+    return work / f"callers-q{queue + 1}"
+
+
+def place_callers(plan: LoadPlan, endpoint: sipp.SippEndpoint, work: Path,
+                  rng: random.Random) -> list[subprocess.Popen]:
+    """One SIPp caller stream per queue, each at ``rate / queues`` and at most
+    ``agents_per_queue + waiting / queues`` calls at once: every queue keeps its share
+    of the waiting callers. (One stream for all queues, each call to a queue drawn at
+    random, lets the queues' shares drift: some run dry for seconds while others pile
+    up, and a freed agent of a dry queue waits for the next caller to arrive, under
+    either router. That is arrivals, not dispatch.)"""
+    per_queue = round((plan.waiting or 0) / plan.queues)
+    rate = plan.rate / plan.queues
+    total = int(rate * plan.arrivals_s)
+    budget = plan.arrivals_s + 60
+    procs = []
+    for q in range(plan.queues):
+        folder = _caller_dir(work, q)
+        folder.mkdir()
+        stream = replace(endpoint, caller_port=free_port(socket.SOCK_DGRAM),
+                         media_port=free_media_ports())
+        calls = [(queue_number(q), f"1{rng.randrange(10**10):010d}") for _ in range(total)]
+        procs.append(sipp.place_calls(stream, folder, calls, rate=rate,
+                                      patience_ms=int(budget * 1000), timeout=budget,
+                                      limit=plan.agents_per_queue + per_queue,
+                                      trace=folder / "callers-messages.log"))
+    return procs
+
+
 # ---- one side ----------------------------------------------------------------------
 
 async def run_side(side: str, plan: LoadPlan, work: Path, *, warmup_s: float) -> SideResult:
@@ -165,7 +204,6 @@ async def run_side(side: str, plan: LoadPlan, work: Path, *, warmup_s: float) ->
     instance = f"appq-{ports['ami']}"
     procs: list[subprocess.Popen] = []
     trace = work / "agents-messages.log"
-    caller_trace = work / "callers-messages.log"
     try:
         if side == "engine":
             engine = Engine(config_dir, work)
@@ -193,19 +231,13 @@ async def run_side(side: str, plan: LoadPlan, work: Path, *, warmup_s: float) ->
             await sign_in(f"http://127.0.0.1:{ports['web']}",
                           [(f"agent{e}", f"load-pass-{e}", e) for e in extensions])
         rng = random.Random(plan.seed)
-        total = int(plan.rate * plan.arrivals_s)
-        calls = [(queue_number(rng.randrange(plan.queues)), f"1{rng.randrange(10**10):010d}")
-                 for _ in range(total)]
-        limit = plan.agents + (plan.waiting or 0)
-        budget = plan.arrivals_s + 60
         asterisk_cpu = CpuMeter(lambda: [asterisk_pid], time.monotonic)
         engine_pid = engine.proc.pid if engine is not None and engine.proc else None
         engine_cpu = CpuMeter(lambda: [p for p in descendants(engine_pid) if p != asterisk_pid]
                               if engine_pid else [], time.monotonic)
         began = time.time()
-        procs.append(sipp.place_calls(endpoint, work, calls, rate=plan.rate,
-                                      patience_ms=int(budget * 1000), timeout=budget,
-                                      limit=limit, trace=caller_trace))
+        callers = place_callers(plan, endpoint, work, rng)
+        procs += callers
         await asyncio.sleep(warmup_s)
         window_start = time.time()
         asterisk_cpu.begin()
@@ -213,9 +245,10 @@ async def run_side(side: str, plan: LoadPlan, work: Path, *, warmup_s: float) ->
         await asyncio.sleep(plan.arrivals_s - warmup_s)
         window_end = time.time()
         asterisk_percent, engine_percent = asterisk_cpu.end(), engine_cpu.end()
-        if procs[-1].poll() is not None:
-            raise RuntimeError(f"{side}: the callers' SIPp ended early "
-                               f"(exit {procs[-1].returncode}, {time.time() - began:.0f}s in)")
+        for proc in callers:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{side}: a callers' SIPp ended early "
+                                   f"(exit {proc.returncode}, {time.time() - began:.0f}s in)")
     finally:
         for proc in reversed(procs):
             if proc.poll() is None:
@@ -230,7 +263,10 @@ async def run_side(side: str, plan: LoadPlan, work: Path, *, warmup_s: float) ->
             await asyncio.to_thread(local_asterisk.stop, root, instance)
     agents = read_trace(trace)
     numbers = {queue_number(q): f"q{q + 1}" for q in range(plan.queues)}
-    waits = caller_waits(read_trace(caller_trace), agents, numbers.get)
+    caller_events = sorted((e for q in range(plan.queues)
+                            for e in read_trace(_caller_dir(work, q) / "callers-messages.log")),
+                           key=lambda e: e.at)
+    waits = caller_waits(caller_events, agents, numbers.get)
     figures = dispatch(agents, queue_of(plan), (window_start, window_end), waits)
     return SideResult(side, plan, figures, asterisk_percent,
                       engine_percent if engine is not None else None, work)

@@ -215,9 +215,8 @@ class ChatRecords(Database):
             raise ValueError("two messages of one batch share source and external_id")
         found: dict[tuple[str, str], Message] = {}
         async with self._hold():
+            await self._end_leftover_transaction()
             db = self._conn()
-            if db.in_transaction and not self._tx_open:  # left over by a cancelled call
-                await db.rollback()
             for start in range(0, len(items), _BATCH):
                 chunk = items[start:start + _BATCH]
                 params: list[Any] = []

@@ -68,14 +68,16 @@ class CustomerRecords(Database):
     async def get_customer(self, customer_id: int) -> Customer | None:
         """The customer with their identities. A merged-away id returns the survivor."""
         async with self._hold():
-            resolved = await self._resolve_customer_id(customer_id)
-            if resolved is None:
+            row = await self._one("SELECT * FROM customers WHERE id = ?", (customer_id,))
+            if row is not None and row["merged_into"] is not None:
+                resolved = await self._resolve_customer_id(row["merged_into"])
+                row = None if resolved is None else await self._one(
+                    "SELECT * FROM customers WHERE id = ?", (resolved,))
+            if row is None:
                 return None
-            row = await self._one("SELECT * FROM customers WHERE id = ?", (resolved,))
-            assert row is not None
             identities = await self._all(
-                "SELECT * FROM customer_identities WHERE customer_id = ? ORDER BY id", (resolved,)
-            )
+                "SELECT * FROM customer_identities WHERE customer_id = ? ORDER BY id",
+                (row["id"],))
             return _customer(row, [_identity(r) for r in identities])
 
     async def search_customers(self, needle: str, *, exact_numbers: bool = False,

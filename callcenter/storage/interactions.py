@@ -92,14 +92,12 @@ class InteractionRecords(Database):
                 values["customer_id"] = await self._resolve_customer_id(customer_id)
                 if values["customer_id"] is None:
                     raise NotFound(f"customer {customer_id}")
-            await self._exec(
+            row = await self._insert_returning(
                 f"INSERT INTO interactions ({', '.join(values)})"
-                f" VALUES ({_placeholders(len(values))})",
+                f" VALUES ({_placeholders(len(values))}) RETURNING *",
                 list(values.values()),
             )
-            interaction = await self.get_interaction(values["id"])
-            assert interaction is not None
-            return interaction
+            return _interaction(row)
 
     @staticmethod
     def _masked(value: str | None) -> str | None:
@@ -122,17 +120,20 @@ class InteractionRecords(Database):
             fields["attributes"] = _dumps(dict(fields["attributes"] or {}))
         if "caller_masked" in fields:
             fields["caller_masked"] = self._masked(fields["caller_masked"])
-        async with self.transaction():
+        async with self._hold():
             if fields.get("customer_id") is not None:
                 resolved = await self._resolve_customer_id(fields["customer_id"])
                 if resolved is None:
                     raise NotFound(f"customer {fields['customer_id']}")
                 fields["customer_id"] = resolved
-            if fields:
-                changed = await self._update("interactions", "id", id, fields)
-                if not changed:
-                    raise NotFound(f"interaction {id}")
-            interaction = await self.get_interaction(id)
+            if not fields:
+                interaction = await self.get_interaction(id)
+            else:  # one statement: atomic on its own, and the row comes back with it
+                assignments = ", ".join(f"{column} = ?" for column in fields)
+                rows = await self._write_returning(
+                    f"UPDATE interactions SET {assignments} WHERE id = ? RETURNING *",
+                    [*fields.values(), id])
+                interaction = _interaction(rows[0]) if rows else None
             if interaction is None:
                 raise NotFound(f"interaction {id}")
             return interaction

@@ -11,6 +11,8 @@ from typing import Any
 from .database import Database, _dumps, _loads, _now
 from .models import QueueLogEvent
 
+_BATCH = 500  # events per INSERT statement (6 parameters each, well under SQLite's limit)
+
 __all__ = ["QueueLogRecords"]
 
 
@@ -62,13 +64,16 @@ class QueueLogRecords(Database):
                 )  # fmt: skip
         out: list[QueueLogEvent] = []
         async with self.transaction():
-            for e in items:
-                row = await self._insert_returning(
-                    "INSERT INTO queue_log (at, interaction_id, queue, agent, event, data)"
-                    " VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
-                    (e.at, e.interaction_id, e.queue, e.agent, e.event, _dumps(e.data)),
-                )
-                out.append(_event(row))
+            for start in range(0, len(items), _BATCH):
+                chunk = items[start:start + _BATCH]
+                params: list[Any] = []
+                for e in chunk:
+                    params += [e.at, e.interaction_id, e.queue, e.agent, e.event, _dumps(e.data)]
+                rows = await self._write_returning(
+                    "INSERT INTO queue_log (at, interaction_id, queue, agent, event, data) VALUES "
+                    + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)) + " RETURNING *", params)
+                # RETURNING's row order is not promised; ids grow in insertion order
+                out += [_event(row) for row in sorted(rows, key=lambda r: r["id"])]
         return out
 
     async def events_between(

@@ -41,11 +41,13 @@ class Lifecycle:
             return
         call.position = (announce.position, announce.expected_wait)
         queue = self.deps.config().queues.get(call.queue)
-        minutes = "0" if announce.expected_wait is None or (
-            queue is not None and not queue.announce.expected_wait) else spoken_count(
-            max(1, round(announce.expected_wait / 60)))
-        self.deps.post(recipes.announce(call.caller_uid, self._said_position(call), minutes),
-                       "announce")
+        if call.dialplan_variables.get(dialplan.ANNOUNCE) != "no":
+            minutes = "0" if announce.expected_wait is None or (
+                queue is not None and not queue.announce.expected_wait) else spoken_count(
+                max(1, round(announce.expected_wait / 60)))
+            self.deps.post(recipes.announce(call.caller_uid, self._said_position(call),
+                                            minutes), "announce")
+        # else the caller's holding loop says neither: nothing there to keep current
         self.deps.notifier.position(call.task_id, call.queue, announce.position,
                                     announce.expected_wait)
 

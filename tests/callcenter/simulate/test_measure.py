@@ -119,3 +119,15 @@ def test_dispatch_with_a_caller_waiting_leaves_out_a_queue_that_ran_empty():
     assert figures.latencies_ms == pytest.approx([2000.0, 2000.0])
     assert figures.waiting_latencies_ms == pytest.approx([2000.0])
     assert figures.waits_s == [1.0]  # the caller who joined inside the window
+
+
+def test_a_caller_answered_just_before_the_bye_is_not_yet_waiting():
+    """Answer() still waits for the caller's media: not in a queue yet, on either side."""
+    queue = {"1": "q1"}.get
+    callers = [PhoneEvent(9.7, "in", "14071050724", "x", "400")]
+    agents = [PhoneEvent(10.0, "bye", "1", "a"),
+              PhoneEvent(10.5, "invite", "1", "b", "q1 140****0724")]
+    waits = caller_waits(callers, agents, {"400": "q1"}.get)
+    assert dispatch(agents, queue, (5.0, 20.0), waits).waiting_latencies_ms == []
+    assert dispatch(agents, queue, (5.0, 20.0), waits, settle_s=0.2).waiting_latencies_ms \
+        == pytest.approx([500.0])
