@@ -519,7 +519,6 @@ def _run_timers(core: Core, now: float, out: list[Output]) -> None:
             finish_wrap(core, a, obj, now, out)
             dispatch_agent(core, a, now, out)
         elif kind == T_ANNOUNCE:
-            obj.ann_at = None
             announce(core, obj, now, out)
         elif kind == T_MAXWAIT:
             if obj.state is WAITING:

@@ -9,8 +9,9 @@
   matches the task's (``delist`` bumps it), an agent entry while its stamp
   matches the agent's. Stale entries are dropped when they reach the top,
   and a heap is compacted when mostly stale.
-* Per queue: the count of waiting tasks per priority (``line``, for the
-  position of a newcomer) and the staffed slots per channel (expected wait).
+* Per queue: its waiting line (``line``), an order-statistic index of the
+  O1 keys of its WAITING tasks, so a position costs O(log n) (rule P1), and
+  the staffed slots per channel (expected wait).
 """
 
 from __future__ import annotations
@@ -158,21 +159,18 @@ def first_for(c: ClassRec, aid: str) -> Any:
 
 
 def line_add(t: TaskRec) -> None:
-    line = t.home.line
-    line[t.neg_prio] = line.get(t.neg_prio, 0) + 1
+    """The task waits in its home queue's line again (rule P1), at its O1 place."""
+    key = t.line_key = (t.neg_prio, t.order, t.seq)
+    t.home.line.add(key)
 
 
 def line_remove(t: TaskRec) -> None:
-    line = t.home.line
-    n = line[t.neg_prio] - 1
-    if n:
-        line[t.neg_prio] = n
-    else:
-        del line[t.neg_prio]
+    """The task leaves the line (offered, gone, or about to move)."""
+    t.home.line.remove(t.line_key)
 
 
 def set_priority(t: TaskRec, neg_prio: int) -> None:
-    """Change the task's priority, keeping the line counts right."""
+    """Change the task's priority, moving it in the line if it waits there."""
     if t.state is WAITING:
         line_remove(t)
         t.neg_prio = neg_prio
@@ -181,20 +179,9 @@ def set_priority(t: TaskRec, neg_prio: int) -> None:
         t.neg_prio = neg_prio
 
 
-def new_position(t: TaskRec) -> int:
-    """Position of a task that just joined the back of its priority."""
-    p = t.neg_prio
-    return sum(c for k, c in t.home.line.items() if k <= p)
-
-
 def position(t: TaskRec) -> int:
-    """Exact position among the queue's WAITING tasks (O(n)); 1 = next."""
-    key = (t.neg_prio, t.order, t.seq)  # rule O1, inline: this loop is long
-    return 1 + sum(
-        1
-        for u in t.home.tasks.values()
-        if u.state is WAITING and (u.neg_prio, u.order, u.seq) < key
-    )
+    """Rule P1: the WAITING task's rank in its home queue's line, 1 = next; O(log n)."""
+    return t.home.line.bisect_left(t.line_key) + 1
 
 
 def expected_wait(q: QueueRec, pos: int, channel: str) -> float | None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from heapq import heappop
 from typing import Any
 
+from sortedcontainers import SortedList
+
 from ._state import AgentState, Presence, Req, TaskState, requirement
 from .model import VOICE, Agent, Queue, Strategy, Task
 
@@ -58,6 +60,7 @@ class TaskRec:
     __slots__ = (
         "agent",
         "alts",
+        "ann_at",
         "ann_pos",
         "boost",
         "channel",
@@ -70,6 +73,7 @@ class TaskRec:
         "home_cls",
         "id",
         "level_cap",
+        "line_key",
         "listed",
         "listings",
         "neg_prio",
@@ -122,7 +126,9 @@ class TaskRec:
         self.dropped: frozenset[str] = frozenset()
         self.overflow: list[str] = []
         self.timed_out = False
-        self.ann_pos = 0
+        self.line_key: tuple[int, float, int] = (0, 0.0, 0)  # its entry in ``home.line``
+        self.ann_pos = 0  # the position it last heard (0: none yet), rule P2
+        self.ann_at: float | None = None  # when its announcement timer is due
 
     def forget_visit(self, never: str | None) -> None:
         """Start a new queue visit after a transfer: escalation, declines (but
@@ -223,10 +229,11 @@ class QueueRec:
     next_pos: int = 0
     tasks: dict[str, TaskRec] = field(default_factory=dict)  # waiting or offered
     count: int = 0
-    line: dict[int, int] = field(default_factory=dict)  # waiting tasks per neg_prio
+    line: SortedList = field(default_factory=SortedList)
+    """O1 keys ``(neg_prio, order, seq)`` of its WAITING tasks (rule P1), an
+    order-statistic index: add, remove and rank in O(log n)."""
     staffed: dict[str, int] = field(default_factory=dict)  # ready members' slots per channel
     aht: float | None = None  # smoothed handle time
-    ann_at: float | None = None  # next position announcement
     retired: bool = False
 
     def __post_init__(self) -> None:

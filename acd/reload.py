@@ -10,13 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ._state import LOGGED_OUT, OFFERED, WAITING, max_wait_deadline, neg_priority
+from ._state import (
+    LOGGED_OUT,
+    OFFERED,
+    WAITING,
+    max_wait_deadline,
+    neg_priority,
+    next_announcement,
+)
 from .events import Output
 from .indexes import delist, drop_classes, join, set_priority
-from .model import Queue
+from .model import VOICE, Queue
 from .records import Core, QueueRec, TaskRec
 from .tasks import apply_step, relist
-from .timers import T_ESC, T_LIST, T_MAXWAIT, schedule
+from .timers import T_ANNOUNCE, T_ESC, T_LIST, T_MAXWAIT, schedule
 
 
 def apply_definitions(core: Core, new: Mapping[str, Queue], now: float) -> list[QueueRec]:
@@ -87,3 +94,7 @@ def refold(core: Core, t: TaskRec, now: float) -> None:
         schedule(core, leave_at, T_MAXWAIT, t, (t.visit, t.esc_gen))
     if not t.public and t.reserved_for is None:
         schedule(core, t.entered + cfg.delay_seconds, T_LIST, t, t.visit)
+    if t.channel == VOICE and t.ann_at is None:  # announcements turned on (rule P2)
+        t.ann_at = next_announcement(t.entered, cfg.announce_interval_seconds, now)
+        if t.ann_at is not None:
+            schedule(core, t.ann_at, T_ANNOUNCE, t, t.ann_at)

@@ -18,7 +18,6 @@ from ._state import (
     LEAVE,
     OFFER_FAILED,
     READY,
-    TASK_ORDER,
     TRANSFER,
     WAITING,
     PresenceInput,
@@ -27,6 +26,7 @@ from ._state import (
     max_wait_deadline,
     missed_too_often,
     neg_priority,
+    next_announcement,
     next_task_state,
     preferred_wait_applies,
     queue_empty,
@@ -65,7 +65,6 @@ from .indexes import (
     home_class,
     line_add,
     line_remove,
-    new_position,
     position,
     push_listings,
     reserve,
@@ -102,7 +101,7 @@ def enter(
     q.tasks[t.id] = t
     q.count += 1
     line_add(t)
-    pos = new_position(t)
+    pos = position(t)
     data: dict[str, Any] = {"channel": t.channel, "priority": -t.neg_prio, "position": pos}
     if t.task.attributes:
         data["attributes"] = dict(t.task.attributes)
@@ -130,12 +129,14 @@ def enter(
     if t.state is WAITING:
         if cfg.leave_when_empty is not EP_ALWAYS:
             core.empty_check[q.name] = q
-        if t.channel == VOICE:
+        if t.channel == VOICE:  # rule P2 (still at ``pos``: only its own offer moves it)
             t.ann_pos = pos
             out.append(AnnouncePosition(t.id, q.name, pos, expected_wait(q, pos, VOICE)))
-            if cfg.announce_interval_seconds > 0 and q.ann_at is None:
-                q.ann_at = now + cfg.announce_interval_seconds
-                schedule(core, q.ann_at, T_ANNOUNCE, q, q.ann_at)
+    if t.channel == VOICE:
+        iv = cfg.announce_interval_seconds
+        t.ann_at = now + iv if iv > 0 else None  # its own cadence (P2), offered or not
+        if t.ann_at is not None:
+            schedule(core, t.ann_at, T_ANNOUNCE, t, t.ann_at)
 
 
 def make_public(core: Core, t: TaskRec, now: float, out: list[Output]) -> None:
@@ -403,7 +404,7 @@ def check_leave_empty(core: Core, q: QueueRec, now: float, out: list[Output]) ->
             leave(core, t, LEAVE_EMPTY, now, out)
 
 
-# ---------------------------------------------------------------- escalation, announcements
+# ---------------------------------------------------------------- escalation, announcements (P2)
 
 
 def escalate(core: Core, t: TaskRec, now: float, out: list[Output]) -> None:
@@ -450,18 +451,19 @@ def apply_step(t: TaskRec, k: int, now: float, out: list[Output], emit: bool) ->
                                            t.channel))
 
 
-def announce(core: Core, q: QueueRec, now: float, out: list[Output]) -> None:
-    """Batch position update for a queue's voice callers: at most once per
-    ``announce_interval_seconds``, and only to callers whose position moved."""
-    line = sorted((t for t in q.tasks.values() if t.state is WAITING), key=TASK_ORDER)
-    voice = False
-    for i, t in enumerate(line, 1):
-        if t.channel == VOICE:
-            voice = True
-            if t.ann_pos != i:
-                t.ann_pos = i
-                out.append(AnnouncePosition(t.id, q.name, i, expected_wait(q, i, VOICE)))
-    iv = q.cfg.announce_interval_seconds
-    if voice and iv > 0 and not q.retired:
-        q.ann_at = now + iv
-        schedule(core, q.ann_at, T_ANNOUNCE, q, q.ann_at)
+def announce(core: Core, t: TaskRec, now: float, out: list[Output]) -> None:
+    """Rule P2: the caller's own announcement tick. It hears its position only
+    if it waits in line and has moved since it last heard it; O(log n), so a
+    tick costs the same with 20,000 callers waiting as with 20."""
+    q = t.home
+    due = t.ann_at
+    assert due is not None
+    t.ann_at = nxt = next_announcement(due, q.cfg.announce_interval_seconds, now)
+    if nxt is None:  # a reload turned announcements off
+        return
+    schedule(core, nxt, T_ANNOUNCE, t, nxt)
+    if t.state is WAITING:
+        pos = position(t)
+        if pos != t.ann_pos:
+            t.ann_pos = pos
+            out.append(AnnouncePosition(t.id, q.name, pos, expected_wait(q, pos, VOICE)))

@@ -3,7 +3,7 @@
 Timers are never removed when what they watch changes; they are checked when
 they come due (``is_live``) and dropped if stale. ``ver`` is what the timer
 was set against: a task's visit (and escalation generation, or re-offer
-generation), a queue's announcement time, a wrap-up's end; offers and wrap-ups
+generation), a caller's next announcement time, a wrap-up's end; offers and wrap-ups
 carry their own ``live`` flag.
 """
 
@@ -30,11 +30,11 @@ def is_live(kind: int, obj: Any, ver: Any) -> bool:
         return obj.live
     if kind == T_WRAP:
         return obj.live and ver == obj.until  # an extension set a later one
-    if kind == T_ANNOUNCE:
-        return obj.ann_at is not None and ver == obj.ann_at
     t: TaskRec = obj
     if t.state is not WAITING and t.state is not OFFERED:
         return False
+    if kind == T_ANNOUNCE:
+        return ver == t.ann_at
     if kind == T_MAXWAIT:
         return ver == (t.visit, t.esc_gen) and not t.timed_out
     if kind == T_ESC:
