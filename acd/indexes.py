@@ -158,10 +158,11 @@ def first_for(c: ClassRec, aid: str) -> Any:
 # ---------------------------------------------------------------- the line
 
 
-def line_add(t: TaskRec) -> None:
-    """The task waits in its home queue's line again (rule P1), at its O1 place."""
+def line_add(t: TaskRec) -> int:
+    """The task waits in its home queue's line (rule P1), at its O1 place;
+    returns its position there."""
     key = t.line_key = (t.neg_prio, t.order, t.seq)
-    t.home.line.add(key)
+    return t.home.line.add(key) + 1
 
 
 def line_remove(t: TaskRec) -> None:
@@ -181,7 +182,7 @@ def set_priority(t: TaskRec, neg_prio: int) -> None:
 
 def position(t: TaskRec) -> int:
     """Rule P1: the WAITING task's rank in its home queue's line, 1 = next; O(log n)."""
-    return t.home.line.bisect_left(t.line_key) + 1
+    return t.home.line.rank(t.line_key) + 1
 
 
 def expected_wait(q: QueueRec, pos: int, channel: str) -> float | None:

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from heapq import heappop
 from typing import Any
 
-from sortedcontainers import SortedList
-
 from ._state import AgentState, Presence, Req, TaskState, requirement
+from .line import Line
 from .model import VOICE, Agent, Queue, Strategy, Task
 
 
@@ -213,7 +212,7 @@ class AgentRec:
 
 @dataclass(slots=True, eq=False, repr=False)
 class QueueRec:
-    """A queue: its definition, members, waiting line counts and classes."""
+    """A queue: its definition, members, waiting line and classes."""
 
     cfg: Queue
     name: str = field(init=False)
@@ -229,9 +228,9 @@ class QueueRec:
     next_pos: int = 0
     tasks: dict[str, TaskRec] = field(default_factory=dict)  # waiting or offered
     count: int = 0
-    line: SortedList = field(default_factory=SortedList)
-    """O1 keys ``(neg_prio, order, seq)`` of its WAITING tasks (rule P1), an
-    order-statistic index: add, remove and rank in O(log n)."""
+    line: Line = field(default_factory=Line)
+    """O1 keys ``(neg_prio, order, seq)`` of its WAITING tasks (rule P1): add,
+    remove and rank in O(log n) (``line.py``)."""
     staffed: dict[str, int] = field(default_factory=dict)  # ready members' slots per channel
     aht: float | None = None  # smoothed handle time
     retired: bool = False

@@ -100,8 +100,7 @@ def enter(
     t.neg_prio = neg_priority(cfg, t.task)
     q.tasks[t.id] = t
     q.count += 1
-    line_add(t)
-    pos = position(t)
+    pos = line_add(t)
     data: dict[str, Any] = {"channel": t.channel, "priority": -t.neg_prio, "position": pos}
     if t.task.attributes:
         data["attributes"] = dict(t.task.attributes)
