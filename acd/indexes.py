@@ -52,22 +52,28 @@ def class_for(core: Core, q: QueueRec, t: TaskRec, now: float) -> ClassRec:
 
 
 def home_class(core: Core, t: TaskRec, now: float) -> ClassRec:
-    """The task's class in its home queue, cached on the task and, before any
-    escalation, per queue by task skills."""
+    """The task's class in its home queue, cached on the task and per queue."""
     c = t.home_cls
     if c is not None and not c.dead:
         return c
-    q = t.home
+    c = t.home_cls = class_of(core, t.home, t, now)
+    return c
+
+
+def class_of(core: Core, q: QueueRec, t: TaskRec, now: float) -> ClassRec:
+    """``class_for``, cached per queue by what decides the requirement (rule Q1):
+    the task's skills and, once escalated, its level cap, alternatives and
+    dropped skills, so an escalation step does not rebuild its requirement."""
     if t.level_cap is None and not t.alts and not t.dropped:
-        key = (t.channel, tuple(t.task.skills.items()))
-        c = q.fresh.get(key)
-        if c is None or c.dead:
-            if len(q.fresh) > 4096:
-                q.fresh.clear()
-            c = q.fresh[key] = class_for(core, q, t, now)
+        key: tuple[Any, ...] = (t.channel, tuple(t.task.skills.items()))
     else:
-        c = class_for(core, q, t, now)
-    t.home_cls = c
+        key = (t.channel, tuple(t.task.skills.items()), t.level_cap, tuple(t.alts.items()),
+               t.dropped)
+    c = q.fresh.get(key)
+    if c is None or c.dead:
+        if len(q.fresh) > 4096:
+            q.fresh.clear()
+        c = q.fresh[key] = class_for(core, q, t, now)
     return c
 
 
@@ -78,7 +84,7 @@ def compute_listings(core: Core, t: TaskRec, now: float) -> list[ClassRec]:
         q2 = core.queues.get(name)
         if q2 is None or q2 is t.home or t.channel not in q2.cfg.channels:
             continue
-        res.append(class_for(core, q2, t, now))
+        res.append(class_of(core, q2, t, now))
     return res
 
 

@@ -221,7 +221,8 @@ class QueueRec:
     rr_round: int = field(init=False)  # round_robin memory: (round, last position offered)
     rr_last: int = field(init=False)
     classes: dict[tuple[str, Req], ClassRec] = field(default_factory=dict)
-    fresh: dict[tuple[Any, ...], ClassRec] = field(default_factory=dict)  # by task skills
+    fresh: dict[tuple[Any, ...], ClassRec] = field(default_factory=dict)
+    """Classes by what decides a task's requirement (``indexes.class_of``)."""
     members: dict[str, tuple[int, float, int, AgentRec]] = field(default_factory=dict)
     """Logged-in members: (penalty, weight, position, agent)."""
     positions: dict[str, int] = field(default_factory=dict)  # kept across logins
