@@ -2,10 +2,12 @@
 
 Keys are ``(neg_prio, order, seq)`` tuples, unique by ``seq``. They live in sorted
 blocks of at most ``2 * LOAD`` keys; ``maxes`` holds each block's last key and a Fenwick
-tree counts the keys of each block, so ``add``, ``remove`` and ``rank`` cost two
-binary searches, a Fenwick walk over the blocks (O(log n)) and a list shift within one
-block (O(LOAD), a ``memmove``). A newcomer at the back of the line, the usual arrival,
-is an append and its rank is the length.
+tree counts the keys of each block but the first, so ``add``, ``remove`` and ``rank``
+cost two binary searches, a Fenwick walk over the blocks (O(log n)) and a list shift
+within one block (O(LOAD), a ``memmove``). The two ends, where nearly all the traffic
+is, cost less: a newcomer at the back of the line, the usual arrival, is an append whose
+rank is the length, and a task offered from the first block (most are) is found
+without a search and counted without a walk.
 
 Why not a Fenwick tree over the tasks themselves: O1 keys are not known in advance
 (an ``arrival`` given by the app, a transfer keeping its place, a priority boost all
@@ -32,7 +34,9 @@ class Line:
     def __init__(self) -> None:
         self.blocks: list[list[Any]] = []
         self.maxes: list[Any] = []
-        self.tree: list[int] = [0]  # Fenwick tree over len(blocks[i]), 1-based
+        # Fenwick tree over the sizes of blocks 1.. (tree[b] for block b): the first
+        # block, where offered tasks leave from, is counted by its own length
+        self.tree: list[int] = [0]
         self.n = 0
 
     def __len__(self) -> int:
@@ -45,26 +49,29 @@ class Line:
     def _rebuild(self) -> None:
         """Recount the Fenwick tree after blocks were split, merged or dropped."""
         m = len(self.blocks)
-        tree = [0] * (m + 1)
-        for i, blk in enumerate(self.blocks, 1):
-            tree[i] += len(blk)
+        tree = [0] * max(m, 1)
+        for i in range(1, m):
+            tree[i] += len(self.blocks[i])
             j = i + (i & -i)
-            if j <= m:
+            if j < m:
                 tree[j] += tree[i]
         self.tree = tree
 
     def _count(self, b: int, d: int) -> None:
+        """Block ``b`` gained (d = 1) or lost (-1) a key."""
         tree = self.tree
         m = len(tree)
-        i = b + 1
-        while i < m:
-            tree[i] += d
-            i += i & -i
+        while 0 < b < m:
+            tree[b] += d
+            b += b & -b
 
     def _before(self, b: int) -> int:
         """How many keys the blocks before block ``b`` hold."""
+        if not b:
+            return 0
         tree = self.tree
-        s = 0
+        s = len(self.blocks[0])
+        b -= 1
         while b:
             s += tree[b]
             b &= b - 1
