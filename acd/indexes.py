@@ -101,6 +101,7 @@ def push_listings(core: Core, t: TaskRec) -> None:
         if len(h) > 2 * c.live + 64:
             h[:] = [x for x in h if x[5].ver == x[4]]
             heapq.heapify(h)
+        c.head = h[0]
         if c.protect_after is not None:
             o = c.oldest
             _push(o, (t.entered, core.seq, t.ver, t))
@@ -158,6 +159,7 @@ def first_for(c: ClassRec, aid: str) -> Any:
         break
     for e in skipped:
         _push(h, e)
+    c.head = h[0] if h else None
     return res
 
 

@@ -257,6 +257,9 @@ class ClassRec:
     req: Req
     tasks: list[tuple[Any, ...]] = field(default_factory=list)
     """Heap of ``(neg_prio, order, seq, uid, ver, task)``: the listed tasks (rule O1)."""
+    head: tuple[Any, ...] | None = None
+    """``tasks[0]`` (None: empty), kept beside the heap: a freed agent reads the
+    head of each of its classes, and one object fewer to fetch per class counts."""
     live: int = 0
     """How many entries of ``tasks`` are live (the rest are stale)."""
     agents: list[tuple[Any, ...]] = field(default_factory=list)
