@@ -133,7 +133,8 @@ class World:
         self.now = until
         return taken
 
-    def gap(self) -> float:
+    def next_time(self) -> float:
+        """When the next cycle starts: an exponential gap after now."""
         return self.now + self.rng.expovariate(1 / self.mean_gap)
 
 
@@ -177,7 +178,7 @@ def build(
         )
     waiting = 0
     while waiting < n_waiting:
-        waiting -= w.fire_due(w.gap(), None)
+        waiting -= w.fire_due(w.next_time(), None)
         out = w.engine.task_arrived(w.new_task(), w.now)
         if any(isinstance(o, Offer) for o in out):
             w.accept_all(out)
@@ -232,7 +233,7 @@ def cycle(w: World, res: dict[str, list[int]] | None) -> None:
         if res is not None:
             res.setdefault(kind, []).append(ns)
 
-    w.fire_due(w.gap(), sample if res is not None else None)
+    w.fire_due(w.next_time(), sample if res is not None else None)
     now = w.now
     if not w.busy_ids:
         raise RuntimeError("no busy agent left: the scenario is too small")
