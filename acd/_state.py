@@ -18,8 +18,9 @@ Time (T)
     T2. Every input first fires every deadline ``<= now`` in deadline order
         (offer timeouts, max wait, escalation steps, end of delay / preferred
         wait, wrap-up ends, position announcements), exactly as ``advance``
-        would, then handles itself. ``next_deadline()`` says when to call
-        ``advance`` next.
+        would, then handles itself; a task's own deadlines due at the same
+        time go leaving first, then its escalation step, then its
+        announcement. ``next_deadline()`` says when to call ``advance`` next.
 
 Agent (A)
     A1. An agent has a *presence* set by inputs (table ``PRESENCE``) and, per

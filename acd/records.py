@@ -51,7 +51,9 @@ class TaskRec:
     """A task from arrival to its end, and its place in the indexes.
 
     ``ver`` versions its heap entries (bumped to invalidate them all),
-    ``visit`` and ``esc_gen`` its timers; ``queued`` says it has live entries,
+    ``visit`` its timers; ``leave_at``, ``esc_at`` and ``ann_at`` are its own
+    deadlines, ``timer_at`` when its one timer entry is due (``timers.arm``);
+    ``queued`` says it has live entries,
     ``listed`` that they are in its class heaps (rule Q2) rather than in its
     preferred agent's ``reserved`` list.
     """
@@ -67,10 +69,11 @@ class TaskRec:
         "declined",
         "dropped",
         "entered",
-        "esc_gen",
+        "esc_at",
         "home",
         "home_cls",
         "id",
+        "leave_at",
         "level_cap",
         "line_key",
         "listed",
@@ -89,6 +92,7 @@ class TaskRec:
         "steps",
         "task",
         "timed_out",
+        "timer_at",
         "ver",
         "visit",
     )
@@ -102,7 +106,6 @@ class TaskRec:
         self.state = TaskState.NEW
         self.ver = 0
         self.visit = 0
-        self.esc_gen = 0
         self.offers: dict[str, OfferRec] = {}
         self.agent: AgentRec | None = None
         self.connected_at = 0.0
@@ -127,7 +130,10 @@ class TaskRec:
         self.timed_out = False
         self.line_key: tuple[int, float, int] = (0, 0.0, 0)  # its entry in ``home.line``
         self.ann_pos = 0  # the position it last heard (0: none yet), rule P2
-        self.ann_at: float | None = None  # when its announcement timer is due
+        self.ann_at: float | None = None  # its next announcement (rule P2)
+        self.leave_at: float | None = None  # when it leaves unless connected (rule L1)
+        self.esc_at: float | None = None  # its next escalation step
+        self.timer_at: float | None = None  # its timer entry (``timers.arm``)
 
     def forget_visit(self, never: str | None) -> None:
         """Start a new queue visit after a transfer: escalation, declines (but

@@ -73,7 +73,7 @@ from .indexes import (
 from .model import VOICE
 from .records import AgentRec, Core, OfferRec, QueueRec, TaskRec
 from .routing import dispatch_agent, try_task
-from .timers import T_ANNOUNCE, T_ESC, T_LIST, T_MAXWAIT, T_REOFFER, schedule
+from .timers import T_LIST, T_REOFFER, arm, schedule
 
 # ---------------------------------------------------------------- queue visits
 
@@ -107,11 +107,12 @@ def enter(
     if how is TRANSFER:
         data["transfer"] = True
     out.append(LogEvent(now, K_ENTERQUEUE, t.id, q.name, None, data))
-    leave_at = max_wait_deadline(t, cfg)
-    if leave_at is not None:
-        schedule(core, leave_at, T_MAXWAIT, t, (t.visit, t.esc_gen))
-    if cfg.escalation:
-        schedule(core, now + cfg.escalation[0].after_seconds, T_ESC, t, (t.visit, t.esc_gen))
+    t.leave_at = max_wait_deadline(t, cfg)
+    t.esc_at = now + cfg.escalation[0].after_seconds if cfg.escalation else None
+    iv = cfg.announce_interval_seconds
+    t.ann_at = now + iv if iv > 0 and t.channel == VOICE else None  # own cadence (P2)
+    t.timer_at = None  # a new visit: what was armed before is the last visit's
+    arm(core, t)
     wait = cfg.delay_seconds
     # most tasks name no preferred agent: test that before calling the rule
     if pref is not None and preferred_wait_applies(pref, pref_wait, t.channel):
@@ -131,11 +132,6 @@ def enter(
         if t.channel == VOICE:  # rule P2 (still at ``pos``: only its own offer moves it)
             t.ann_pos = pos
             out.append(AnnouncePosition(t.id, q.name, pos, expected_wait(q, pos, VOICE)))
-    if t.channel == VOICE:
-        iv = cfg.announce_interval_seconds
-        t.ann_at = now + iv if iv > 0 else None  # its own cadence (P2), offered or not
-        if t.ann_at is not None:
-            schedule(core, t.ann_at, T_ANNOUNCE, t, t.ann_at)
 
 
 def make_public(core: Core, t: TaskRec, now: float, out: list[Output]) -> None:
@@ -406,8 +402,35 @@ def check_leave_empty(core: Core, q: QueueRec, now: float, out: list[Output]) ->
 # ---------------------------------------------------------------- escalation, announcements (P2)
 
 
+def task_due(core: Core, t: TaskRec, now: float, out: list[Output]) -> None:
+    """The task's own timer (``timers.arm``): the earliest of its deadlines is due.
+    One per firing, so deadlines of all tasks still fire in time order (rule T2);
+    on a tie: leaving, then the escalation step, then the announcement."""
+    t.timer_at = None
+    at = t.leave_at
+    x = t.esc_at
+    if x is not None and (at is None or x < at):
+        at = x
+    x = t.ann_at
+    if x is not None and (at is None or x < at):
+        at = x
+    if at is not None and at <= now:
+        if at == t.leave_at:  # rule L1
+            t.leave_at = None
+            if t.state is WAITING:
+                leave(core, t, LEAVE_TIMEOUT, now, out)
+                return
+            t.timed_out = True  # leaves when its offer fails
+        elif at == t.esc_at:
+            t.esc_at = None
+            escalate(core, t, now, out)
+        else:
+            announce(core, t, now, out)
+    arm(core, t)
+
+
 def escalate(core: Core, t: TaskRec, now: float, out: list[Output]) -> None:
-    """The next escalation step is due: apply it, schedule the one after, re-route."""
+    """The next escalation step is due: apply it, set the one after, re-route."""
     steps = t.home.cfg.escalation
     k = t.steps
     if k >= len(steps):
@@ -416,7 +439,7 @@ def escalate(core: Core, t: TaskRec, now: float, out: list[Output]) -> None:
         delist(core, t)  # its classes may change
     apply_step(t, k, now, out, emit=True)
     if k + 1 < len(steps):
-        schedule(core, t.entered + steps[k + 1].after_seconds, T_ESC, t, (t.visit, t.esc_gen))
+        t.esc_at = t.entered + steps[k + 1].after_seconds
     relist(core, t, now, out)
 
 
@@ -457,10 +480,9 @@ def announce(core: Core, t: TaskRec, now: float, out: list[Output]) -> None:
     q = t.home
     due = t.ann_at
     assert due is not None
-    t.ann_at = nxt = next_announcement(due, q.cfg.announce_interval_seconds, now)
-    if nxt is None:  # a reload turned announcements off
+    t.ann_at = next_announcement(due, q.cfg.announce_interval_seconds, now)
+    if t.ann_at is None:  # a reload turned announcements off
         return
-    schedule(core, nxt, T_ANNOUNCE, t, nxt)
     if t.state is WAITING:
         pos = position(t)
         if pos != t.ann_pos:

@@ -178,3 +178,23 @@ def test_position_index_agrees_with_a_sort_of_the_queue() -> None:
             for a in out:
                 v = e.task(a.task_id)
                 assert v is not None and v.position == a.position
+
+
+def test_a_callers_own_deadlines_due_together_go_leave_step_announcement() -> None:
+    """Rule T2: one timer per task (the earliest of its deadlines); on a tie the
+    caller leaves first, else its step applies before it hears its place."""
+    ladder = (EscalationStep(30, priority_boost=5),)
+    e = Engine([Queue("q", announce_interval_seconds=30, escalation=ladder),
+                Queue("short", announce_interval_seconds=30, escalation=ladder,
+                      max_wait_seconds=30)])
+    e.task_arrived(voice("t1"), 0)
+    e.task_arrived(voice("t2"), 1)
+    e.task_arrived(voice("t3", "short"), 2)
+    e.task_cancelled("t1", 5)
+    out = e.advance(31)  # t2: its step, then its tick (position 1 after t1 left)
+    assert [type(o).__name__ for o in out] == ["LogEvent", "AnnouncePosition"]
+    assert logs(out, "ESCALATE") and heard(out) == [("t2", 1)]
+    out = e.advance(32)  # t3: max wait, step and tick at once: it leaves, nothing else
+    assert [type(o).__name__ for o in out] == ["LeaveQueue", "LogEvent"]
+    assert logs(out, "EXITWITHTIMEOUT")
+    assert e.next_deadline() == 61  # t2's next tick; t3's timer is gone with it
