@@ -21,7 +21,7 @@ through the whole ladder), then:
 * ``escalation`` / ``announcement``: ``advance(t)`` to each deadline in the gap, one
   timer at a time; a call whose output holds an ESCALATE log is an escalation step,
   any other is an announcement tick (one caller's timer: its position is looked up in
-  the 20,000-caller line and told only if it moved);
+  the 20,000-caller line and told only if it moved, which here it always has);
 * ``freed``: a random busy agent ends its call (no wrap-up) and is offered its next
   caller, the best head among its classes (~10);
 * ``accepted``: that agent accepts the offer;
