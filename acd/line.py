@@ -6,8 +6,8 @@ tree counts the keys of each block but the first, so ``add``, ``remove`` and ``r
 cost two binary searches, a Fenwick walk over the blocks (O(log n)) and a list shift
 within one block (O(LOAD), a ``memmove``). The two ends, where nearly all the traffic
 is, cost less: a newcomer at the back of the line, the usual arrival, is an append whose
-rank is the length, and a task offered from the first block (most are) is found
-without a search and counted without a walk.
+rank is the length, and a task offered from the first block (most are) is looked for
+there without searching the blocks, and counted without a walk.
 
 Why not a Fenwick tree over the tasks themselves: O1 keys are not known in advance
 (an ``arrival`` given by the app, a transfer keeping its place, a priority boost all
