@@ -18,8 +18,9 @@ Time (T)
     T2. Every input first fires every deadline ``<= now`` in deadline order
         (offer timeouts, max wait, escalation steps, end of delay / preferred
         wait, wrap-up ends, position announcements), exactly as ``advance``
-        would, then handles itself. ``next_deadline()`` says when to call
-        ``advance`` next.
+        would, then handles itself; a task's own deadlines due at the same
+        time go leaving first, then its escalation step, then its
+        announcement. ``next_deadline()`` says when to call ``advance`` next.
 
 Agent (A)
     A1. An agent has a *presence* set by inputs (table ``PRESENCE``) and, per
@@ -91,6 +92,24 @@ Order (O)
         channel, strategy key); ``ring_all`` offers to every able qualified
         agent of the best penalty tier at once.
 
+Positions and announcements (P)
+    P1. A task's *position* is its rank, 1 = next, in its home queue's *line*:
+        the queue's own WAITING tasks in O1 order. A task being offered is out
+        of the line and has none; back after a failed offer it is at its old
+        place (O1). Overflow listings (Q4) do not put a task in the other
+        queue's line.
+    P2. A voice caller hears its position (``AnnouncePosition``, with the
+        expected wait) when it enters a queue, if it is still WAITING once
+        the entry is routed; then on its own cadence, every
+        ``announce_interval_seconds`` after it entered (0: never again),
+        only if it is WAITING then and its position differs from the last one
+        it heard, whatever moved it (callers ahead offered or gone, priority
+        boosts, its own failed offer). Ticks that no input came in time for
+        are not made up: the cadence keeps its phase (``next_announcement``).
+        After a reload a caller's pending tick comes as planned and the new
+        interval applies from it (0: it is silent and the last); a caller
+        who had no cadence gets one, in phase with its entry.
+
 Matching (M)
     M1. Work conservation: when an input returns, there is no agent able to
         take channel ``c`` (A3) and a WAITING task of channel ``c`` that is
@@ -126,6 +145,7 @@ Blending guard (B)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from enum import StrEnum
 from operator import attrgetter
@@ -389,3 +409,17 @@ def max_wait_deadline(t: TaskRec, cfg: Queue) -> float | None:
     if cfg.max_wait_seconds is None:
         return None
     return t.entered + cfg.max_wait_seconds
+
+
+# ---------------------------------------------------------------- announcements (P)
+
+
+def next_announcement(due: float, interval: float, now: float) -> float | None:
+    """Rule P2: when a caller's tick due at ``due``, fired at ``now``, is next due
+    (None: its queue no longer announces); ticks already missed are skipped."""
+    if interval <= 0:
+        return None
+    nxt = due + interval
+    if nxt <= now:
+        nxt += interval * math.floor((now - nxt) / interval + 1)
+    return nxt

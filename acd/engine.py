@@ -43,7 +43,6 @@ from .events import (
     K_FULL,
     K_JOINEMPTY,
     K_REFUSED,
-    LEAVE_TIMEOUT,
     REFUSE_CHANNEL,
     REFUSE_EMPTY,
     REFUSE_FULL,
@@ -61,27 +60,23 @@ from .reload import apply_definitions, rebuild
 from .routing import dispatch_agent
 from .tasks import (
     abandon,
-    announce,
     check_leave_empty,
     connect,
     end_connected,
     end_pref_window,
     enter,
-    escalate,
     forget_declines,
-    leave,
     offer_failed,
     offer_timeout,
     reject,
+    task_due,
     transfer_out,
     withdraw,
 )
 from .timers import (
-    T_ANNOUNCE,
-    T_ESC,
-    T_MAXWAIT,
     T_OFFER,
     T_REOFFER,
+    T_TASK,
     T_WRAP,
     is_live,
     next_deadline,
@@ -518,16 +513,8 @@ def _run_timers(core: Core, now: float, out: list[Output]) -> None:
             a = obj.agent
             finish_wrap(core, a, obj, now, out)
             dispatch_agent(core, a, now, out)
-        elif kind == T_ANNOUNCE:
-            obj.ann_at = None
-            announce(core, obj, now, out)
-        elif kind == T_MAXWAIT:
-            if obj.state is WAITING:
-                leave(core, obj, LEAVE_TIMEOUT, now, out)
-            else:
-                obj.timed_out = True  # leaves when its offer fails
-        elif kind == T_ESC:
-            escalate(core, obj, now, out)
+        elif kind == T_TASK:
+            task_due(core, obj, now, out)
         elif kind == T_REOFFER:
             forget_declines(core, obj, now, out)
         else:

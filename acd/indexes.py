@@ -9,8 +9,9 @@
   matches the task's (``delist`` bumps it), an agent entry while its stamp
   matches the agent's. Stale entries are dropped when they reach the top,
   and a heap is compacted when mostly stale.
-* Per queue: the count of waiting tasks per priority (``line``, for the
-  position of a newcomer) and the staffed slots per channel (expected wait).
+* Per queue: its waiting line (``line``), an order-statistic index of the
+  O1 keys of its WAITING tasks, so a position costs O(log n) (rule P1), and
+  the staffed slots per channel (expected wait).
 """
 
 from __future__ import annotations
@@ -51,22 +52,28 @@ def class_for(core: Core, q: QueueRec, t: TaskRec, now: float) -> ClassRec:
 
 
 def home_class(core: Core, t: TaskRec, now: float) -> ClassRec:
-    """The task's class in its home queue, cached on the task and, before any
-    escalation, per queue by task skills."""
+    """The task's class in its home queue, cached on the task and per queue."""
     c = t.home_cls
     if c is not None and not c.dead:
         return c
-    q = t.home
+    c = t.home_cls = class_of(core, t.home, t, now)
+    return c
+
+
+def class_of(core: Core, q: QueueRec, t: TaskRec, now: float) -> ClassRec:
+    """``class_for``, cached per queue by what decides the requirement (rule Q1):
+    the task's skills and, once escalated, its level cap, alternatives and
+    dropped skills, so an escalation step does not rebuild its requirement."""
     if t.level_cap is None and not t.alts and not t.dropped:
-        key = (t.channel, tuple(t.task.skills.items()))
-        c = q.fresh.get(key)
-        if c is None or c.dead:
-            if len(q.fresh) > 4096:
-                q.fresh.clear()
-            c = q.fresh[key] = class_for(core, q, t, now)
+        key: tuple[Any, ...] = (t.channel, tuple(t.task.skills.items()))
     else:
-        c = class_for(core, q, t, now)
-    t.home_cls = c
+        key = (t.channel, tuple(t.task.skills.items()), t.level_cap, tuple(t.alts.items()),
+               t.dropped)
+    c = q.fresh.get(key)
+    if c is None or c.dead:
+        if len(q.fresh) > 4096:
+            q.fresh.clear()
+        c = q.fresh[key] = class_for(core, q, t, now)
     return c
 
 
@@ -77,7 +84,7 @@ def compute_listings(core: Core, t: TaskRec, now: float) -> list[ClassRec]:
         q2 = core.queues.get(name)
         if q2 is None or q2 is t.home or t.channel not in q2.cfg.channels:
             continue
-        res.append(class_for(core, q2, t, now))
+        res.append(class_of(core, q2, t, now))
     return res
 
 
@@ -94,6 +101,7 @@ def push_listings(core: Core, t: TaskRec) -> None:
         if len(h) > 2 * c.live + 64:
             h[:] = [x for x in h if x[5].ver == x[4]]
             heapq.heapify(h)
+        c.head = h[0]
         if c.protect_after is not None:
             o = c.oldest
             _push(o, (t.entered, core.seq, t.ver, t))
@@ -151,28 +159,27 @@ def first_for(c: ClassRec, aid: str) -> Any:
         break
     for e in skipped:
         _push(h, e)
+    c.head = h[0] if h else None
     return res
 
 
 # ---------------------------------------------------------------- the line
 
 
-def line_add(t: TaskRec) -> None:
-    line = t.home.line
-    line[t.neg_prio] = line.get(t.neg_prio, 0) + 1
+def line_add(t: TaskRec) -> int:
+    """The task waits in its home queue's line (rule P1), at its O1 place;
+    returns its position there."""
+    key = t.line_key = (t.neg_prio, t.order, t.seq)
+    return t.home.line.add(key) + 1
 
 
 def line_remove(t: TaskRec) -> None:
-    line = t.home.line
-    n = line[t.neg_prio] - 1
-    if n:
-        line[t.neg_prio] = n
-    else:
-        del line[t.neg_prio]
+    """The task leaves the line (offered, gone, or about to move)."""
+    t.home.line.remove(t.line_key)
 
 
 def set_priority(t: TaskRec, neg_prio: int) -> None:
-    """Change the task's priority, keeping the line counts right."""
+    """Change the task's priority, moving it in the line if it waits there."""
     if t.state is WAITING:
         line_remove(t)
         t.neg_prio = neg_prio
@@ -181,20 +188,9 @@ def set_priority(t: TaskRec, neg_prio: int) -> None:
         t.neg_prio = neg_prio
 
 
-def new_position(t: TaskRec) -> int:
-    """Position of a task that just joined the back of its priority."""
-    p = t.neg_prio
-    return sum(c for k, c in t.home.line.items() if k <= p)
-
-
 def position(t: TaskRec) -> int:
-    """Exact position among the queue's WAITING tasks (O(n)); 1 = next."""
-    key = (t.neg_prio, t.order, t.seq)  # rule O1, inline: this loop is long
-    return 1 + sum(
-        1
-        for u in t.home.tasks.values()
-        if u.state is WAITING and (u.neg_prio, u.order, u.seq) < key
-    )
+    """Rule P1: the WAITING task's rank in its home queue's line, 1 = next; O(log n)."""
+    return t.home.line.rank(t.line_key) + 1
 
 
 def expected_wait(q: QueueRec, pos: int, channel: str) -> float | None:

@@ -15,6 +15,7 @@ from heapq import heappop
 from typing import Any
 
 from ._state import AgentState, Presence, Req, TaskState, requirement
+from .line import Line
 from .model import VOICE, Agent, Queue, Strategy, Task
 
 
@@ -50,7 +51,9 @@ class TaskRec:
     """A task from arrival to its end, and its place in the indexes.
 
     ``ver`` versions its heap entries (bumped to invalidate them all),
-    ``visit`` and ``esc_gen`` its timers; ``queued`` says it has live entries,
+    ``visit`` its timers; ``leave_at``, ``esc_at`` and ``ann_at`` are its own
+    deadlines, ``timer_at`` when its one timer entry is due (``timers.arm``);
+    ``queued`` says it has live entries,
     ``listed`` that they are in its class heaps (rule Q2) rather than in its
     preferred agent's ``reserved`` list.
     """
@@ -58,6 +61,7 @@ class TaskRec:
     __slots__ = (
         "agent",
         "alts",
+        "ann_at",
         "ann_pos",
         "boost",
         "channel",
@@ -65,11 +69,13 @@ class TaskRec:
         "declined",
         "dropped",
         "entered",
-        "esc_gen",
+        "esc_at",
         "home",
         "home_cls",
         "id",
+        "leave_at",
         "level_cap",
+        "line_key",
         "listed",
         "listings",
         "neg_prio",
@@ -86,6 +92,7 @@ class TaskRec:
         "steps",
         "task",
         "timed_out",
+        "timer_at",
         "ver",
         "visit",
     )
@@ -99,7 +106,6 @@ class TaskRec:
         self.state = TaskState.NEW
         self.ver = 0
         self.visit = 0
-        self.esc_gen = 0
         self.offers: dict[str, OfferRec] = {}
         self.agent: AgentRec | None = None
         self.connected_at = 0.0
@@ -122,7 +128,12 @@ class TaskRec:
         self.dropped: frozenset[str] = frozenset()
         self.overflow: list[str] = []
         self.timed_out = False
-        self.ann_pos = 0
+        self.line_key: tuple[int, float, int] = (0, 0.0, 0)  # its entry in ``home.line``
+        self.ann_pos = 0  # the position it last heard (0: none yet), rule P2
+        self.ann_at: float | None = None  # its next announcement (rule P2)
+        self.leave_at: float | None = None  # when it leaves unless connected (rule L1)
+        self.esc_at: float | None = None  # its next escalation step
+        self.timer_at: float | None = None  # its timer entry (``timers.arm``)
 
     def forget_visit(self, never: str | None) -> None:
         """Start a new queue visit after a transfer: escalation, declines (but
@@ -207,7 +218,7 @@ class AgentRec:
 
 @dataclass(slots=True, eq=False, repr=False)
 class QueueRec:
-    """A queue: its definition, members, waiting line counts and classes."""
+    """A queue: its definition, members, waiting line and classes."""
 
     cfg: Queue
     name: str = field(init=False)
@@ -216,17 +227,19 @@ class QueueRec:
     rr_round: int = field(init=False)  # round_robin memory: (round, last position offered)
     rr_last: int = field(init=False)
     classes: dict[tuple[str, Req], ClassRec] = field(default_factory=dict)
-    fresh: dict[tuple[Any, ...], ClassRec] = field(default_factory=dict)  # by task skills
+    fresh: dict[tuple[Any, ...], ClassRec] = field(default_factory=dict)
+    """Classes by what decides a task's requirement (``indexes.class_of``)."""
     members: dict[str, tuple[int, float, int, AgentRec]] = field(default_factory=dict)
     """Logged-in members: (penalty, weight, position, agent)."""
     positions: dict[str, int] = field(default_factory=dict)  # kept across logins
     next_pos: int = 0
     tasks: dict[str, TaskRec] = field(default_factory=dict)  # waiting or offered
     count: int = 0
-    line: dict[int, int] = field(default_factory=dict)  # waiting tasks per neg_prio
+    line: Line = field(default_factory=Line)
+    """O1 keys ``(neg_prio, order, seq)`` of its WAITING tasks (rule P1): add,
+    remove and rank in O(log n) (``line.py``)."""
     staffed: dict[str, int] = field(default_factory=dict)  # ready members' slots per channel
     aht: float | None = None  # smoothed handle time
-    ann_at: float | None = None  # next position announcement
     retired: bool = False
 
     def __post_init__(self) -> None:
@@ -250,6 +263,9 @@ class ClassRec:
     req: Req
     tasks: list[tuple[Any, ...]] = field(default_factory=list)
     """Heap of ``(neg_prio, order, seq, uid, ver, task)``: the listed tasks (rule O1)."""
+    head: tuple[Any, ...] | None = None
+    """``tasks[0]`` (None: empty), kept beside the heap: a freed agent reads the
+    head of each of its classes, and one object fewer to fetch per class counts."""
     live: int = 0
     """How many entries of ``tasks`` are live (the rest are stale)."""
     agents: list[tuple[Any, ...]] = field(default_factory=list)

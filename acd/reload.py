@@ -10,13 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ._state import LOGGED_OUT, OFFERED, WAITING, max_wait_deadline, neg_priority
+from ._state import (
+    LOGGED_OUT,
+    OFFERED,
+    WAITING,
+    max_wait_deadline,
+    neg_priority,
+    next_announcement,
+)
 from .events import Output
 from .indexes import delist, drop_classes, join, set_priority
-from .model import Queue
+from .model import VOICE, Queue
 from .records import Core, QueueRec, TaskRec
 from .tasks import apply_step, relist
-from .timers import T_ESC, T_LIST, T_MAXWAIT, schedule
+from .timers import T_LIST, arm, schedule
 
 
 def apply_definitions(core: Core, new: Mapping[str, Queue], now: float) -> list[QueueRec]:
@@ -72,7 +79,6 @@ def refold(core: Core, t: TaskRec, now: float) -> None:
     t.overflow = []
     t.boost = 0
     set_priority(t, neg_priority(cfg, t.task))
-    t.esc_gen += 1
     waited = now - t.entered
     steps = cfg.escalation
     k = 0
@@ -80,10 +86,10 @@ def refold(core: Core, t: TaskRec, now: float) -> None:
         apply_step(t, k, now, [], emit=False)
         k += 1
     t.steps = k
-    if k < len(steps):
-        schedule(core, t.entered + steps[k].after_seconds, T_ESC, t, (t.visit, t.esc_gen))
-    leave_at = max_wait_deadline(t, cfg)
-    if leave_at is not None and not t.timed_out:
-        schedule(core, leave_at, T_MAXWAIT, t, (t.visit, t.esc_gen))
+    t.esc_at = t.entered + steps[k].after_seconds if k < len(steps) else None
+    t.leave_at = None if t.timed_out else max_wait_deadline(t, cfg)
     if not t.public and t.reserved_for is None:
         schedule(core, t.entered + cfg.delay_seconds, T_LIST, t, t.visit)
+    if t.channel == VOICE and t.ann_at is None:  # announcements turned on (rule P2)
+        t.ann_at = next_announcement(t.entered, cfg.announce_interval_seconds, now)
+    arm(core, t)

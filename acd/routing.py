@@ -100,10 +100,9 @@ def dispatch_agent(core: Core, a: AgentRec, now: float, out: list[Output]) -> No
                 continue
             able_classes.append(classes)
             for c in classes:
-                h = c.tasks
-                if not h:
+                e = c.head
+                if e is None:
                     continue
-                e = h[0]
                 # Heap order: if the head is not better than `best`, no live
                 # entry below it is either, stale or not.
                 if best is not None and not e < best:
@@ -129,6 +128,7 @@ def dispatch_agent(core: Core, a: AgentRec, now: float, out: list[Output]) -> No
             h = best_c.tasks
             if h and h[0] is best:
                 heappop(h)  # would be stale after the offer: drop it now
+                best_c.head = h[0] if h else None
             if best_c.q.strategy is ROUND_ROBIN:
                 note_round_robin(best_c.q, best_c.q.members[aid][2])
         offer(core, best[5], (a,), now, out)

@@ -18,7 +18,6 @@ from ._state import (
     LEAVE,
     OFFER_FAILED,
     READY,
-    TASK_ORDER,
     TRANSFER,
     WAITING,
     PresenceInput,
@@ -27,6 +26,7 @@ from ._state import (
     max_wait_deadline,
     missed_too_often,
     neg_priority,
+    next_announcement,
     next_task_state,
     preferred_wait_applies,
     queue_empty,
@@ -65,7 +65,6 @@ from .indexes import (
     home_class,
     line_add,
     line_remove,
-    new_position,
     position,
     push_listings,
     reserve,
@@ -74,7 +73,7 @@ from .indexes import (
 from .model import VOICE
 from .records import AgentRec, Core, OfferRec, QueueRec, TaskRec
 from .routing import dispatch_agent, try_task
-from .timers import T_ANNOUNCE, T_ESC, T_LIST, T_MAXWAIT, T_REOFFER, schedule
+from .timers import T_LIST, T_REOFFER, arm, schedule
 
 # ---------------------------------------------------------------- queue visits
 
@@ -101,19 +100,19 @@ def enter(
     t.neg_prio = neg_priority(cfg, t.task)
     q.tasks[t.id] = t
     q.count += 1
-    line_add(t)
-    pos = new_position(t)
+    pos = line_add(t)
     data: dict[str, Any] = {"channel": t.channel, "priority": -t.neg_prio, "position": pos}
     if t.task.attributes:
         data["attributes"] = dict(t.task.attributes)
     if how is TRANSFER:
         data["transfer"] = True
     out.append(LogEvent(now, K_ENTERQUEUE, t.id, q.name, None, data))
-    leave_at = max_wait_deadline(t, cfg)
-    if leave_at is not None:
-        schedule(core, leave_at, T_MAXWAIT, t, (t.visit, t.esc_gen))
-    if cfg.escalation:
-        schedule(core, now + cfg.escalation[0].after_seconds, T_ESC, t, (t.visit, t.esc_gen))
+    t.leave_at = max_wait_deadline(t, cfg)
+    t.esc_at = now + cfg.escalation[0].after_seconds if cfg.escalation else None
+    iv = cfg.announce_interval_seconds
+    t.ann_at = now + iv if iv > 0 and t.channel == VOICE else None  # own cadence (P2)
+    t.timer_at = None  # a new visit: what was armed before is the last visit's
+    arm(core, t)
     wait = cfg.delay_seconds
     # most tasks name no preferred agent: test that before calling the rule
     if pref is not None and preferred_wait_applies(pref, pref_wait, t.channel):
@@ -130,12 +129,9 @@ def enter(
     if t.state is WAITING:
         if cfg.leave_when_empty is not EP_ALWAYS:
             core.empty_check[q.name] = q
-        if t.channel == VOICE:
+        if t.channel == VOICE:  # rule P2 (still at ``pos``: only its own offer moves it)
             t.ann_pos = pos
             out.append(AnnouncePosition(t.id, q.name, pos, expected_wait(q, pos, VOICE)))
-            if cfg.announce_interval_seconds > 0 and q.ann_at is None:
-                q.ann_at = now + cfg.announce_interval_seconds
-                schedule(core, q.ann_at, T_ANNOUNCE, q, q.ann_at)
 
 
 def make_public(core: Core, t: TaskRec, now: float, out: list[Output]) -> None:
@@ -403,11 +399,38 @@ def check_leave_empty(core: Core, q: QueueRec, now: float, out: list[Output]) ->
             leave(core, t, LEAVE_EMPTY, now, out)
 
 
-# ---------------------------------------------------------------- escalation, announcements
+# ---------------------------------------------------------------- escalation, announcements (P2)
+
+
+def task_due(core: Core, t: TaskRec, now: float, out: list[Output]) -> None:
+    """The task's own timer (``timers.arm``): the earliest of its deadlines is due.
+    One per firing, so deadlines of all tasks still fire in time order (rule T2);
+    on a tie: leaving, then the escalation step, then the announcement."""
+    t.timer_at = None
+    at = t.leave_at
+    x = t.esc_at
+    if x is not None and (at is None or x < at):
+        at = x
+    x = t.ann_at
+    if x is not None and (at is None or x < at):
+        at = x
+    if at is not None and at <= now:
+        if at == t.leave_at:  # rule L1
+            t.leave_at = None
+            if t.state is WAITING:
+                leave(core, t, LEAVE_TIMEOUT, now, out)
+                return
+            t.timed_out = True  # leaves when its offer fails
+        elif at == t.esc_at:
+            t.esc_at = None
+            escalate(core, t, now, out)
+        else:
+            announce(core, t, now, out)
+    arm(core, t)
 
 
 def escalate(core: Core, t: TaskRec, now: float, out: list[Output]) -> None:
-    """The next escalation step is due: apply it, schedule the one after, re-route."""
+    """The next escalation step is due: apply it, set the one after, re-route."""
     steps = t.home.cfg.escalation
     k = t.steps
     if k >= len(steps):
@@ -416,7 +439,7 @@ def escalate(core: Core, t: TaskRec, now: float, out: list[Output]) -> None:
         delist(core, t)  # its classes may change
     apply_step(t, k, now, out, emit=True)
     if k + 1 < len(steps):
-        schedule(core, t.entered + steps[k + 1].after_seconds, T_ESC, t, (t.visit, t.esc_gen))
+        t.esc_at = t.entered + steps[k + 1].after_seconds
     relist(core, t, now, out)
 
 
@@ -450,18 +473,18 @@ def apply_step(t: TaskRec, k: int, now: float, out: list[Output], emit: bool) ->
                                            t.channel))
 
 
-def announce(core: Core, q: QueueRec, now: float, out: list[Output]) -> None:
-    """Batch position update for a queue's voice callers: at most once per
-    ``announce_interval_seconds``, and only to callers whose position moved."""
-    line = sorted((t for t in q.tasks.values() if t.state is WAITING), key=TASK_ORDER)
-    voice = False
-    for i, t in enumerate(line, 1):
-        if t.channel == VOICE:
-            voice = True
-            if t.ann_pos != i:
-                t.ann_pos = i
-                out.append(AnnouncePosition(t.id, q.name, i, expected_wait(q, i, VOICE)))
-    iv = q.cfg.announce_interval_seconds
-    if voice and iv > 0 and not q.retired:
-        q.ann_at = now + iv
-        schedule(core, q.ann_at, T_ANNOUNCE, q, q.ann_at)
+def announce(core: Core, t: TaskRec, now: float, out: list[Output]) -> None:
+    """Rule P2: the caller's own announcement tick. It hears its position only
+    if it waits in line and has moved since it last heard it; O(log n), so a
+    tick costs the same with 20,000 callers waiting as with 20."""
+    q = t.home
+    due = t.ann_at
+    assert due is not None
+    t.ann_at = next_announcement(due, q.cfg.announce_interval_seconds, now)
+    if t.ann_at is None:  # a reload turned announcements off
+        return
+    if t.state is WAITING:
+        pos = position(t)
+        if pos != t.ann_pos:
+            t.ann_pos = pos
+            out.append(AnnouncePosition(t.id, q.name, pos, expected_wait(q, pos, VOICE)))

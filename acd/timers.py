@@ -2,9 +2,13 @@
 
 Timers are never removed when what they watch changes; they are checked when
 they come due (``is_live``) and dropped if stale. ``ver`` is what the timer
-was set against: a task's visit (and escalation generation, or re-offer
-generation), a queue's announcement time, a wrap-up's end; offers and wrap-ups
-carry their own ``live`` flag.
+was set against: a task's visit (or re-offer generation), the time a task's own
+timer was armed for, a wrap-up's end; offers and wrap-ups carry their own
+``live`` flag.
+
+A waiting task's own deadlines (leaving, L1; its next escalation step; its next
+announcement, P2) share one entry (``T_TASK``, ``arm``), set for the earliest:
+an arrival pushes one entry, not three, and the heap holds about one per task.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from ._state import OFFERED, WAITING
 from .records import Core, TaskRec
 
 # what a timer is for (``kind``)
-T_OFFER, T_MAXWAIT, T_ESC, T_LIST, T_WRAP, T_ANNOUNCE, T_REOFFER = range(7)
+T_OFFER, T_TASK, T_LIST, T_WRAP, T_REOFFER = range(5)
 
 
 def schedule(core: Core, at: float, kind: int, obj: Any, ver: Any) -> None:
@@ -30,18 +34,29 @@ def is_live(kind: int, obj: Any, ver: Any) -> bool:
         return obj.live
     if kind == T_WRAP:
         return obj.live and ver == obj.until  # an extension set a later one
-    if kind == T_ANNOUNCE:
-        return obj.ann_at is not None and ver == obj.ann_at
     t: TaskRec = obj
     if t.state is not WAITING and t.state is not OFFERED:
         return False
-    if kind == T_MAXWAIT:
-        return ver == (t.visit, t.esc_gen) and not t.timed_out
-    if kind == T_ESC:
-        return ver == (t.visit, t.esc_gen)
+    if kind == T_TASK:
+        return ver == t.timer_at
     if kind == T_REOFFER:
         return ver == (t.visit, t.reoffer_gen) and t.state is WAITING
     return ver == t.visit and not t.public  # T_LIST
+
+
+def arm(core: Core, t: TaskRec) -> None:
+    """Set the task's own timer for the earliest of ``leave_at``, ``esc_at`` and
+    ``ann_at``; an entry set for later than that is left to fire and re-arm."""
+    at = t.leave_at
+    x = t.esc_at
+    if x is not None and (at is None or x < at):
+        at = x
+    x = t.ann_at
+    if x is not None and (at is None or x < at):
+        at = x
+    if at is not None and (t.timer_at is None or at < t.timer_at):
+        t.timer_at = at
+        schedule(core, at, T_TASK, t, at)
 
 
 def next_deadline(timers: list[tuple[Any, ...]]) -> float | None:

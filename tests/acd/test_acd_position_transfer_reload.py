@@ -19,7 +19,7 @@ from acd.events import REFUSE_UNKNOWN_QUEUE
 from tests.support.acd import agent, chat, logs, of, offers, only_offer, voice
 
 
-def test_positions_expected_wait_and_batched_announcements() -> None:
+def test_positions_expected_wait_and_announcements_per_caller() -> None:
     e = Engine(
         [Queue("q", channels={"voice", "chat"}, wrapup_seconds=10, announce_interval_seconds=30)]
     )
@@ -35,27 +35,25 @@ def test_positions_expected_wait_and_batched_announcements() -> None:
         AnnouncePosition("t3", "q", 3, None),
     ]
     assert of(e.task_arrived(chat("c1"), 4), AnnouncePosition) == []  # voice only
-    assert of(e.advance(31), AnnouncePosition) == []  # nothing moved
+    assert of(e.advance(33), AnnouncePosition) == []  # each caller's first tick: nothing moved
     e.task_ended("t0", 50)  # talk 50
     out = e.advance(60)  # wrap-up 10 -> AHT = 60; a takes t1
     assert only_offer(out).task_id == "t1"
-    assert of(out, AnnouncePosition) == []  # batched: not on every move
-    out = e.advance(61)  # next batch (31 + 30)
+    assert of(out, AnnouncePosition) == []  # told at their own ticks, not on every move
+    assert of(e.advance(61.9), AnnouncePosition) == []  # t1 ringing: no position to tell
     # EWT = position x AHT / staffed voice slots = p x 60 / 1
-    assert of(out, AnnouncePosition) == [
-        AnnouncePosition("t2", "q", 1, 60.0),
-        AnnouncePosition("t3", "q", 2, 120.0),
-    ]
+    assert of(e.advance(62), AnnouncePosition) == [AnnouncePosition("t2", "q", 1, 60.0)]
+    assert of(e.advance(63), AnnouncePosition) == [AnnouncePosition("t3", "q", 2, 120.0)]
     assert [(w.task_id, w.position, w.expected_wait) for w in e.waiting("q")] == [
         ("t1", None, None),  # being offered: out of the line
         ("t2", 1, 60.0),
         ("t3", 2, 120.0),
         ("c1", 3, None),  # no chat slots staffed
     ]
-    e.agent_login(agent("b", capacity={"voice": 1, "chat": 2}), 62)
-    e.agent_set_state("b", "not_ready", 62)
+    e.agent_login(agent("b", capacity={"voice": 1, "chat": 2}), 64)
+    e.agent_set_state("b", "not_ready", 64)
     assert e.expected_wait("q", 4) == 240.0  # b is not ready: not staffed
-    e.agent_set_state("b", "ready", 63)
+    e.agent_set_state("b", "ready", 65)
     # (b took t2 and c1 when it logged in) AHT 60 over 2 staffed voice slots
     assert e.expected_wait("q", 3) == 90.0
 

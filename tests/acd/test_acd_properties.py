@@ -19,7 +19,10 @@ checks after every step:
    not declined (or for a task reserved for it as preferred agent);
 5. every task ends exactly once (one terminal log event, and only once it is
    gone from the engine);
-6. the shadow matches the engine's own agent views (offers and holdings).
+6. the shadow matches the engine's own agent views (offers and holdings);
+7. positions (rules P1, P2): the engine's line index (``task()``) agrees with
+   a sort of each queue (``waiting()``), and a caller is never told the
+   position it last heard in the same visit.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 from acd import (
     TERMINAL_KINDS,
     Agent,
+    AnnouncePosition,
     BlendRule,
     EmptyPolicy,
     Engine,
@@ -110,6 +114,7 @@ class AcdMachine(RuleBasedStateMachine):
         self.home: dict[str, str] = {}
         self.arrived: list[str] = []
         self.ends: Counter[str] = Counter()
+        self.heard: dict[str, int] = {}  # the last position each caller was told
         self.n = 0
 
     # ------------------------------------------------------------ setup
@@ -189,6 +194,10 @@ class AcdMachine(RuleBasedStateMachine):
                 del self.live[o.offer_id]
             elif isinstance(o, LogEvent):
                 self.log(o)
+            elif isinstance(o, AnnouncePosition):
+                assert self.channel[o.task_id] == "voice", o
+                assert self.heard.get(o.task_id) != o.position, o  # 7. only on change
+                self.heard[o.task_id] = o.position
         by_task = Counter(o.task_id for o in self.live.values())
         for tid, n in by_task.items():
             assert n == 1 or self.home[tid] == "rq", (tid, n)  # 1. exclusivity
@@ -199,6 +208,7 @@ class AcdMachine(RuleBasedStateMachine):
         self.check_work_conserving(post)
         self.check_ends()
         self.check_shadow()
+        self.check_positions(post)
 
     def log(self, ev: LogEvent) -> None:
         k, tid, aid = ev.kind, ev.task_id, ev.agent_id
@@ -208,6 +218,7 @@ class AcdMachine(RuleBasedStateMachine):
         if k == "ENTERQUEUE":
             assert tid is not None and ev.queue is not None
             self.home[tid] = ev.queue
+            self.heard.pop(tid, None)  # a new visit: told its place afresh
         elif k == "CONNECT":
             assert tid is not None and aid is not None
             o = self.live.pop(ev.data["offer"])  # the accepted offer (may have timed out first)
@@ -351,6 +362,12 @@ class AcdMachine(RuleBasedStateMachine):
             mine = {oid for oid, o in self.live.items() if o.agent_id == aid}
             assert set(v.offers) == mine, (aid, v.offers, mine)
             assert v.holding == {k: n for k, n in self.holding(aid).items() if n}, aid
+
+    def check_positions(self, post: dict[str, WaitingTask]) -> None:
+        """7. the O(log n) position of each waiting task is its rank in a sort."""
+        for w in post.values():
+            v = self.e.task(w.task_id)
+            assert v is not None and v.position == w.position, (w, v)
 
     def run(self, fn: Any, *args: Any, **kw: Any) -> None:
         pre = {w.task_id: w for w in self.e.waiting()}
