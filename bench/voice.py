@@ -21,13 +21,20 @@ the same way for both (``callcenter/simulate/measure.py``) over the window
 * Asterisk CPU and engine CPU: % of one core, from /proc (the engine with its children);
   Asterisk's also per answered call, since the faster router answers more calls.
 
+Then the most concurrent calls (``--concurrent``, levels of calls at once, each held
+``--hold`` s) through the engine: SIPp callers who speak (SIPp's 7 s A-law recording,
+again and again), agents' phones that echo what they hear, 10 queues with an agent for
+every call; a level holds when every call stays bridged for the whole hold, audio
+flows on every leg (``pjsip show channelstats``) and under 1 % of the echoed audio is
+lost. It stops at the first level that does not hold and says why.
+
 The machine is shared and the figures are noisy: compare the two columns of one run,
 not runs of different days. Writes ``bench/results/voice.md``; last line
 
     voice: p99_ratio_vs_app_queue=… asterisk_cpu_ratio=… engine_cpu_pct=…
 
 (engine / app_queue at the largest ``--waiting``: the all-dispatch p99, and Asterisk's CPU
-per answered call). Needs root (the private Asterisk)
+per answered call), after ``concurrent: held=… failed_at=…``. Needs root (the private Asterisk)
 and SIPp. Run: .venv/bin/python -m bench.voice [--waiting 45 200] [--seconds 40]
 """
 
@@ -42,7 +49,7 @@ import time
 from pathlib import Path
 
 from callcenter.simulate.chaos import LoadPlan
-from callcenter.simulate.versus import SIDES, SideResult, run_side
+from callcenter.simulate.versus import SIDES, SideResult, run_concurrency, run_side
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ROWS = [("dispatch p50 ms", "p50", "{:.1f}"), ("dispatch p90 ms", "p90", "{:.1f}"),
@@ -90,6 +97,10 @@ async def main() -> None:
     parser.add_argument("--agents", type=int, default=15, help="agents per queue")
     parser.add_argument("--sides", nargs="+", default=list(SIDES), choices=SIDES)
     parser.add_argument("--keep", action="store_true", help="keep each run's folder")
+    parser.add_argument("--concurrent", type=int, nargs="*", default=[100, 200, 300, 400, 500],
+                        help="talking calls held at once through the engine, level by level "
+                        "(none: skip)")
+    parser.add_argument("--hold", type=float, default=60.0, help="seconds each level is held")
     args = parser.parse_args()
     report = [f"# bench/voice.py, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", ""]
     last: dict[str, SideResult] = {}
@@ -114,6 +125,8 @@ async def main() -> None:
             print("\n".join(lines), flush=True)
             report += [*lines, ""]
         last = results
+    if args.concurrent:
+        report += await concurrency(args.concurrent, args.hold, args.keep)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "voice.md").write_text("\n".join(report) + "\n")
     a, b = last.get("app_queue"), last.get("engine")
@@ -122,6 +135,31 @@ async def main() -> None:
     engine_cpu = b.engine_cpu if b and b.engine_cpu is not None else math.nan
     print(f"voice: p99_ratio_vs_app_queue={p99:.2f} asterisk_cpu_ratio={cpu:.2f} "
           f"engine_cpu_pct={engine_cpu:.0f}")
+
+
+async def concurrency(levels: list[int], hold_s: float, keep: bool) -> list[str]:
+    print(f"\nconcurrent talking calls through the engine, each level held {hold_s:g} s",
+          flush=True)
+    work = Path(tempfile.mkdtemp(prefix="voice-concurrent-"))
+    try:
+        results = await run_concurrency(levels, work, hold_s=hold_s)
+    finally:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+    lines = ["| calls at once | bridged (fewest) | channels with audio | audio lost % | "
+             "Asterisk CPU % | engine CPU % | held |", "|---|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r.calls} | {r.bridged_min} | {r.talking} | {r.lost_pct:.2f} | "
+                     f"{r.asterisk_cpu:.0f} | {r.engine_cpu:.1f} | "
+                     f"{'yes' if r.held else 'no: ' + str(r.why_not)} |")
+    print("\n".join(lines), flush=True)
+    held = [r for r in results if r.held]
+    failed = next((r for r in results if not r.held), None)
+    summary = (f"concurrent: held={held[-1].calls if held else 0} "
+               + (f"failed_at={failed.calls} why={failed.why_not!r}" if failed
+                  else "failed_at=- (every level held)"))
+    print(summary, flush=True)
+    return [*lines, "", summary, ""]
 
 
 if __name__ == "__main__":

@@ -63,6 +63,8 @@ class LoadPlan:
     drain_s: float = 60.0  # after the last arrival, at most this long for calls to end
     seed: int = 7
     ami_tape: Path | None = None  # record the engine's AMI event stream here (bench/ami.py)
+    rtp_ports: int = 2000  # Asterisk's RTP port range: two ports per call leg
+
 
     @property
     def agents(self) -> int:
@@ -117,6 +119,7 @@ def write_config(plan: LoadPlan, work: Path) -> tuple[Path, dict[str, int], str]
     ports = {"ami": free_port(), "sip": free_port(socket.SOCK_DGRAM), "agi": free_port(),
              "web": free_port()}
     rtp = 40000 + (os.getpid() % 10) * 2000  # two RTP sessions (caller, agent) per call
+    rtp = min(rtp, 65535 - plan.rtp_ports)
     yaml = YAML(typ="safe", pure=True)
     names = [f"q{i + 1}" for i in range(plan.queues)]
 
@@ -129,7 +132,7 @@ def write_config(plan: LoadPlan, work: Path) -> tuple[Path, dict[str, int], str]
     cc["ami"].update(port=ports["ami"], secret=ami_secret, ping_interval_seconds=1,
                      reconnect_max_delay_seconds=1)
     cc["asterisk"].update(managed=True, sip_port=ports["sip"], agi_port=ports["agi"],
-                          rtp_start=rtp, rtp_end=rtp + 1999,
+                          rtp_start=rtp, rtp_end=rtp + plan.rtp_ports - 1,
                           inbound_numbers=[queue_number(i) for i in range(plan.queues)])
     cc["web"].update(port=ports["web"], public_origin=f"http://127.0.0.1:{ports['web']}",
                      login_failures_allowed=1000)

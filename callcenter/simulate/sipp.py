@@ -38,7 +38,19 @@ def sipp_binary() -> str:
     return path
 
 
-def render(name: str, out: Path, **values: int) -> Path:
+@dataclass(frozen=True)
+class Codec:
+    payload: int
+    rtpmap: str
+
+
+PCMU = Codec(0, "PCMU/8000")
+PCMA = Codec(8, "PCMA/8000")
+# SIPp's own recording of speech, G.711 A-law, 7 s (Debian's sip-tester ships it).
+SPEECH_PCAP = Path("/usr/share/sip-tester/g711a.pcap")
+
+
+def render(name: str, out: Path, **values: int | str) -> Path:
     text = (SCENARIOS / f"{name}.xml").read_text()
     for key, value in values.items():
         text = text.replace(f"@{key}@", str(value))
@@ -90,17 +102,36 @@ def register_agents(endpoint: SippEndpoint, work: Path, phones: list[tuple[str, 
 
 
 def answer_as_agents(endpoint: SippEndpoint, work: Path, *, ring_ms: int,
-                     talk_ms: int, trace: Path | None = None) -> subprocess.Popen:
+                     talk_ms: int, trace: Path | None = None, codec: Codec = PCMU,
+                     echo: bool = False) -> subprocess.Popen:
     """One SIPp answering every agent's calls until it is stopped; with ``trace``, every
-    SIP message it sends and receives is written there with its time (``measure.py``)."""
-    scenario = render("agent", work, RING_MS=ring_ms, TALK_MS=talk_ms)
+    SIP message it sends and receives is written there with its time (``measure.py``);
+    with ``echo``, the agents send back the audio they receive (SIPp's RTP echo)."""
+    scenario = render("agent", work, RING_MS=ring_ms, TALK_MS=talk_ms, PT=codec.payload,
+                      CODEC=codec.rtpmap)
     command = [sipp_binary(), "-sf", str(scenario), "-i", _loopback(endpoint.agent_ip),
                "-p", str(endpoint.agent_port), "-mp", str(endpoint.media_port), "-aa",
                "-nostdin", "-trace_err", "-error_file", str(work / "agents-errors.log")]
+    if echo:
+        command.append("-rtp_echo")
     if trace is not None:
         command += ["-trace_msg", "-message_file", str(trace)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             cwd=work)
+
+
+def place_talking_calls(endpoint: SippEndpoint, work: Path, calls: list[tuple[str, str]], *,
+                        rate: float, rounds: int, timeout: float) -> subprocess.Popen:
+    """Callers dialling (number, caller id) at ``rate`` calls per second, all at once,
+    who speak (``talker.xml``: SIPp's 7 s A-law speech every 7 s) ``rounds`` times and
+    hang up."""
+    if not SPEECH_PCAP.exists():
+        raise SippError(f"{SPEECH_PCAP} is missing (Debian: apt-get install sip-tester)")
+    scenario = render("talker", work, ROUNDS=rounds, PCAP=str(SPEECH_PCAP))
+    command = _callers(endpoint, work, scenario, calls, rate=rate, limit=len(calls),
+                       timeout=timeout)
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, cwd=work)
 
 
 def place_calls(endpoint: SippEndpoint, work: Path, calls: list[tuple[str, str]], *,
@@ -110,15 +141,21 @@ def place_calls(endpoint: SippEndpoint, work: Path, calls: list[tuple[str, str]]
     ``limit`` at once (agents + callers to keep waiting, for a steady queue); ``trace``
     as for ``answer_as_agents``."""
     scenario = render("caller", work, PATIENCE_MS=patience_ms)
-    plan = injection(work, "calls", calls)
-    command = [sipp_binary(), endpoint.target, "-sf", str(scenario), "-inf", str(plan),
-               "-i", _loopback(endpoint.caller_ip), "-p", str(endpoint.caller_port),
-               "-mp", str(endpoint.media_port + 2000), "-r", f"{rate:g}", "-rp", "1000",
-               "-m", str(len(calls)), "-l", str(limit or len(calls)), "-aa", "-nostdin",
-               "-timeout", f"{int(timeout)}s", "-trace_err", "-error_file",
-               str(work / "callers-errors.log"), "-trace_stat", "-stf",
-               str(work / "callers-stats.csv")]
+    command = _callers(endpoint, work, scenario, calls, rate=rate,
+                       limit=limit or len(calls), timeout=timeout)
     if trace is not None:
         command += ["-trace_msg", "-message_file", str(trace)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, cwd=work)
+
+
+def _callers(endpoint: SippEndpoint, work: Path, scenario: Path, calls: list[tuple[str, str]],
+             *, rate: float, limit: int, timeout: float) -> list[str]:
+    plan = injection(work, "calls", calls)
+    return [sipp_binary(), endpoint.target, "-sf", str(scenario), "-inf", str(plan),
+            "-i", _loopback(endpoint.caller_ip), "-p", str(endpoint.caller_port),
+            "-mp", str(endpoint.media_port + 2000), "-r", f"{rate:g}", "-rp", "1000",
+            "-m", str(len(calls)), "-l", str(limit), "-aa", "-nostdin",
+            "-timeout", f"{int(timeout)}s", "-trace_err", "-error_file",
+            str(work / "callers-errors.log"), "-trace_stat", "-stf",
+            str(work / "callers-stats.csv")]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 import re
 import secrets
@@ -270,3 +271,176 @@ async def run_side(side: str, plan: LoadPlan, work: Path, *, warmup_s: float) ->
     figures = dispatch(agents, queue_of(plan), (window_start, window_end), waits)
     return SideResult(side, plan, figures, asterisk_percent,
                       engine_percent if engine is not None else None, work)
+
+
+# ---- the most concurrent calls -----------------------------------------------------
+
+@dataclass
+class HoldResult:
+    """One level of the concurrency run: ``calls`` callers placed at once, talking."""
+
+    calls: int
+    bridged_min: int  # fewest caller-agent bridges seen over the hold
+    talking: int  # channels whose received audio kept growing over the hold
+    lost_pct: float  # RTP packets Asterisk reported lost, of those it expected
+    asterisk_cpu: float
+    engine_cpu: float
+    why_not: str | None  # None: all held for the whole hold
+
+    @property
+    def held(self) -> bool:
+        return self.why_not is None
+
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\s")
+
+
+def bridged_calls(bridges: str) -> int:
+    """Bridges of two channels or more in ``bridge show all`` (columns: id, name, chans,
+    type, technology, duration): calls put through."""
+    return sum(1 for line in bridges.splitlines()
+               if _UUID.match(line) and len(line.split()) >= 6 and line.split()[-4].isdigit()
+               and int(line.split()[-4]) >= 2)
+
+
+def _count(text: str) -> int:
+    """``1400``, ``326K``: Asterisk shortens large counts."""
+    scale = {"K": 1_000, "M": 1_000_000}.get(text[-1:], 1)
+    return int(float(text.rstrip("KM")) * scale)
+
+
+def received_audio(channelstats: str) -> dict[str, tuple[int, int]]:
+    """``pjsip show channelstats``: each channel's (packets received, lost), by channel
+    (columns: bridge, channel, up time, codec, then received count, lost, ...)."""
+    found: dict[str, tuple[int, int]] = {}
+    for line in channelstats.splitlines():
+        fields = line.split()
+        if len(fields) >= 6 and re.fullmatch(r"\d\d:\d\d:\d\d", fields[2]):
+            try:
+                found[fields[1]] = (_count(fields[4]), max(0, _count(fields[5])))
+            except ValueError:
+                continue
+    return found
+
+
+async def run_concurrency(levels: list[int], work: Path, *, hold_s: float = 60.0,
+                          rate: float = 20.0) -> list[HoldResult]:
+    """Talking calls through the engine, ``levels`` at a time, each level held for
+    ``hold_s``: how many stay bridged with audio both ways (callers speak, agents' phones
+    echo it). Stops at the first level that does not hold."""
+    queues = 10
+    plan = LoadPlan(queues=queues, agents_per_queue=math.ceil(max(levels) / queues),
+                    ring_ms=200, talk_ms=24 * 3600 * 1000, rtp_ports=4 * max(levels) + 400)
+    work.mkdir(parents=True, exist_ok=True)
+    config_dir, ports, _ = write_config(plan, work)
+    config = ConfigStore.open(config_dir).config
+    root = local_asterisk.default_root()
+    endpoint = sipp.SippEndpoint(asterisk_port=ports["sip"],
+                                 caller_port=free_port(socket.SOCK_DGRAM),
+                                 agent_port=free_port(socket.SOCK_DGRAM),
+                                 media_port=free_media_ports())
+    engine = Engine(config_dir, work)
+    agents: subprocess.Popen | None = None
+    results: list[HoldResult] = []
+    try:
+        await engine.start()
+        name = runtime.managed_instance_name(config)
+        asterisk_pid = local_asterisk.running(root, name)
+        if asterisk_pid is None or engine.proc is None:
+            raise RuntimeError(f"no Asterisk running for {name}")
+        engine_pid = engine.proc.pid
+
+        def cli(command: str) -> str:
+            return local_asterisk.cli(root, name, command)
+
+        extensions = [extension_of(q, a) for q in range(plan.queues)
+                      for a in range(plan.agents_per_queue)]
+        await asyncio.to_thread(sipp.register_agents, endpoint, work,
+                                [(e, f"load-sip-{e}") for e in extensions])
+        agents = sipp.answer_as_agents(endpoint, work, ring_ms=plan.ring_ms,
+                                       talk_ms=plan.talk_ms, codec=sipp.PCMA, echo=True)
+        await sign_in(f"http://127.0.0.1:{ports['web']}",
+                      [(f"agent{e}", f"load-pass-{e}", e) for e in extensions])
+        for level in sorted(levels):
+            folder = work / f"level-{level}"
+            folder.mkdir()
+            result = await _hold(level, folder, endpoint, cli, rate=rate, hold_s=hold_s,
+                                 asterisk_pid=asterisk_pid, engine_pid=engine_pid)
+            results.append(result)
+            if not result.held:
+                break
+    finally:
+        if agents is not None and agents.poll() is None:
+            agents.kill()
+            agents.wait(timeout=10)
+        await asyncio.to_thread(engine.stop)
+    return results
+
+
+async def _hold(level: int, folder: Path, endpoint: sipp.SippEndpoint,
+                cli: Callable[[str], str], *, rate: float, hold_s: float,
+                asterisk_pid: int, engine_pid: int) -> HoldResult:
+    ramp_s = level / rate
+    rounds = math.ceil((ramp_s + 30 + hold_s) / 7)  # 7 s of speech a round
+    calls = [(queue_number(i % 10), f"1{3800000000 + i:010d}") for i in range(level)]
+    callers = sipp.place_talking_calls(endpoint, folder, calls, rate=rate, rounds=rounds,
+                                       timeout=rounds * 7 + 60)
+    asterisk_cpu = CpuMeter(lambda: [asterisk_pid], time.monotonic)
+    engine_cpu = CpuMeter(lambda: [p for p in descendants(engine_pid) if p != asterisk_pid],
+                          time.monotonic)
+    try:
+        deadline = time.monotonic() + ramp_s + 30
+        bridged = 0
+        while time.monotonic() < deadline:  # every call put through, or time is up
+            await asyncio.sleep(1)
+            bridged = bridged_calls(await asyncio.to_thread(cli, "bridge show all"))
+            if bridged >= level:
+                break
+        before = received_audio(await asyncio.to_thread(cli, "pjsip show channelstats"))
+        asterisk_cpu.begin()
+        engine_cpu.begin()
+        fewest = bridged
+        end = time.monotonic() + hold_s
+        while time.monotonic() < end:
+            await asyncio.sleep(min(5.0, max(0.0, end - time.monotonic())))
+            fewest = min(fewest, bridged_calls(await asyncio.to_thread(cli, "bridge show all")))
+        stats = await asyncio.to_thread(cli, "pjsip show channelstats")
+        (folder / "channelstats.txt").write_text(stats)  # what Asterisk said, for the record
+        after = received_audio(stats)
+        cpu = asterisk_cpu.end(), engine_cpu.end()
+    finally:
+        if callers.poll() is None:
+            callers.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                callers.wait(timeout=10)
+            if callers.poll() is None:
+                callers.kill()
+    talking = sum(1 for channel, (count, _) in after.items()
+                  if count > before.get(channel, (0, 0))[0])
+    # Loss on the agents' legs: the audio there is Asterisk's own stream echoed back. The
+    # callers' recording starts its RTP sequence again every round, which Asterisk counts
+    # as a loss on their legs.
+    echoed = [stats for channel, stats in after.items() if not channel.startswith("carrier")]
+    received = sum(count for count, _ in echoed)
+    lost = sum(lost for _, lost in echoed)
+    lost_pct = 100.0 * lost / (received + lost) if received + lost else 0.0
+    why_not = None
+    if fewest < level:
+        why_not = f"only {fewest} of {level} calls bridged"
+    elif talking < 2 * level:
+        why_not = f"audio flowed on {talking} of {2 * level} channels"
+    elif lost_pct > 1.0:
+        why_not = f"{lost_pct:.1f} % of the audio lost"
+    await _until_idle(cli)
+    return HoldResult(level, fewest, talking, lost_pct, cpu[0], cpu[1], why_not)
+
+
+async def _until_idle(cli: Callable[[str], str], timeout: float = 120.0) -> None:
+    """Wait until Asterisk carries no call (the last level's calls are all torn down)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = await asyncio.to_thread(cli, "core show channels count")
+        found = re.search(r"(\d+) active call", out)
+        if found is None or int(found.group(1)) == 0:
+            return
+        await asyncio.sleep(2)

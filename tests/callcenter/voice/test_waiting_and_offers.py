@@ -48,6 +48,27 @@ async def test_waiting_caller_hears_position_then_gets_the_agent_who_goes_ready(
     await wait_until(lambda: agent_state(app, "zhangwei") == "wrap_up", what="wrap-up")
 
 
+async def test_a_queue_that_announces_nothing_keeps_no_position_on_the_channel(
+        voice_app, phones):
+    """Its callers' holding loop says neither position nor wait (CC_ANNOUNCE no): the
+    engine still knows the position (console, wallboard) but sends Asterisk no Setvar."""
+    app = await voice_app(lambda queues: queues["sales"].update(
+        announce={"position": False, "expected_wait": False, "interval_seconds": 30}))
+    caller = await phones("caller", "caller")
+    call = await dial_queue(caller, "sales")
+    (task_id,) = await queued(app)
+    voice_call = app.voice.calls[task_id]
+    await wait_until(lambda: voice_call.position is not None, what="a position")
+    await app.routing.flush()
+    reply = await app.link.action({"Action": "Getvar", "Channel": voice_call.caller_uid,
+                                   "Variable": "CC_ANNOUNCE"})
+    assert reply.get("Value") == "no"
+    reply = await app.link.action({"Action": "Getvar", "Channel": voice_call.caller_uid,
+                                   "Variable": "CC_POSITION"})
+    assert not reply.get("Value")
+    await asyncio.to_thread(call.hangup)
+
+
 async def test_unanswered_offer_goes_to_the_next_agent_and_marks_the_first(voice_app, phones):
     app = await voice_app(lambda queues: queues["sales"].update(missed_offers_before_not_ready=1))
     silent = await phones("1001", "dev-sip-1001", auto_answer=False)
