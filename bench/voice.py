@@ -86,7 +86,8 @@ def table(waiting: int, a: SideResult, b: SideResult) -> list[str]:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--waiting", type=int, nargs="+", default=[45, 200])
+    parser.add_argument("--waiting", type=int, nargs="*", default=[45, 200],
+                        help="sizes of the dispatch comparison (none: skip it)")
     parser.add_argument("--seconds", type=float, default=40.0,
                         help="callers are placed this long; the window ends here")
     parser.add_argument("--warmup", type=float, default=12.0,

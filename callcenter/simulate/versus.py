@@ -409,6 +409,9 @@ async def _hold(level: int, folder: Path, endpoint: sipp.SippEndpoint,
         after = received_audio(stats)
         cpu = asterisk_cpu.end(), engine_cpu.end()
     finally:
+        # SIPp stopped sends no BYE: Asterisk ends the level's calls (both legs) itself.
+        await asyncio.to_thread(cli, "channel request hangup all")
+        await _until_idle(cli)
         if callers.poll() is None:
             callers.send_signal(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -431,7 +434,6 @@ async def _hold(level: int, folder: Path, endpoint: sipp.SippEndpoint,
         why_not = f"audio flowed on {talking} of {2 * level} channels"
     elif lost_pct > 1.0:
         why_not = f"{lost_pct:.1f} % of the audio lost"
-    await _until_idle(cli)
     return HoldResult(level, fewest, talking, lost_pct, cpu[0], cpu[1], why_not)
 
 
