@@ -73,7 +73,7 @@ from .indexes import (
 from .model import VOICE
 from .records import AgentRec, Core, OfferRec, QueueRec, TaskRec
 from .routing import dispatch_agent, try_task
-from .timers import T_LIST, T_REOFFER, arm, schedule
+from .timers import T_LIST, T_REOFFER, arm, earliest, schedule
 
 # ---------------------------------------------------------------- queue visits
 
@@ -407,13 +407,7 @@ def task_due(core: Core, t: TaskRec, now: float, out: list[Output]) -> None:
     One per firing, so deadlines of all tasks still fire in time order (rule T2);
     on a tie: leaving, then the escalation step, then the announcement."""
     t.timer_at = None
-    at = t.leave_at
-    x = t.esc_at
-    if x is not None and (at is None or x < at):
-        at = x
-    x = t.ann_at
-    if x is not None and (at is None or x < at):
-        at = x
+    at = earliest(t)
     if at is not None and at <= now:
         if at == t.leave_at:  # rule L1
             t.leave_at = None

@@ -44,9 +44,8 @@ def is_live(kind: int, obj: Any, ver: Any) -> bool:
     return ver == t.visit and not t.public  # T_LIST
 
 
-def arm(core: Core, t: TaskRec) -> None:
-    """Set the task's own timer for the earliest of ``leave_at``, ``esc_at`` and
-    ``ann_at``; an entry set for later than that is left to fire and re-arm."""
+def earliest(t: TaskRec) -> float | None:
+    """The earliest of the task's own deadlines: ``leave_at``, ``esc_at``, ``ann_at``."""
     at = t.leave_at
     x = t.esc_at
     if x is not None and (at is None or x < at):
@@ -54,6 +53,13 @@ def arm(core: Core, t: TaskRec) -> None:
     x = t.ann_at
     if x is not None and (at is None or x < at):
         at = x
+    return at
+
+
+def arm(core: Core, t: TaskRec) -> None:
+    """Set the task's own timer for the earliest of ``leave_at``, ``esc_at`` and
+    ``ann_at``; an entry set for later than that is left to fire and re-arm."""
+    at = earliest(t)
     if at is not None and (t.timer_at is None or at < t.timer_at):
         t.timer_at = at
         schedule(core, at, T_TASK, t, at)

@@ -184,6 +184,18 @@ def place_callers(plan: LoadPlan, endpoint: sipp.SippEndpoint, work: Path,
     return procs
 
 
+def _prepare(plan: LoadPlan, work: Path) -> tuple[Path, dict[str, int], str, Config,
+                                                  sipp.SippEndpoint]:
+    """The run's configuration (folder, ports, AMI secret, loaded) and SIPp's addresses."""
+    work.mkdir(parents=True, exist_ok=True)
+    config_dir, ports, ami_secret = write_config(plan, work)
+    endpoint = sipp.SippEndpoint(asterisk_port=ports["sip"],
+                                 caller_port=free_port(socket.SOCK_DGRAM),
+                                 agent_port=free_port(socket.SOCK_DGRAM),
+                                 media_port=free_media_ports())
+    return config_dir, ports, ami_secret, ConfigStore.open(config_dir).config, endpoint
+
+
 # ---- one side ----------------------------------------------------------------------
 
 async def run_side(side: str, plan: LoadPlan, work: Path, *, warmup_s: float) -> SideResult:
@@ -193,14 +205,8 @@ async def run_side(side: str, plan: LoadPlan, work: Path, *, warmup_s: float) ->
         raise ValueError(f"side must be one of {', '.join(SIDES)}")
     if not 0 <= warmup_s < plan.arrivals_s:
         raise ValueError("warmup_s must be shorter than arrivals_s")
-    work.mkdir(parents=True, exist_ok=True)
-    config_dir, ports, ami_secret = write_config(plan, work)
-    config = ConfigStore.open(config_dir).config
+    config_dir, ports, ami_secret, config, endpoint = _prepare(plan, work)
     root = local_asterisk.default_root()
-    endpoint = sipp.SippEndpoint(asterisk_port=ports["sip"],
-                                 caller_port=free_port(socket.SOCK_DGRAM),
-                                 agent_port=free_port(socket.SOCK_DGRAM),
-                                 media_port=free_media_ports())
     engine: Engine | None = None
     instance = f"appq-{ports['ami']}"
     procs: list[subprocess.Popen] = []
@@ -331,14 +337,8 @@ async def run_concurrency(levels: list[int], work: Path, *, hold_s: float = 60.0
     queues = 10
     plan = LoadPlan(queues=queues, agents_per_queue=math.ceil(max(levels) / queues),
                     ring_ms=200, talk_ms=24 * 3600 * 1000, rtp_ports=4 * max(levels) + 400)
-    work.mkdir(parents=True, exist_ok=True)
-    config_dir, ports, _ = write_config(plan, work)
-    config = ConfigStore.open(config_dir).config
+    config_dir, ports, _, config, endpoint = _prepare(plan, work)
     root = local_asterisk.default_root()
-    endpoint = sipp.SippEndpoint(asterisk_port=ports["sip"],
-                                 caller_port=free_port(socket.SOCK_DGRAM),
-                                 agent_port=free_port(socket.SOCK_DGRAM),
-                                 media_port=free_media_ports())
     engine = Engine(config_dir, work)
     agents: subprocess.Popen | None = None
     results: list[HoldResult] = []
