@@ -41,15 +41,20 @@ class Lifecycle:
             return
         call.position = (announce.position, announce.expected_wait)
         queue = self.deps.config().queues.get(call.queue)
-        if call.dialplan_variables.get(dialplan.ANNOUNCE) != "no":
+        if self._announces(call):
             minutes = "0" if announce.expected_wait is None or (
                 queue is not None and not queue.announce.expected_wait) else spoken_count(
                 max(1, round(announce.expected_wait / 60)))
             self.deps.post(recipes.announce(call.caller_uid, self._said_position(call),
                                             minutes), "announce")
-        # else the caller's holding loop says neither: nothing there to keep current
         self.deps.notifier.position(call.task_id, call.queue, announce.position,
                                     announce.expected_wait)
+
+    @staticmethod
+    def _announces(call: VoiceCall) -> bool:
+        """Whether the caller's holding loop says a position or wait (CC_ANNOUNCE, set at
+        queueing): if not, nothing there needs keeping current."""
+        return call.dialplan_variables.get(dialplan.ANNOUNCE) != "no"
 
     def _said_position(self, call: VoiceCall) -> str:
         """What the holding loop says of the caller's place: "0" when the queue's
@@ -109,7 +114,7 @@ class Lifecycle:
             await self._end(call, by="agent", cause="before the bridge")
             self._let_go(call.caller_uid)
         elif kind == dialplan.EV_WAITING:
-            if call.position is not None:
+            if call.position is not None and self._announces(call):
                 self.deps.post([recipes.setvar(call.caller_uid, dialplan.POSITION,
                                                self._said_position(call))], "position")
             await self._on_waiting(call)
