@@ -9,8 +9,9 @@ one place:
   serializes operations so that a multi-statement transaction of one task never
   interleaves with statements of another. Reads take the same lock, so they never see
   another task's uncommitted writes.
-* Every write runs in ``BEGIN IMMEDIATE`` ... ``COMMIT``; when a method returns, its data
-  is committed (durable across a process crash; with ``synchronous=NORMAL`` the last
+* A method's writes run in ``BEGIN IMMEDIATE`` ... ``COMMIT``, or, when it is one
+  statement, on their own (SQLite makes a statement atomic); when a method returns, its
+  data is committed (durable across a process crash; with ``synchronous=NORMAL`` the last
   transactions may be lost on power failure, pass ``synchronous="FULL"`` to avoid that).
 * Timestamps are float epoch seconds (UTC) given by the caller. Where a parameter says
   "defaults to now" the store uses ``time.time()`` when it is omitted.
