@@ -184,6 +184,16 @@ def place_callers(plan: LoadPlan, endpoint: sipp.SippEndpoint, work: Path,
     return procs
 
 
+def _stop(proc: subprocess.Popen, grace: float) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace)
+        if proc.poll() is None:
+            proc.kill()
+
+
 def _prepare(plan: LoadPlan, work: Path) -> tuple[Path, dict[str, int], str, Config,
                                                   sipp.SippEndpoint]:
     """The run's configuration (folder, ports, AMI secret, loaded) and SIPp's addresses."""
@@ -258,12 +268,7 @@ async def run_side(side: str, plan: LoadPlan, work: Path, *, warmup_s: float) ->
                                    f"(exit {proc.returncode}, {time.time() - began:.0f}s in)")
     finally:
         for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=5)
-                if proc.poll() is None:
-                    proc.kill()
+            _stop(proc, grace=5)
         if engine is not None:
             await asyncio.to_thread(engine.stop)
         else:
@@ -412,12 +417,7 @@ async def _hold(level: int, folder: Path, endpoint: sipp.SippEndpoint,
         # SIPp stopped sends no BYE: Asterisk ends the level's calls (both legs) itself.
         await asyncio.to_thread(cli, "channel request hangup all")
         await _until_idle(cli)
-        if callers.poll() is None:
-            callers.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                callers.wait(timeout=10)
-            if callers.poll() is None:
-                callers.kill()
+        _stop(callers, grace=10)
     talking = sum(1 for channel, (count, _) in after.items()
                   if count > before.get(channel, (0, 0))[0])
     # Loss on the agents' legs: the audio there is Asterisk's own stream echoed back. The
