@@ -65,7 +65,6 @@ class LoadPlan:
     ami_tape: Path | None = None  # record the engine's AMI event stream here (bench/ami.py)
     rtp_ports: int = 2000  # Asterisk's RTP port range: two ports per call leg
 
-
     @property
     def agents(self) -> int:
         return self.queues * self.agents_per_queue

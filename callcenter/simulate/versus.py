@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from asterisk import local_asterisk
 from callcenter import runtime
@@ -194,6 +195,30 @@ def _stop(proc: subprocess.Popen, grace: float) -> None:
             proc.kill()
 
 
+def _meters(asterisk_pid: int, engine_pid: int | None) -> tuple[CpuMeter, CpuMeter]:
+    """CPU meters for Asterisk, and for the engine with its children but Asterisk."""
+    return (CpuMeter(lambda: [asterisk_pid], time.monotonic),
+            CpuMeter(lambda: [p for p in descendants(engine_pid) if p != asterisk_pid]
+                     if engine_pid else [], time.monotonic))
+
+
+async def _phones(plan: LoadPlan, endpoint: sipp.SippEndpoint, work: Path,
+                  **answer: Any) -> tuple[list[str], subprocess.Popen]:
+    """Every agent's phone registered, and one SIPp answering them all (``answer``: its
+    options); returns the extensions and that SIPp."""
+    extensions = [extension_of(q, a) for q in range(plan.queues)
+                  for a in range(plan.agents_per_queue)]
+    await asyncio.to_thread(sipp.register_agents, endpoint, work,
+                            [(e, f"load-sip-{e}") for e in extensions])
+    return extensions, sipp.answer_as_agents(endpoint, work, ring_ms=plan.ring_ms,
+                                             talk_ms=plan.talk_ms, **answer)
+
+
+async def _sign_in(web_port: int, extensions: list[str]) -> None:
+    await sign_in(f"http://127.0.0.1:{web_port}",
+                  [(f"agent{e}", f"load-pass-{e}", e) for e in extensions])
+
+
 def _prepare(plan: LoadPlan, work: Path) -> tuple[Path, dict[str, int], str, Config,
                                                   sipp.SippEndpoint]:
     """The run's configuration (folder, ports, AMI secret, loaded) and SIPp's addresses."""
@@ -238,20 +263,13 @@ async def run_side(side: str, plan: LoadPlan, work: Path, *, warmup_s: float) ->
         asterisk_pid = local_asterisk.running(root, name)
         if asterisk_pid is None:
             raise RuntimeError(f"{side}: no Asterisk running for {name}")
-        extensions = [extension_of(q, a) for q in range(plan.queues)
-                      for a in range(plan.agents_per_queue)]
-        await asyncio.to_thread(sipp.register_agents, endpoint, work,
-                                [(e, f"load-sip-{e}") for e in extensions])
-        procs.append(sipp.answer_as_agents(endpoint, work, ring_ms=plan.ring_ms,
-                                           talk_ms=plan.talk_ms, trace=trace))
+        extensions, phones = await _phones(plan, endpoint, work, trace=trace)
+        procs.append(phones)
         if engine is not None:
-            await sign_in(f"http://127.0.0.1:{ports['web']}",
-                          [(f"agent{e}", f"load-pass-{e}", e) for e in extensions])
+            await _sign_in(ports["web"], extensions)
         rng = random.Random(plan.seed)
-        asterisk_cpu = CpuMeter(lambda: [asterisk_pid], time.monotonic)
-        engine_pid = engine.proc.pid if engine is not None and engine.proc else None
-        engine_cpu = CpuMeter(lambda: [p for p in descendants(engine_pid) if p != asterisk_pid]
-                              if engine_pid else [], time.monotonic)
+        asterisk_cpu, engine_cpu = _meters(
+            asterisk_pid, engine.proc.pid if engine is not None and engine.proc else None)
         began = time.time()
         callers = place_callers(plan, endpoint, work, rng)
         procs += callers
@@ -309,9 +327,8 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 def bridged_calls(bridges: str) -> int:
     """Bridges of two channels or more in ``bridge show all`` (columns: id, name, chans,
     type, technology, duration): calls put through."""
-    return sum(1 for line in bridges.splitlines()
-               if _UUID.match(line) and len(line.split()) >= 6 and line.split()[-4].isdigit()
-               and int(line.split()[-4]) >= 2)
+    rows = (line.split() for line in bridges.splitlines() if _UUID.match(line))
+    return sum(1 for f in rows if len(f) >= 6 and f[-4].isdigit() and int(f[-4]) >= 2)
 
 
 def _count(text: str) -> int:
@@ -358,41 +375,32 @@ async def run_concurrency(levels: list[int], work: Path, *, hold_s: float = 60.0
         def cli(command: str) -> str:
             return local_asterisk.cli(root, name, command)
 
-        extensions = [extension_of(q, a) for q in range(plan.queues)
-                      for a in range(plan.agents_per_queue)]
-        await asyncio.to_thread(sipp.register_agents, endpoint, work,
-                                [(e, f"load-sip-{e}") for e in extensions])
-        agents = sipp.answer_as_agents(endpoint, work, ring_ms=plan.ring_ms,
-                                       talk_ms=plan.talk_ms, codec=sipp.PCMA, echo=True)
-        await sign_in(f"http://127.0.0.1:{ports['web']}",
-                      [(f"agent{e}", f"load-pass-{e}", e) for e in extensions])
+        extensions, agents = await _phones(plan, endpoint, work, codec=sipp.PCMA, echo=True)
+        await _sign_in(ports["web"], extensions)
         for level in sorted(levels):
             folder = work / f"level-{level}"
             folder.mkdir()
-            result = await _hold(level, folder, endpoint, cli, rate=rate, hold_s=hold_s,
-                                 asterisk_pid=asterisk_pid, engine_pid=engine_pid)
+            result = await _hold(level, plan.queues, folder, endpoint, cli, rate=rate,
+                                 hold_s=hold_s, meters=_meters(asterisk_pid, engine_pid))
             results.append(result)
             if not result.held:
                 break
     finally:
-        if agents is not None and agents.poll() is None:
-            agents.kill()
-            agents.wait(timeout=10)
+        if agents is not None:
+            _stop(agents, grace=5)
         await asyncio.to_thread(engine.stop)
     return results
 
 
-async def _hold(level: int, folder: Path, endpoint: sipp.SippEndpoint,
+async def _hold(level: int, queues: int, folder: Path, endpoint: sipp.SippEndpoint,
                 cli: Callable[[str], str], *, rate: float, hold_s: float,
-                asterisk_pid: int, engine_pid: int) -> HoldResult:
+                meters: tuple[CpuMeter, CpuMeter]) -> HoldResult:
     ramp_s = level / rate
     rounds = math.ceil((ramp_s + 30 + hold_s) / 7)  # 7 s of speech a round
-    calls = [(queue_number(i % 10), f"1{3800000000 + i:010d}") for i in range(level)]
+    calls = [(queue_number(i % queues), f"1{3800000000 + i:010d}") for i in range(level)]
     callers = sipp.place_talking_calls(endpoint, folder, calls, rate=rate, rounds=rounds,
                                        timeout=rounds * 7 + 60)
-    asterisk_cpu = CpuMeter(lambda: [asterisk_pid], time.monotonic)
-    engine_cpu = CpuMeter(lambda: [p for p in descendants(engine_pid) if p != asterisk_pid],
-                          time.monotonic)
+    asterisk_cpu, engine_cpu = meters
     try:
         deadline = time.monotonic() + ramp_s + 30
         bridged = 0

@@ -74,6 +74,11 @@ def _silence_statement_logging() -> None:
         logger.addFilter(_DropStatementLogs())
 
 
+def _update_sql(table: str, key: str, fields: Mapping[str, Any]) -> str:
+    assignments = ", ".join(f"{column} = ?" for column in fields)
+    return f"UPDATE {table} SET {assignments} WHERE {key} = ?"
+
+
 def _now(value: float | None) -> float:
     return time.time() if value is None else float(value)
 
@@ -285,10 +290,14 @@ class Database:
             await db.rollback()
 
     async def _update(self, table: str, key: str, key_value: Any, fields: Mapping[str, Any]) -> int:
-        assignments = ", ".join(f"{column} = ?" for column in fields)
-        return await self._exec(
-            f"UPDATE {table} SET {assignments} WHERE {key} = ?", [*fields.values(), key_value]
-        )
+        """Set ``fields`` of the rows whose ``key`` is ``key_value``; return how many."""
+        return await self._exec(_update_sql(table, key, fields), [*fields.values(), key_value])
+
+    async def _update_returning(self, table: str, key: str, key_value: Any,
+                                fields: Mapping[str, Any]) -> list[sqlite3.Row]:
+        """``_update``, returning the rows as they are now (one statement, one trip)."""
+        return await self._write_returning(_update_sql(table, key, fields) + " RETURNING *",
+                                           [*fields.values(), key_value])
 
     async def _resolve_customer_id(self, customer_id: int) -> int | None:
         """Follow ``merged_into`` to the surviving customer; None if it does not exist.

@@ -129,10 +129,7 @@ class InteractionRecords(Database):
             if not fields:
                 interaction = await self.get_interaction(id)
             else:  # one statement: atomic on its own, and the row comes back with it
-                assignments = ", ".join(f"{column} = ?" for column in fields)
-                rows = await self._write_returning(
-                    f"UPDATE interactions SET {assignments} WHERE id = ? RETURNING *",
-                    [*fields.values(), id])
+                rows = await self._update_returning("interactions", "id", id, fields)
                 interaction = _interaction(rows[0]) if rows else None
             if interaction is None:
                 raise NotFound(f"interaction {id}")
