@@ -24,6 +24,7 @@ class Ring:
     channel: str | None = None
     withdrawn: bool = False  # the engine took it back; the leg is hung up when seen
     answered: bool = False  # the device answered (DialEnd ANSWER); its verdict may follow
+    rang: bool = False  # the device's ringing was published (once, whichever event told)
 
 
 @dataclass

@@ -39,6 +39,7 @@ _NO_ANSWER = "3"
 # DialEnd statuses that mean the agent's device did not take the call.
 _REJECTING_STATUSES = {"BUSY", "CONGESTION", "CHANUNAVAIL", "NOANSWER", "DONTCALL", "TORTURE",
                        "INVALIDARGS"}
+_RANG_UNKNOWN_MAX = 1000  # outgoing channels ringing at once, with room to spare
 
 
 class Offers:
@@ -47,6 +48,9 @@ class Offers:
         self.recorder = recorder
         self.callbacks = callbacks
         self._to_dial: dict[str, VoiceCall] = {}
+        # Channels heard ringing before any call knew them (their DialBegin was late):
+        # insertion-ordered, the oldest forgotten past _RANG_UNKNOWN_MAX or at Hangup.
+        self._rang_unknown: dict[str, None] = {}
 
     # ---- decisions from the engine ---------------------------------------------
 
@@ -135,7 +139,7 @@ class Offers:
             if ring.withdrawn:
                 call.rings.pop(ring.offer_id, None)
             else:
-                ring.dialled, ring.leg_uid, ring.channel = False, None, None
+                ring.dialled, ring.leg_uid, ring.channel, ring.rang = False, None, None, False
         if not call.connected:
             call.agent_uid = call.agent_channel = None
         await self.dial(call)
@@ -155,6 +159,12 @@ class Offers:
             deps.post([recipes.hangup(ring.leg_uid)], "stop ringing")
             return
         call.agent_uid, call.agent_channel = ring.leg_uid, ring.channel
+        rang_first = ring.leg_uid in self._rang_unknown
+        self._rang_unknown.pop(ring.leg_uid, None)
+        if rang_first or event.get("DestChannelStateDesc") == "Ringing":
+            # Asterisk publishes DialBegin after placing the call: a phone quick to say
+            # 180 can have its Newstate(Ringing) arrive first, before the leg was known.
+            self._ringing(call, ring)
 
     async def on_dial_end(self, event: AmiEvent) -> None:
         call = self.deps.book.by_leg(event.get("DestUniqueid"))
@@ -179,6 +189,7 @@ class Offers:
 
     async def on_leg_hangup(self, event: AmiEvent) -> None:
         uid = event.get("Uniqueid")
+        self._rang_unknown.pop(uid, None)
         call = self.deps.book.by_leg(uid)
         if call is None or call.callback or (call.connected and call.agent_uid == uid):
             return
@@ -235,16 +246,25 @@ class Offers:
                   "accept")
 
     async def on_ringing(self, event: AmiEvent) -> None:
-        call = self.deps.book.by_leg(event.get("Uniqueid"))
-        if call is not None and event.get("ChannelStateDesc") == "Ringing":
-            ring = next((r for r in call.rings.values()
-                         if r.leg_uid == event.get("Uniqueid")), None)
-            if ring is not None:
-                log.info("voice.ringing", extra={"interaction": call.task_id,
-                                                 "agent": ring.agent_id,
-                                                 "device": ring.endpoint,
-                                                 "offer": ring.offer_id})
-                self.deps.offers.ringing(ring.agent_id, call.task_id, ring.offer_id)
+        if event.get("ChannelStateDesc") != "Ringing":
+            return
+        uid = event.get("Uniqueid")
+        call = self.deps.book.by_leg(uid)
+        ring = next((r for r in call.rings.values() if r.leg_uid == uid), None) if call else None
+        if ring is not None:
+            self._ringing(call, ring)
+        elif call is None:
+            self._rang_unknown[uid] = None
+            if len(self._rang_unknown) > _RANG_UNKNOWN_MAX:
+                del self._rang_unknown[next(iter(self._rang_unknown))]
+
+    def _ringing(self, call: VoiceCall, ring: Ring) -> None:
+        if ring.rang or ring.withdrawn:
+            return
+        ring.rang = True
+        log.info("voice.ringing", extra={"interaction": call.task_id, "agent": ring.agent_id,
+                                         "device": ring.endpoint, "offer": ring.offer_id})
+        self.deps.offers.ringing(ring.agent_id, call.task_id, ring.offer_id)
 
     async def on_bridge_enter(self, event: AmiEvent) -> None:
         """The agent's leg joined the caller's bridge: they talk; the controls may act."""

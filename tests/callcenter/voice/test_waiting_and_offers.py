@@ -93,6 +93,54 @@ async def test_unanswered_offer_goes_to_the_next_agent_and_marks_the_first(voice
     await asyncio.to_thread(call.hangup)
 
 
+def ringing_heard_before_dial_begin(app) -> list[str]:
+    """From now on the engine hears each agent leg's Newstate(Ringing) before its
+    DialBegin, as Asterisk sends them when the phone answers INVITE with 180 faster than
+    the dialling thread publishes DialBegin (seen on a loaded machine)."""
+    handlers = app.voice._handlers  # the engine's door for AMI events
+    dial_begin, newstate = list(handlers["DialBegin"]), list(handlers["Newstate"])
+    held: dict[str, object] = {}
+    swapped: list[str] = []
+
+    async def hold_dial_begin(event):
+        held[event.get("DestUniqueid")] = event
+
+    async def ringing_then_dial_begin(event):
+        uid = event.get("Uniqueid")
+        for handler in newstate:
+            await handler(event)
+        if uid in held and event.get("ChannelStateDesc") == "Ringing":
+            swapped.append(uid)
+            late = held.pop(uid)
+            for handler in dial_begin:
+                await handler(late)
+
+    handlers["DialBegin"], handlers["Newstate"] = [hold_dial_begin], [ringing_then_dial_begin]
+    return swapped
+
+
+@pytest.mark.parametrize("order", ["dial_begin_first", "ringing_first"])
+async def test_the_agent_console_hears_the_phone_ring_once_whatever_the_event_order(
+        voice_app, phones, order):
+    app = await voice_app()
+    swapped = ringing_heard_before_dial_begin(app) if order == "ringing_first" else None
+    rings = app.bus.subscribe(lambda e: e.topic == "agent.ringing")
+    agent_phone = await phones("1001", "dev-sip-1001", auto_answer=False)
+    app.agents.login("zhangwei", device="1001", ready=True)
+    caller = await phones("caller", "caller")
+    call = await dial_queue(caller, "sales")
+    (task_id,) = await queued(app)
+    await wait_until(lambda: agent_phone.incoming, timeout=10, what="the agent's phone to ring")
+    event = await asyncio.wait_for(rings.get(), 5)
+    assert event.data["task_id"] == task_id
+    assert event.data["offer_id"] == app.voice.calls[task_id].offer_id
+    if swapped is not None:
+        assert swapped, "the Ringing was delivered before the DialBegin"
+    await asyncio.sleep(0.5)
+    assert rings.queue.empty(), "rang once"
+    await asyncio.to_thread(call.hangup)
+
+
 async def test_caller_hanging_up_while_waiting_is_an_abandon(voice_app, phones):
     app = await voice_app()
     caller = await phones("caller", "caller")
