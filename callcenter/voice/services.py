@@ -49,6 +49,8 @@ from ivr.runner import IvrOutcome
 
 Handler = Callable[[AmiEvent], Awaitable[None]]
 
+LINK_WAIT_SECONDS = 3.0  # a FastAGI door check waits this long for a reconnecting AMI link
+
 
 class VoiceService:
     def __init__(self, deps: VoiceDeps) -> None:
@@ -219,12 +221,21 @@ class VoiceService:
         self.devices.probe(extension)
 
     async def channel_exists(self, uid: str) -> bool:
-        """Whether Asterisk has this channel now (the IVR trusts no claim of one)."""
+        """Whether Asterisk has this channel now (the IVR trusts no claim of one). A link
+        that is reconnecting is waited for (up to ``LINK_WAIT_SECONDS``): a caller whose
+        IVR begins in that moment is not refused and sent to stand by, to be overtaken
+        by callers who came after."""
         if not uid:
             return False
+        link = self.deps.link
+        if not link.is_up:
+            try:
+                await link.wait_up(LINK_WAIT_SECONDS)
+            except TimeoutError:
+                return False
         try:
-            await self.deps.link.action(recipes.getvar(uid, "CHANNEL(name)"))
-        except AmiError:
+            await link.action(recipes.getvar(uid, "CHANNEL(name)"))
+        except AmiError:  # no such channel, or the link went down again
             return False
         return True
 

@@ -144,14 +144,16 @@ class PortPool:
 
 
 class TcpProxy:
-    """A loopback TCP relay a test can cut (RST both ways), freeze (a half-open link) or
-    make swallow AMI pings (an Asterisk too busy to answer them, still talking)."""
+    """A loopback TCP relay a test can cut (RST both ways), freeze (a half-open link),
+    make swallow AMI pings (an Asterisk too busy to answer them, still talking) or make
+    refuse new connections (an Asterisk not reachable yet)."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
         self.port = 0
         self.frozen = False
         self.swallow_pings = False
+        self.refusing = False
         self._server = None
         self._pairs: list[tuple[object, object]] = []
 
@@ -161,6 +163,9 @@ class TcpProxy:
         return self
 
     async def _accept(self, reader, writer) -> None:
+        if self.refusing:
+            writer.transport.abort()
+            return
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
         except OSError:

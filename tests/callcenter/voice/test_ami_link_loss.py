@@ -123,3 +123,26 @@ async def test_a_call_in_progress_across_an_engine_restart_is_closed_when_it_end
     assert event.data["task_id"] == task_id and event.data["dispositions"]
     await second_run.agents.finish_wrapup("zhangwei", task_id, "order_placed", None)
     assert (await second_run.store.get_interaction(task_id)).disposition == "order_placed"
+
+
+async def test_the_ivr_door_waits_for_a_reconnecting_link_to_check_the_channel(
+        voice_app, phones, asterisk, tcp_proxy):
+    """A caller whose IVR starts while the AMI link reconnects is checked once it is
+    back, not refused (and sent to stand by behind callers who came later)."""
+    proxy = await tcp_proxy(asterisk.ami_port)
+    app = await voice_app(ami_port=proxy.port)
+    call = await dial_queue(await phones("caller", "caller"), "sales")
+    (task_id,) = await queued(app)
+    uid = app.voice.calls[task_id].caller_uid
+
+    proxy.refusing = True
+    proxy.cut()
+    await wait_until(lambda: not app.link.is_up, timeout=5, what="the link to drop")
+    check = asyncio.create_task(app.voice.channel_exists(uid))
+    await asyncio.sleep(0.5)
+    assert not check.done(), "the check waits for the link"
+    proxy.refusing = False
+    assert await asyncio.wait_for(check, 5)
+    assert app.link.is_up
+    assert not await app.voice.channel_exists(uid + "0")  # no such channel: still refused
+    await asyncio.to_thread(call.hangup)
