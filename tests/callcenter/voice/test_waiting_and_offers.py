@@ -93,6 +93,17 @@ async def test_unanswered_offer_goes_to_the_next_agent_and_marks_the_first(voice
     await asyncio.to_thread(call.hangup)
 
 
+async def agent_phone_ringing(app, phones):
+    """A caller to sales rings zhangwei's phone, which does not answer; returns the
+    phone, the caller's call and the task."""
+    agent_phone = await phones("1001", "dev-sip-1001", auto_answer=False)
+    app.agents.login("zhangwei", device="1001", ready=True)
+    call = await dial_queue(await phones("caller", "caller"), "sales")
+    (task_id,) = await queued(app)
+    await wait_until(lambda: agent_phone.incoming, timeout=10, what="the agent's phone to ring")
+    return agent_phone, call, task_id
+
+
 def ringing_heard_before_dial_begin(app) -> list[str]:
     """From now on the engine hears each agent leg's Newstate(Ringing) before its
     DialBegin, as Asterisk sends them when the phone answers INVITE with 180 faster than
@@ -125,12 +136,7 @@ async def test_the_agent_console_hears_the_phone_ring_once_whatever_the_event_or
     app = await voice_app()
     swapped = ringing_heard_before_dial_begin(app) if order == "ringing_first" else None
     rings = app.bus.subscribe(lambda e: e.topic == "agent.ringing")
-    agent_phone = await phones("1001", "dev-sip-1001", auto_answer=False)
-    app.agents.login("zhangwei", device="1001", ready=True)
-    caller = await phones("caller", "caller")
-    call = await dial_queue(caller, "sales")
-    (task_id,) = await queued(app)
-    await wait_until(lambda: agent_phone.incoming, timeout=10, what="the agent's phone to ring")
+    _, call, task_id = await agent_phone_ringing(app, phones)
     event = await asyncio.wait_for(rings.get(), 5)
     assert event.data["task_id"] == task_id
     assert event.data["offer_id"] == app.voice.calls[task_id].offer_id
@@ -160,12 +166,7 @@ async def test_caller_hanging_up_while_waiting_is_an_abandon(voice_app, phones):
 
 async def test_caller_hanging_up_while_the_agent_rings_stops_the_ringing(voice_app, phones):
     app = await voice_app()
-    agent_phone = await phones("1001", "dev-sip-1001", auto_answer=False)
-    app.agents.login("zhangwei", device="1001", ready=True)
-    caller = await phones("caller", "caller")
-    call = await dial_queue(caller, "sales")
-    (task_id,) = await queued(app)
-    await wait_until(lambda: agent_phone.incoming, timeout=10, what="the agent's phone to ring")
+    agent_phone, call, task_id = await agent_phone_ringing(app, phones)
     ringing = agent_phone.incoming[0]
     assert ringing.state == CallState.RINGING
 
