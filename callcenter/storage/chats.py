@@ -215,8 +215,6 @@ class ChatRecords(Database):
             raise ValueError("two messages of one batch share source and external_id")
         found: dict[tuple[str, str], Message] = {}
         async with self._hold():
-            await self._end_leftover_transaction()
-            db = self._conn()
             for start in range(0, len(items), _BATCH):
                 chunk = items[start:start + _BATCH]
                 params: list[Any] = []
@@ -227,7 +225,7 @@ class ChatRecords(Database):
                     params += [m.interaction_id, m.customer_id, m.direction, m.sender, m.body,
                                m.content_type, m.source, m.external_id, _now(m.created_at),
                                delivery, m.conversation_id]
-                rows = await db.execute_fetchall(
+                rows = await self._write_returning(
                     "INSERT INTO messages (interaction_id, customer_id, direction, sender, body,"
                     " content_type, source, external_id, created_at, delivery_status,"
                     " conversation_id) VALUES "

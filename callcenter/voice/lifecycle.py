@@ -40,8 +40,8 @@ class Lifecycle:
         if call is None or call.ended or call.callback:
             return
         call.position = (announce.position, announce.expected_wait)
-        queue = self.deps.config().queues.get(call.queue)
         if self._announces(call):
+            queue = self.deps.config().queues.get(call.queue)
             minutes = "0" if announce.expected_wait is None or (
                 queue is not None and not queue.announce.expected_wait) else spoken_count(
                 max(1, round(announce.expected_wait / 60)))
