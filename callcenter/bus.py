@@ -9,7 +9,6 @@ rather than let memory grow or the engine stall.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,7 +45,7 @@ class EventBus:
     def __init__(self) -> None:
         self._subscribers: set[Subscription] = set()
         self._taps: list[Callable[[BusEvent], None]] = []
-        self._seq = itertools.count(1)
+        self._seq = 0
 
     def tap(self, observe: Callable[[BusEvent], None]) -> None:
         """Call ``observe`` with every event as it is published, before any subscriber
@@ -64,7 +63,8 @@ class EventBus:
 
     def publish(self, topic: str, data: dict[str, Any], *, at: float,
                 agent_id: str | None = None, queue: str | None = None) -> BusEvent:
-        event = BusEvent(topic, data, at, agent_id, queue, next(self._seq))
+        self._seq += 1
+        event = BusEvent(topic, data, at, agent_id, queue, self._seq)
         for observe in self._taps:
             try:
                 observe(event)
@@ -82,6 +82,14 @@ class EventBus:
                 sub.queue.get_nowait()
                 sub.queue.put_nowait(None)
         return event
+
+    def mark(self) -> int:
+        """A number on the events' ``seq`` scale for a read of state taken now: events
+        published before it have lower seqs, events published after it higher ones (so
+        event seqs are increasing, not consecutive). A page whose reads and live events
+        cross keeps the newest by it."""
+        self._seq += 1
+        return self._seq
 
     @property
     def subscriber_count(self) -> int:

@@ -29,7 +29,8 @@ class NoAgentProfile(AgentError):
 class AgentConsole:
     def __init__(self, *, agents: AgentService, customers: CustomerService,
                  routing: RoutingService, store: Store, config: Callable[[], Config],
-                 clock: Callable[[], float], softphone: Callable[[], dict[str, Any]]) -> None:
+                 clock: Callable[[], float], softphone: Callable[[], dict[str, Any]],
+                 read_mark: Callable[[], int]) -> None:
         self.agents = agents
         self.customers = customers
         self.routing = routing
@@ -37,6 +38,7 @@ class AgentConsole:
         self.config = config
         self.clock = clock
         self._softphone = softphone  # where phones register: host, port, transport
+        self._read_mark = read_mark  # dates a status read among the live events
         self.provisioning = Provisioning(clock)
 
     def agent(self, agent_id: str | None) -> AgentConfig:
@@ -46,7 +48,11 @@ class AgentConsole:
         return agent
 
     async def status(self, agent_id: str) -> dict[str, Any]:
+        """The agent's status, with ``as_of`` (``EventBus.mark``): live events with a lower
+        ``seq`` are in it, later reads have a higher ``as_of``."""
+        as_of = self._read_mark()
         data: dict[str, Any] = self.agents.status(agent_id)
+        data["as_of"] = as_of
         changes = await self.store.agent_states_since(self.clock() - 86400, agent_id=agent_id)
         data["since"] = changes[-1].at if changes else None
         return data

@@ -33,7 +33,7 @@ def load(deps: Dependencies) -> None:
 
     console = AgentConsole(agents=agents, customers=customers, routing=deps.routing,
                            store=deps.store, config=deps.config, clock=deps.clock,
-                           softphone=softphone)
+                           softphone=softphone, read_mark=deps.bus.mark)
     deps.web.add_api(http.api, console)
     relay = PhoneRelay(deps.config)
     deps.web.routes.append(web.get(PATH, relay.handle, allow_head=False))

@@ -79,6 +79,9 @@ class AgentStatus(BaseModel):
     connected: list[str]
     wrapping: list[str]
     answered: int
+    as_of: int = Field(description="When this was read, on the scale of the live events' "
+                       "seq: events with a lower seq are in it, later reads have a higher "
+                       "as_of; a page keeps the newest of reads and events")
 
 
 class Profile(BaseModel):

@@ -14,7 +14,8 @@ see whole phone numbers (``principal.sees_numbers``) gets every number-named fie
 masked (``caller``, ``number``, ``phone``...), whichever feature wrote it; free text is
 masked at its source (the screen-pop's history, speech summaries).
 
-Messages are JSON: ``{"topic", "data", "at", "agent_id", "queue", "seq"}``; the first
+Messages are JSON: ``{"topic", "data", "at", "agent_id", "queue", "seq"}`` (``seq``
+increases, with gaps: state reads are dated on the same scale, ``EventBus.mark``); the first
 is ``{"topic": "hello", "data": {"user": ..., "server_time": ...}}``. A client may
 send ``{"topic": "ping"}`` and gets ``pong``. A slow client the bus cuts off, a
 logout, a password change or an expired session closes the socket (code 4001 for

@@ -21,6 +21,24 @@ import {
 
 const state = { console: null, status: null };
 
+// Status reads and live events can cross on a busy machine or network: a read the server
+// answered before a sign-in can reach the page after the sign-in's own answer. Each read
+// carries `as_of`, its date on the scale of the live events' seq (later reads and events
+// sent after it are higher): a read older than one already shown is dropped, and what
+// live events newer than a read set is kept.
+const seen = { read: 0, state: 0, phone: 0 };
+
+function takeStatus(status) {
+  if (status.as_of < seen.read) return;
+  seen.read = status.as_of;
+  const old = state.status;
+  if (old && status.as_of < seen.state) {
+    Object.assign(status, { state: old.state, reason: old.reason, since: old.since });
+  }
+  if (old && status.as_of < seen.phone) status.phone_registered = old.phone_registered;
+  state.status = status;
+}
+
 const $ = (id) => document.getElementById(id);
 
 // ------------------------------------------------------------------ status
@@ -125,13 +143,13 @@ function renderIdle() {
 }
 
 function setStatus(status) {
-  state.status = status;
+  takeStatus(status);
   renderStatus();
 }
 
 async function act(fn) {
   try {
-    state.status = await fn();
+    takeStatus(await fn());
     renderStatus();
   } catch (exc) {
     toast(exc.message || t("error.generic"), "error");
@@ -214,17 +232,19 @@ function onMessage(msg) {
       break;
     }
     case "agent.state":
-      if (data.state === "logged_out") stopPhone();
-      if (state.status) {
+      if (state.status && msg.seq > seen.read) {  // else a newer read says it already
+        seen.state = msg.seq;
         state.status.state = data.state;
         state.status.reason = data.reason;
         state.status.since = msg.at;
         renderStatus();
       }
+      if ((state.status ? state.status.state : data.state) === "logged_out") stopPhone();
       if (wrapupCount()) loadWrapups();
       break;
     case "agent.phone":
-      if (state.status) {
+      if (state.status && msg.seq > seen.read) {
+        seen.phone = msg.seq;
         state.status.phone_registered = data.registered;
         renderStatus();
       }
@@ -243,7 +263,7 @@ function onMessage(msg) {
 
 async function loadStatus() {
   try {
-    state.status = (await api("GET", "/api/agent/console")).status;
+    takeStatus((await api("GET", "/api/agent/console")).status);
     renderStatus();
   } catch (exc) {
     if (exc.status !== 401) toast(exc.message, "error");
@@ -266,7 +286,7 @@ async function refresh() {
       api("GET", "/api/agent/wrapups")]);
     setServerTime(consoleData.server_time);
     state.console = consoleData;
-    state.status = consoleData.status;
+    takeStatus(consoleData.status);
     renderConsole();
     renderStatus();
     syncOffers(offers, new Set(state.status.connected || []));
@@ -303,7 +323,10 @@ mountAgentSpeech();
 mountCustomers();  // customer search and profiles
 connectLive(onMessage, (up) => {
   liveBadge(up);
-  if (up) refresh();
+  if (up) {
+    Object.assign(seen, { read: 0, state: 0, phone: 0 });  // a restarted engine counts anew
+    refresh();
+  }
 });
 document.addEventListener("cc:relogin", () => location.reload());  // maybe another user
 onLang(rerender);

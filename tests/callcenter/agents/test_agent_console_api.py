@@ -149,6 +149,25 @@ async def test_state_changes_are_pushed_to_the_badge(web_stack):
     assert event["agent_id"] == "zhangwei"
 
 
+async def test_status_reads_are_dated_among_the_live_events(web_stack):
+    """``as_of`` puts each status read on the scale of the WebSocket events' ``seq``: a
+    later read has a higher one, and so does a read taken after an event was sent, so
+    the page can tell which of two reads, or of a read and an event, is newer."""
+    zhang = await web_stack.client("zhangwei")
+    ws = await zhang.ws_connect("/api/ws")
+    async with zhang.get("/api/agent/console") as response:
+        before = (await response.json())["status"]
+    async with zhang.post("/api/agent/login", json={"device": "1001"}) as response:
+        signed_in = await response.json()
+    assert (before["state"], signed_in["state"]) == ("logged_out", "not_ready")
+    assert before["as_of"] < signed_in["as_of"]
+    event = await next_topic(ws, "agent.state")
+    assert event["data"]["state"] == "not_ready" and event["seq"] > before["as_of"]
+    async with zhang.get("/api/agent/console") as response:
+        after = (await response.json())["status"]
+    assert after["as_of"] > max(event["seq"], signed_in["as_of"])
+
+
 async def test_wrapup_stores_disposition_and_notes(web_stack):
     stack = web_stack
     zhang = await stack.client("zhangwei")

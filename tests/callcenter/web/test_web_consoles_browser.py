@@ -247,6 +247,43 @@ async def test_wallboard_counts_change_live(web_stack, browser, screenshots):
     assert not page.errors, page.errors
 
 
+async def test_a_status_read_from_before_the_sign_in_does_not_undo_it(web_stack, browser):
+    """The console's reads and actions can cross on a busy machine: a status the server
+    read before the agent signed in, delivered after the sign-in's answer, put the page
+    back to "logged out" with Ready disabled for good. The page keeps the newest."""
+    page = await open_page(browser, locale="en-US")
+    reads = 0
+    held = asyncio.Event()
+    release = asyncio.Event()
+
+    async def console_read(route):
+        nonlocal reads
+        response = await route.fetch()  # the server reads the agent's status now
+        reads += 1
+        if reads != 2:  # the first read, then the one the live link makes as it opens
+            await route.fulfill(response=response)
+            return
+        body = await response.json()
+        assert body["status"]["state"] == "logged_out"
+        body["profile"]["extension"] = "1999"  # shows in the device list once applied
+        held.set()
+        await release.wait()
+        await route.fulfill(response=response, json=body)
+
+    await page.route("**/api/agent/console", console_read)
+    await login(page, web_stack, "/agent", "zhangwei")
+    await until(held.is_set, timeout=10)
+    await page.click("#signin")
+    await page.wait_for_selector("#state-badge.st-not_ready")
+    release.set()
+    await page.wait_for_selector("#device option[value='1999']", state="attached")
+    assert await page.get_attribute("#state-badge", "class") == "pill state-badge st-not_ready"
+    await page.click("#go-ready", timeout=5000)
+    await page.wait_for_selector("#state-badge.st-ready")
+    assert web_stack.deps.routing.agent("zhangwei").state.value == "ready"
+    assert not page.errors, page.errors
+
+
 async def test_an_agent_who_takes_no_chats_gets_no_chat_workspace(web_stack, browser):
     page = await open_page(browser)
     await login(page, web_stack, "/agent", "zhaolei")  # capacity chat: 0
